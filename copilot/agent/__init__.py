@@ -1,0 +1,573 @@
+"""The machine-side SDK: dial out to the hub, announce a machine, stream its tags, obey commands.
+
+An :class:`AgentSession` is one machine's session with the hub over one DEALER socket: BIRTH
+first (with a new epoch), then batched DATA, heartbeats when idle, DEATH on a clean stop.
+Commands are journaled durably before the machine acts (:class:`copilot.storage.CommandJournal`),
+so each ``cmd_id`` runs at most once and never after its ``not_after``; after a crash an
+in-flight command is reported UNKNOWN, never re-run. When the hub does not keep up the session
+holds samples, conflates them to the latest per tag past a bound, and says so.
+
+An :class:`AgentRunner` drives one or many sessions from a single thread (the simulator runs
+hundreds this way); sessions are never touched from another thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from copilot.bus import Bus, HandshakeWatch, Link, Poller, hub_endpoints
+from copilot.protocol import (
+    ArgSpec,
+    Birth,
+    Codec,
+    Command,
+    CommandQuery,
+    CommandSpec,
+    CommandState,
+    CommandStatus,
+    Data,
+    Death,
+    Header,
+    Heartbeat,
+    MachineInfo,
+    RebirthRequest,
+    Scalar,
+    TagSpec,
+    Value,
+    valid_id,
+)
+from copilot.storage import CommandJournal
+
+log = logging.getLogger(__name__)
+
+REJECT_CAUSES = frozenset(
+    {"interlock", "permissive", "bad_state", "out_of_range", "unknown_command", "bad_args"}
+)
+MAX_PENDING_SAMPLES = 200_000
+
+
+@dataclass
+class CommandOutcome:
+    """What a machine reports after trying a command.
+
+    ``cause`` is empty on success; a cause in :data:`REJECT_CAUSES` means the machine refused
+    before acting (REJECTED), anything else that it tried and failed (FAILED).
+    """
+
+    ok: bool
+    message: str = ""
+    cause: str = ""
+    observed: dict[str, Value] | None = None
+
+
+CommandHandler = Callable[[Command], CommandOutcome]
+
+
+@dataclass
+class AgentStats:
+    """Counters a status line or a test can read."""
+
+    sent_messages: int = 0
+    sent_samples: int = 0
+    births: int = 0
+    backpressure_events: int = 0
+    samples_conflated: int = 0
+    commands_executed: int = 0
+    commands_refused: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+
+
+def _new_epoch(previous: int = 0) -> int:
+    return max(time.time_ns(), previous + 1)
+
+
+def validate_args(spec: CommandSpec, args: dict[str, Scalar]) -> tuple[str, str] | None:
+    """Check arguments against the BIRTH schema; ``(cause, sentence)`` if they do not fit."""
+    declared = {a.name: a for a in spec.args}
+    for name in args:
+        if name not in declared:
+            return "bad_args", f"{spec.name} takes no argument named {name!r}."
+    for arg in spec.args:
+        if arg.name not in args:
+            return "bad_args", f"{spec.name} needs the argument {arg.name!r}."
+        problem = _check_arg(arg, args[arg.name])
+        if problem:
+            return problem
+    return None
+
+
+def _check_arg(arg: ArgSpec, value: Scalar) -> tuple[str, str] | None:
+    unit = f" {arg.unit}" if arg.unit else ""
+    if arg.type in ("float", "int"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "bad_args", f"{arg.name} must be a number, not {value!r}."
+        if arg.type == "int" and not float(value).is_integer():
+            return "bad_args", f"{arg.name} must be a whole number, not {value!r}."
+        if arg.range is not None and not arg.range.contains(float(value)):
+            return (
+                "out_of_range",
+                f"{arg.name} {value}{unit} is outside {arg.range.lo:g}–{arg.range.hi:g}{unit}.",
+            )
+    elif arg.type == "bool":
+        if not isinstance(value, bool):
+            return "bad_args", f"{arg.name} must be true or false, not {value!r}."
+    elif arg.type in ("enum", "str"):
+        if not isinstance(value, str):
+            return "bad_args", f"{arg.name} must be text, not {value!r}."
+        if arg.choices is not None and value not in arg.choices:
+            return "out_of_range", f"{arg.name} must be one of {', '.join(arg.choices)}."
+    return None
+
+
+@dataclass
+class _Pending:
+    aliases: list[int] = field(default_factory=list)
+    values: list[Value] = field(default_factory=list)
+    ts: list[int] = field(default_factory=list)
+    quality: list[int] = field(default_factory=list)
+    any_bad: bool = False
+
+    def clear(self) -> None:
+        self.aliases.clear()
+        self.values.clear()
+        self.ts.clear()
+        self.quality.clear()
+        self.any_bad = False
+
+    def conflate(self) -> int:
+        """Keep only the newest sample per tag; return how many were dropped."""
+        latest: dict[int, int] = {}
+        for i, alias in enumerate(self.aliases):
+            latest[alias] = i
+        keep = sorted(latest.values())
+        dropped = len(self.aliases) - len(keep)
+        self.aliases = [self.aliases[i] for i in keep]
+        self.values = [self.values[i] for i in keep]
+        self.ts = [self.ts[i] for i in keep]
+        self.quality = [self.quality[i] for i in keep]
+        return dropped
+
+
+class AgentSession:
+    """One machine's session with the hub. Not thread-safe: one thread drives it."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        hub: str,
+        machine: MachineInfo,
+        tags: Sequence[TagSpec],
+        commands: Sequence[CommandSpec] = (),
+        handler: CommandHandler | None = None,
+        journal_path: Path | None = None,
+        heartbeat_ms: int = 1000,
+        sndhwm: int = 10_000,
+        server_key: bytes | None = None,
+    ) -> None:
+        if not valid_id(machine.id):
+            raise ValueError(
+                f"Machine id {machine.id!r} must be lower-case letters, digits, '-' or '_'."
+            )
+        names = [t.name for t in tags]
+        aliases = [t.alias for t in tags]
+        if len(set(names)) != len(names) or len(set(aliases)) != len(aliases):
+            raise ValueError(f"Tags of {machine.id} must have unique names and aliases.")
+        self.bus = bus
+        self.machine = machine
+        self.tags = list(tags)
+        self.commands = {c.name: c for c in commands}
+        self.handler = handler
+        self.heartbeat_s = heartbeat_ms / 1000
+        self._alias = {t.name: t.alias for t in tags}
+        self._codec = Codec()
+        self._router_ep, _ = hub_endpoints(hub)
+        self.link: Link = bus.dealer(self._router_ep, sndhwm=sndhwm, server_key=server_key)
+        self.watch: HandshakeWatch | None = (
+            None if bus.security.insecure else bus.watch(self.link, f"agent {machine.id}")
+        )
+        self.journal = CommandJournal(journal_path) if journal_path else None
+        self.stats = AgentStats()
+        self.epoch = 0
+        self.seq = 0
+        self.hub_epoch = 0
+        self.last_sent = 0.0
+        self.last_heard = 0.0
+        self._pending = _Pending()
+        self._backpressured = False
+        self._chaos = os.environ.get("COPILOT_CHAOS", "")
+        self._unknown_reported = False
+        self._needs_birth = False
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _header(self) -> Header:
+        header = Header(src=self.machine.id, epoch=self.epoch, seq=self.seq, ts=time.time_ns())
+        self.seq += 1
+        return header
+
+    def _send(self, body: Birth | Data | Death | Heartbeat | CommandStatus, block: bool) -> bool:
+        frames = self._codec.frames(self._header(), body)
+        if not self.link.send(frames, block=block):
+            self.seq -= 1
+            return False
+        self.stats.sent_messages += 1
+        self.last_sent = time.monotonic()
+        return True
+
+    def birth(self) -> None:
+        """Start a new session: new epoch, seq 0, BIRTH, then the current values again."""
+        self.epoch = _new_epoch(self.epoch)
+        self.seq = 0
+        birth = Birth(
+            machine=self.machine,
+            tags=self.tags,
+            commands=list(self.commands.values()),
+            heartbeat_ms=int(self.heartbeat_s * 1000),
+        )
+        if not self._send(birth, block=False):
+            self._needs_birth = True
+            return
+        self._needs_birth = False
+        self.stats.births += 1
+        if not self._unknown_reported:
+            self._unknown_reported = True
+            self._report_unknown()
+
+    def publish(
+        self,
+        values: dict[str, Value],
+        ts: int | None = None,
+        quality: dict[str, int] | None = None,
+    ) -> None:
+        """Queue samples (tag name → value, all at ``ts`` ns); :meth:`flush` sends them."""
+        stamp = time.time_ns() if ts is None else ts
+        pending = self._pending
+        for name, value in values.items():
+            alias = self._alias.get(name)
+            if alias is None:
+                raise KeyError(f"{self.machine.id} has no tag named {name!r} in its BIRTH.")
+            pending.aliases.append(alias)
+            pending.values.append(value)
+            pending.ts.append(stamp)
+            q = quality.get(name, 0) if quality else 0
+            pending.quality.append(q)
+            if q:
+                pending.any_bad = True
+
+    def publish_columns(
+        self, aliases: list[int], values: list[Value], ts: list[int], quality: list[int] | None
+    ) -> None:
+        """Queue samples already in column form (the fast path for many tags)."""
+        pending = self._pending
+        pending.aliases.extend(aliases)
+        pending.values.extend(values)
+        pending.ts.extend(ts)
+        if quality is None:
+            pending.quality.extend([0] * len(aliases))
+        else:
+            pending.quality.extend(quality)
+            if any(quality):
+                pending.any_bad = True
+
+    @property
+    def pending_samples(self) -> int:
+        """Samples queued but not yet accepted by the socket."""
+        return len(self._pending.aliases)
+
+    def flush(self) -> bool:
+        """Send queued samples as one DATA batch; ``False`` (and keep them) under backpressure."""
+        pending = self._pending
+        if not pending.aliases or self.epoch == 0 or self._needs_birth:
+            return True
+        body = Data(
+            aliases=pending.aliases,
+            values=pending.values,
+            ts=pending.ts,
+            quality=pending.quality if pending.any_bad else None,
+        )
+        if self._send(body, block=False):
+            if self._backpressured:
+                log.warning("%s: hub is accepting data again.", self.machine.id)
+                self._backpressured = False
+            self.stats.sent_samples += len(pending.aliases)
+            self._pending = _Pending()
+            return True
+        if not self._backpressured:
+            self._backpressured = True
+            self.stats.backpressure_events += 1
+            log.warning(
+                "%s: cannot send to the hub (not connected, or its queue is full); "
+                "holding %d samples.",
+                self.machine.id,
+                len(pending.aliases),
+            )
+        if len(pending.aliases) > MAX_PENDING_SAMPLES:
+            dropped = pending.conflate()
+            self.stats.samples_conflated += dropped
+            log.warning(
+                "%s: still no room after %d samples; kept the latest value of each tag "
+                "(%d older samples conflated).",
+                self.machine.id,
+                MAX_PENDING_SAMPLES,
+                dropped,
+            )
+        return False
+
+    def heartbeat_due(self, now: float) -> bool:
+        """Whether nothing was sent for a heartbeat interval."""
+        return now - self.last_sent >= self.heartbeat_s
+
+    def heartbeat(self) -> None:
+        """Tell the hub this session is alive (or retry a BIRTH that could not be sent)."""
+        if self._needs_birth:
+            self.birth()
+        else:
+            self._send(Heartbeat(), block=False)
+
+    def stop(self) -> None:
+        """Send DEATH (best effort) and close the socket and journal."""
+        if self.epoch:
+            self.flush()
+            self._send(Death(reason="shutdown", at=time.time_ns()), block=False)
+        if self.watch is not None:
+            self.watch.drain()
+        if self.journal is not None:
+            self.journal.close()
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def handle(self, frames: list[bytes]) -> None:
+        """Act on one message from the hub; malformed input is counted and dropped."""
+        decoded = self._codec.decode(frames)
+        if decoded is None:
+            self.stats.malformed += 1
+            return
+        header, body = decoded
+        self.last_heard = time.monotonic()
+        match body:
+            case Heartbeat():
+                if self.hub_epoch and header.hub_epoch != self.hub_epoch:
+                    log.info("%s: hub restarted; sending BIRTH again.", self.machine.id)
+                    self.hub_epoch = header.hub_epoch
+                    self.birth()
+                self.hub_epoch = header.hub_epoch
+            case RebirthRequest(reason=reason):
+                log.info("%s: hub asked for a rebirth (%s).", self.machine.id, reason or "-")
+                self.hub_epoch = header.hub_epoch or self.hub_epoch
+                self.birth()
+            case Command():
+                self._on_command(body)
+            case CommandQuery(cmd_id=cmd_id):
+                self._on_query(cmd_id)
+            case _:
+                self.stats.malformed += 1
+
+    def _status(
+        self,
+        cmd_id: str,
+        state: CommandState,
+        cause: str = "",
+        message: str = "",
+        observed: dict[str, Value] | None = None,
+    ) -> None:
+        self._send(
+            CommandStatus(
+                cmd_id=cmd_id,
+                machine=self.machine.id,
+                state=state,
+                cause=cause,
+                message=message,
+                observed=observed,
+                at=time.time_ns(),
+            ),
+            block=False,
+        ) or log.warning("%s: could not report %s for command %s.", self.machine.id, state, cmd_id)
+
+    def _report_unknown(self) -> None:
+        if self.journal is None:
+            return
+        for entry in self.journal.in_flight():
+            message = (
+                f"{self.machine.name} stopped while running {entry.name}; "
+                "whether it took effect is unknown. Check the machine before retrying."
+            )
+            self.journal.update(entry.cmd_id, "UNKNOWN", "agent_restart", message)
+            self._status(entry.cmd_id, "UNKNOWN", "agent_restart", message)
+
+    def _on_query(self, cmd_id: str) -> None:
+        entry = self.journal.get(cmd_id) if self.journal else None
+        if entry is None:
+            self._status(cmd_id, "UNKNOWN", "not_found", "This machine never received it.")
+            return
+        observed = entry.observed if isinstance(entry.observed, dict) else None
+        self._status(entry.cmd_id, _state(entry.state), entry.cause, entry.message, observed)
+
+    def _on_command(self, cmd: Command) -> None:
+        name = self.machine.name
+        if cmd.machine != self.machine.id:
+            self._status(cmd.cmd_id, "REJECTED", "wrong_machine", f"This is {name}.")
+            return
+        if self.journal is not None:
+            seen = self.journal.get(cmd.cmd_id)
+            if seen is not None:
+                self.stats.duplicates += 1
+                observed = seen.observed if isinstance(seen.observed, dict) else None
+                self._status(cmd.cmd_id, _state(seen.state), seen.cause, seen.message, observed)
+                return
+        args: dict[str, object] = dict(cmd.args)
+        if time.time_ns() > cmd.not_after:
+            message = f"{cmd.name} for {name} arrived after its time limit and was not run."
+            self._refuse(cmd, args, "EXPIRED", "expired", message)
+            return
+        spec = self.commands.get(cmd.name)
+        if spec is None or self.handler is None:
+            message = f"{name} has no command named {cmd.name!r}."
+            self._refuse(cmd, args, "REJECTED", "unknown_command", message)
+            return
+        problem = validate_args(spec, cmd.args)
+        if problem is not None:
+            self._refuse(cmd, args, "REJECTED", problem[0], f"{name}: {problem[1]}")
+            return
+        if self.journal is not None:
+            self.journal.begin(cmd.cmd_id, cmd.machine, cmd.name, args, cmd.not_after)
+        self._status(cmd.cmd_id, "ACCEPTED")
+        if self._chaos == "after_accept":
+            os._exit(137)
+        if self.journal is not None:
+            self.journal.update(cmd.cmd_id, "EXECUTING")
+        self._status(cmd.cmd_id, "EXECUTING")
+        try:
+            outcome = self.handler(cmd)
+        except Exception as exc:  # the machine's own code failed: report it, keep serving
+            log.exception("%s: command %s raised", self.machine.id, cmd.name)
+            outcome = CommandOutcome(False, f"{name}: {cmd.name} failed: {exc}", "error")
+        if self._chaos == "after_actuate":
+            os._exit(137)
+        state: CommandState
+        if outcome.ok:
+            state = "COMPLETED"
+            self.stats.commands_executed += 1
+        else:
+            state = "REJECTED" if outcome.cause in REJECT_CAUSES else "FAILED"
+            self.stats.commands_refused += 1
+        observed: dict[str, object] | None = (
+            dict(outcome.observed) if outcome.observed is not None else None
+        )
+        if self.journal is not None:
+            self.journal.update(cmd.cmd_id, state, outcome.cause, outcome.message, observed)
+        self._status(cmd.cmd_id, state, outcome.cause, outcome.message, outcome.observed)
+
+    def _refuse(
+        self, cmd: Command, args: dict[str, object], state: CommandState, cause: str, message: str
+    ) -> None:
+        self.stats.commands_refused += 1
+        if self.journal is not None:
+            self.journal.begin(
+                cmd.cmd_id, cmd.machine, cmd.name, args, cmd.not_after, state, cause, message
+            )
+        self._status(cmd.cmd_id, state, cause, message)
+
+
+def _state(text: str) -> CommandState:
+    states: dict[str, CommandState] = {
+        "SENT": "SENT",
+        "ACCEPTED": "ACCEPTED",
+        "REJECTED": "REJECTED",
+        "EXECUTING": "EXECUTING",
+        "COMPLETED": "COMPLETED",
+        "FAILED": "FAILED",
+        "EXPIRED": "EXPIRED",
+        "CANCELLED": "CANCELLED",
+        "UNKNOWN": "UNKNOWN",
+    }
+    return states.get(text, "UNKNOWN")
+
+
+
+class AgentRunner:
+    """Drives sessions from one thread: a periodic ``tick`` (which publishes), input, heartbeats.
+
+    ``tick(now_s)`` is called every ``period_s``; after it every session's queue is flushed.
+    """
+
+    def __init__(
+        self,
+        sessions: Sequence[AgentSession],
+        tick: Callable[[float], None] | None = None,
+        period_s: float = 1.0,
+    ) -> None:
+        self.sessions = list(sessions)
+        self.tick = tick
+        self.period_s = period_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._poller = Poller(s.link for s in self.sessions)
+        self._by_link = {id(s.link): s for s in self.sessions}
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        """Run until :meth:`request_stop`; then send DEATH for every session."""
+        for session in self.sessions:
+            session.birth()
+        next_tick = time.monotonic()
+        next_housekeeping = time.monotonic() + 1.0
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if self.tick is not None and now >= next_tick:
+                    self.tick(time.time())
+                    for session in self.sessions:
+                        session.flush()
+                    next_tick += self.period_s
+                    if next_tick < now:
+                        next_tick = now + self.period_s
+                if now >= next_housekeeping:
+                    next_housekeeping = now + 0.25
+                    for session in self.sessions:
+                        if session.pending_samples:
+                            session.flush()
+                        if session.heartbeat_due(now):
+                            session.heartbeat()
+                        if session.watch is not None:
+                            session.watch.drain()
+                wait = min(next_tick if self.tick else now + 0.25, next_housekeeping) - now
+                for link in self._poller.poll(max(0.0, wait)):
+                    session = self._by_link[id(link)]
+                    for _ in range(1000):
+                        frames = link.recv()
+                        if frames is None:
+                            break
+                        session.handle(frames)
+        finally:
+            for session in self.sessions:
+                session.stop()
+
+    def start(self) -> None:
+        """Run in a background thread."""
+
+        def target() -> None:
+            try:
+                self.run()
+            except BaseException as exc:
+                self.error = exc
+                log.exception("agent runner stopped on an error")
+
+        self._thread = threading.Thread(target=target, name="agent-runner", daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to return (safe from any thread or a signal handler)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the background thread."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+

@@ -1,0 +1,32 @@
+"""The transport: ZeroMQ sockets, CurveZMQ keys and the hub's allow-list.
+
+This package is the only place that imports ``zmq`` (an import-linter contract says so).
+"""
+
+from copilot.bus.keys import AllowedKey, AllowList, KeyFileError, KeyPair, KeyStore
+from copilot.bus.transport import (
+    Bus,
+    BusError,
+    Gatekeeper,
+    HandshakeWatch,
+    Link,
+    Poller,
+    Security,
+    hub_endpoints,
+)
+
+__all__ = [
+    "AllowList",
+    "AllowedKey",
+    "Bus",
+    "BusError",
+    "Gatekeeper",
+    "HandshakeWatch",
+    "KeyFileError",
+    "KeyPair",
+    "KeyStore",
+    "Link",
+    "Poller",
+    "Security",
+    "hub_endpoints",
+]

@@ -1,0 +1,370 @@
+"""The ``copilot`` command: hub, simulated plant, station, demo, machine listing and keys.
+
+Every subcommand builds its :class:`~copilot.settings.Settings` from defaults, the TOML file,
+the environment and its own flags, in that order. Expected failures (a port in use, a missing
+key file, a second hub on the same data folder...) end with one sentence on stderr and exit
+status 1; ``machines`` exits 2 when no hub answers. Ctrl-C and SIGTERM stop everything the
+command started within two seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from copilot import __version__
+from copilot.bus import Bus, BusError, KeyFileError, KeyStore, Security
+from copilot.proc import spawn, stop_on_signals, terminate
+from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
+from copilot.storage import InstanceLock, StorageError
+
+log = logging.getLogger("copilot")
+
+EXPECTED_ERRORS = (BusError, KeyFileError, StorageError, SettingsError)
+
+
+class CliError(Exception):
+    """A failure explained in one sentence; the process exits with ``code``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose < 0 else logging.DEBUG if verbose > 0 else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def _settings(args: argparse.Namespace, overrides: dict[str, dict[str, Any]]) -> Settings:
+    base = load()
+    if getattr(args, "insecure", False):
+        overrides.setdefault("security", {})["insecure"] = True
+    return with_overrides(base, overrides)
+
+
+def _security(settings: Settings, identity: str) -> Security:
+    return Security.from_data_path(settings.data_path, identity, settings.security.insecure)
+
+
+def _wait_for_stop() -> threading.Event:
+    stop = threading.Event()
+    stop_on_signals(stop.set)
+    return stop
+
+
+# -- hub ---------------------------------------------------------------------------------------
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Run the hub until Ctrl-C or SIGTERM."""
+    from copilot.hub import Hub
+
+    settings = _settings(args, {"hub": {"bind": args.bind}})
+    lock = InstanceLock(settings.data_path / "hub.lock", "hub")
+    lock.acquire()
+    bus = Bus(_security(settings, "hub"))
+    hub = Hub(bus, settings.hub)
+    try:
+        hub.open()
+        stop_on_signals(hub.request_stop)
+        if settings.security.insecure:
+            log.warning("hub: running INSECURE (--insecure): no encryption, no key checks.")
+        hub.run()
+    finally:
+        bus.close()
+        lock.release()
+    return 0
+
+
+# -- simulated plant ---------------------------------------------------------------------------
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Run the simulated plant until Ctrl-C or SIGTERM."""
+    from copilot.sim.run import run_plant
+
+    settings = _settings(
+        args,
+        {
+            "client": {"hub": args.hub},
+            "sim": {
+                "machines": args.machines,
+                "tags_per_machine": args.tags_per_machine,
+                "rate_hz": args.rate,
+                "seed": args.seed,
+                "faults": args.faults,
+            },
+        },
+    )
+    stop = _wait_for_stop()
+    run_plant(settings, _security(settings, "agent"), stop)
+    return 0
+
+
+# -- machines ----------------------------------------------------------------------------------
+
+
+def cmd_machines(args: argparse.Namespace) -> int:
+    """Ask the hub which machines it knows."""
+    from copilot.protocol import MachinesReply, MachinesRequest
+    from copilot.station.client import HubUnreachable, request_once
+
+    settings = _settings(args, {"client": {"hub": args.hub}})
+    try:
+        reply = request_once(
+            _security(settings, "cli"), settings.client.hub, MachinesRequest(), args.timeout
+        )
+    except HubUnreachable as exc:
+        raise CliError(str(exc), 2) from None
+    if not isinstance(reply, MachinesReply):
+        raise CliError(f"Unexpected answer from the hub: {type(reply).__name__}.", 2)
+    rows = [msgspec.to_builtins(m) for m in reply.machines]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        if not rows:
+            print("The hub knows no machines yet.")
+        for row in rows:
+            print(f"{row['id']:<16} {row['state']:<12} {row['kind']:<12} {row['line']:<8} "
+                  f"{row['name']}")
+    return 0
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Manage CurveZMQ keys and the hub's allow-list."""
+    settings = _settings(args, {})
+    store = KeyStore(settings.data_path)
+    action = args.action
+    if action == "init":
+        created = store.init()
+        print(f"Keys in {store.dir}: " + (f"created {', '.join(created)}." if created
+                                          else "all present already."))
+    elif action == "show":
+        for name in ("hub", "station", "agent", "cli"):
+            pair = store.identity(name)
+            print(f"{name:<8} {pair.public.decode()}")
+    elif action == "export":
+        sys.stdout.write(store.export_hub())
+    elif action == "allow":
+        if not args.file:
+            raise CliError("Name the public key file to allow: copilot keys allow FILE.")
+        path = Path(args.file)
+        name = args.name or path.stem
+        key = store.allow(path, name, args.role)
+        print(f"Allowed {key.name} ({key.role}): {key.public}")
+    elif action == "revoke":
+        if not args.file:
+            raise CliError("Name the key to revoke: copilot keys revoke NAME.")
+        key = store.revoke(args.file)
+        print(f"Revoked {key.name} ({key.role}); its open session is cut within a second.")
+    elif action == "list":
+        allow = store.load_allowlist()
+        for key in allow.keys:
+            print(f"allowed  {key.name:<16} {key.role:<8} {key.public}")
+        for key in allow.revoked:
+            print(f"revoked  {key.name:<16} {key.role:<8} {key.public}")
+    return 0
+
+
+# -- station (headless) and demo ---------------------------------------------------------------
+
+
+def _status_line(station: Any, security: Security) -> str:
+    machines = station.store.machines()
+    online = sum(1 for m in machines if m.online)
+    stats = station.stats
+    return (
+        f"{len(machines)} machines ({online} online) · {stats.rate_samples_s:,.0f} samples/s · "
+        f"link {station.state.value} ({security.label()}) · latency {stats.latency_ms:.1f} ms · "
+        f"gaps {stats.gaps} · resyncs {stats.resyncs}"
+    )
+
+
+def _print_status_until(
+    stop: threading.Event, line: Callable[[], str], check: Callable[[], str | None]
+) -> None:
+    tty = sys.stdout.isatty()
+    last_print = 0.0
+    while not stop.wait(1.0):
+        problem = check()
+        if problem:
+            raise CliError(problem)
+        now = time.monotonic()
+        if tty:
+            sys.stdout.write("\r\033[K" + line())
+            sys.stdout.flush()
+        elif now - last_print >= 5.0:
+            print(line(), flush=True)
+            last_print = now
+    if tty:
+        sys.stdout.write("\n")
+
+
+def _launch_window(settings: Settings, args: argparse.Namespace) -> int:
+    """Open the Qt window, found through the ``copilot.station`` entry point (package ``ui``)."""
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group="copilot.station") if ep.name == "window"]
+    if not found:
+        raise CliError(
+            "The station window is not installed: install the 'ui' extra "
+            "(pip install 'operator-copilot[ui]') or run with --headless."
+        )
+    try:
+        launch: Callable[[Settings, argparse.Namespace], int] = found[0].load()
+    except ImportError as exc:
+        raise CliError(f"The station window cannot start: {exc}.") from None
+    return launch(settings, args)
+
+
+def cmd_station(args: argparse.Namespace) -> int:
+    """Open the station (headless: a live status line)."""
+    from copilot.station import Station
+
+    settings = _settings(args, {"client": {"hub": args.hub}})
+    if not args.headless:
+        return _launch_window(settings, args)
+    security = _security(settings, "station")
+    bus = Bus(security)
+    station = Station(bus, settings.client.hub, settings.station)
+    stop = _wait_for_stop()
+    station.start()
+    try:
+        _print_status_until(stop, lambda: _status_line(station, security), lambda: None)
+    finally:
+        station.stop()
+        bus.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the simulated plant and the hub (and, with the dashboard, a station)."""
+    from copilot.station import Station
+
+    settings = _settings(
+        args, {"hub": {"bind": args.bind}, "sim": {"seed": args.seed, "faults": args.faults}}
+    )
+    address = settings.hub.bind
+    security = _security(settings, "station")
+    common = ["--insecure"] if settings.security.insecure else []
+    children = [spawn(["hub", "--bind", address, *common])]
+    stop = _wait_for_stop()
+    bus = Bus(security)
+    station = Station(bus, address, settings.station)
+    try:
+        sim_args = ["sim", "--hub", address, "--seed", str(settings.sim.seed), *common]
+        if settings.sim.faults:
+            sim_args += ["--faults", settings.sim.faults]
+        children.append(spawn(sim_args))
+        station.start()
+        print(f"Demo: hub at {address}, simulated plant, data in {settings.data_path}. "
+              "Ctrl-C stops everything.", flush=True)
+
+        def check() -> str | None:
+            for child in children:
+                code = child.poll()
+                if code is not None:
+                    return f"A demo process ({' '.join(map(str, child.args[3:5]))}) exited " \
+                           f"with status {code}; see the messages above."
+            return None
+
+        _print_status_until(stop, lambda: _status_line(station, security), check)
+    finally:
+        station.stop()
+        bus.close()
+        terminate(children)
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to document the commands)."""
+    parser = argparse.ArgumentParser(
+        prog="copilot", description="Operator Co-Pilot: hub, simulated plant, station and tools."
+    )
+    parser.add_argument("--version", action="version", version=f"copilot {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def client(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--hub", help=f"hub address (env COPILOT_HUB; default {DEFAULT_HUB})")
+        p.add_argument("--insecure", action="store_true", help="no CurveZMQ (shown everywhere)")
+
+    p = sub.add_parser("hub", help="run the hub")
+    p.add_argument("--bind", help=f"address to listen on (default {DEFAULT_HUB}; +1 for updates)")
+    p.add_argument("--insecure", action="store_true", help="no CurveZMQ (shown everywhere)")
+    p.set_defaults(func=cmd_hub)
+
+    p = sub.add_parser("sim", help="run the simulated plant")
+    client(p)
+    p.add_argument("--machines", type=int, help="number of machines (default 12)")
+    p.add_argument("--tags-per-machine", type=int, help="pad each machine to M tags, for load")
+    p.add_argument("--rate", type=float, help="samples per second per tag (default 2)")
+    p.add_argument("--seed", type=int, help="random seed (same seed, same plant)")
+    p.add_argument("--faults", help="TOML fault schedule (see copilot/sim/faults.example.toml)")
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("machines", help="list the machines the hub knows")
+    client(p)
+    p.add_argument("--json", action="store_true", help="one JSON array")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    p.set_defaults(func=cmd_machines)
+
+    p = sub.add_parser("keys", help="CurveZMQ keys and the hub's allow-list")
+    p.add_argument("action", choices=["init", "show", "export", "allow", "revoke", "list"])
+    p.add_argument("file", nargs="?", help="key file (allow) or key name (revoke)")
+    p.add_argument("--name", help="name for an allowed key (default: file name)")
+    p.add_argument("--role", choices=["agent", "station"], default="agent")
+    p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("station", help="open the operator station")
+    client(p)
+    p.add_argument("--headless", action="store_true", help="no window: print a status line")
+    p.set_defaults(func=cmd_station)
+
+    p = sub.add_parser("demo", help="simulated plant + hub (+ station)")
+    p.add_argument("--bind", help=f"hub address (default {DEFAULT_HUB})")
+    p.add_argument("--insecure", action="store_true", help="no CurveZMQ (shown everywhere)")
+    p.add_argument("--seed", type=int, help="random seed for the plant")
+    p.add_argument("--faults", help="TOML fault schedule")
+    p.add_argument("--headless", action="store_true", help="plant and hub only, no window")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``copilot`` command."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(-1 if args.quiet else args.verbose)
+    try:
+        code: int = args.func(args)
+    except CliError as exc:
+        print(f"copilot: {exc}", file=sys.stderr)
+        return exc.code
+    except EXPECTED_ERRORS as exc:
+        print(f"copilot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code

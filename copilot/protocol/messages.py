@@ -1,0 +1,397 @@
+"""Every message of the COP/1 wire protocol, as msgspec Structs.
+
+This module owns the shape of what crosses a socket; ``docs/protocol.md`` describes the same
+thing for people writing an agent or a station in another language. A message on the wire is
+a multipart ZeroMQ message::
+
+    [routing id (ROUTER side only) | topic (PUB side only)] b"COP1" header body
+
+``header`` is a MessagePack map decoded into :class:`Header`; ``body`` is a MessagePack map
+whose ``"t"`` key selects one of the body Structs below (a tagged union). Nothing here does
+I/O; encoding, decoding and counting malformed input live in :mod:`copilot.protocol.codec`.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+SIGNATURE = b"COP1"
+
+Scalar = float | int | bool | str
+Value = float | int | bool | str | None
+
+
+class Quality(enum.IntEnum):
+    """A value's quality: severity in the top two bits (OPC UA style), reason in the low six.
+
+    ``severity = q >> 6``: 0 Good, 1 Uncertain, 2 Bad. The reason says why in one word.
+    """
+
+    GOOD = 0x00
+    UNCERTAIN = 0x40
+    UNCERTAIN_STALE = 0x41
+    UNCERTAIN_COMM_LOST = 0x42
+    UNCERTAIN_RESYNCING = 0x43
+    UNCERTAIN_SENSOR = 0x44
+    BAD = 0x80
+    BAD_STALE = 0x81
+    BAD_COMM_LOST = 0x82
+    BAD_SENSOR_FAILURE = 0x84
+    BAD_NOT_CONNECTED = 0x85
+    BAD_CONFIG = 0x86
+
+    @property
+    def severity(self) -> Severity:
+        """Good, Uncertain or Bad."""
+        return severity_of(int(self))
+
+    @property
+    def reason(self) -> str:
+        """The one-word reason (``stale``, ``comm_lost``...), or '' for plain Good."""
+        return reason_of(int(self))
+
+
+class Severity(enum.IntEnum):
+    """The top two bits of a quality code."""
+
+    GOOD = 0
+    UNCERTAIN = 1
+    BAD = 2
+
+
+_REASONS = {
+    0x00: "",
+    0x01: "stale",
+    0x02: "comm_lost",
+    0x03: "resyncing",
+    0x04: "sensor",
+    0x05: "not_connected",
+    0x06: "config",
+}
+
+
+def severity_of(q: int) -> Severity:
+    """Severity of a raw quality code (unknown high values count as Bad)."""
+    return Severity(min((q >> 6) & 0x3, 2))
+
+
+def reason_of(q: int) -> str:
+    """Reason word of a raw quality code; unknown reasons read as ``other``."""
+    return _REASONS.get(q & 0x3F, "other")
+
+
+def quality_label(q: int) -> str:
+    """Human text for a quality code: ``Good``, ``Bad (stale)``..."""
+    sev = severity_of(q).name.capitalize()
+    why = reason_of(q)
+    return f"{sev} ({why})" if why else sev
+
+
+# --------------------------------------------------------------------------------------------
+# Header: present on every message.
+
+
+class Header(msgspec.Struct):
+    """Who sent a message, in which session, in which order.
+
+    ``src`` is a machine id, ``station:<name>``, ``hub`` or ``cli:<name>``. ``epoch`` is new on
+    every (re)start of the sender; ``seq`` counts that sender's messages within the epoch, from
+    0 (the BIRTH) upwards. The hub stamps ``hub_epoch``/``hub_seq`` on what it publishes.
+    """
+
+    src: str
+    epoch: int
+    seq: int
+    ts: int
+    v: int = PROTOCOL_VERSION
+    hub_epoch: int = 0
+    hub_seq: int = 0
+
+
+# --------------------------------------------------------------------------------------------
+# BIRTH metadata.
+
+TagType = Literal["float", "int", "bool", "enum", "str"]
+RiskClass = Literal["routine", "confirm", "sign", "two_person"]
+Origin = Literal["touch", "keyboard", "voice", "suggestion", "cli", "api", "scenario"]
+
+
+class Range(msgspec.Struct, array_like=True):
+    """An inclusive ``[lo, hi]`` interval in engineering units."""
+
+    lo: float
+    hi: float
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` lies within the interval."""
+        return self.lo <= value <= self.hi
+
+
+class Limits(msgspec.Struct, omit_defaults=True):
+    """Alarm limits (ISA-18.2 / OPC UA LimitAlarm): any may be absent."""
+
+    lolo: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    hihi: float | None = None
+
+
+class TagSpec(msgspec.Struct, omit_defaults=True):
+    """One signal a machine reports.
+
+    ``alias`` is the small integer DATA uses instead of the name, unique within a BIRTH.
+    ``eng_range`` is the instrument's span, ``normal`` the band where the process should sit
+    (what bar indicators are drawn against), ``limits`` the alarm limits, ``deadband`` the
+    alarm deadband, ``max_age_ms`` how old a value may get before it is stale, ``key`` whether
+    overviews show it, ``labels`` the names of an ``enum`` tag's values (value = index).
+    """
+
+    name: str
+    alias: int
+    type: TagType = "float"
+    unit: str = ""
+    description: str = ""
+    eng_range: Range | None = None
+    normal: Range | None = None
+    limits: Limits | None = None
+    deadband: float = 0.0
+    max_age_ms: int = 5000
+    key: bool = False
+    labels: list[str] | None = None
+    writable: bool = False
+
+
+class ArgSpec(msgspec.Struct, omit_defaults=True):
+    """One argument of a command: type, allowed range or choices, unit."""
+
+    name: str
+    type: Literal["float", "int", "bool", "enum", "str"] = "float"
+    unit: str = ""
+    range: Range | None = None
+    choices: list[str] | None = None
+    description: str = ""
+
+
+class CommandSpec(msgspec.Struct, omit_defaults=True):
+    """One command a machine accepts.
+
+    ``interlocks`` name conditions that block the command, ``permissives`` conditions that
+    must hold; both are words for people (``guard door closed``) and the agent checks them.
+    """
+
+    name: str
+    label: str = ""
+    args: list[ArgSpec] = msgspec.field(default_factory=list)
+    risk: RiskClass = "confirm"
+    interlocks: list[str] = msgspec.field(default_factory=list)
+    permissives: list[str] = msgspec.field(default_factory=list)
+    description: str = ""
+
+
+class MachineInfo(msgspec.Struct, omit_defaults=True):
+    """Identity of a machine: ``id`` is stable and topic-safe (``[a-z0-9_-]``)."""
+
+    id: str
+    name: str
+    kind: str
+    line: str = ""
+    area: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies. ``tag`` is the value of the "t" key on the wire.
+
+
+class Birth(msgspec.Struct, tag="BIRTH", tag_field="t", omit_defaults=True):
+    """Agent → hub (and hub → stations): full metadata of a session, sent first."""
+
+    machine: MachineInfo
+    tags: list[TagSpec]
+    commands: list[CommandSpec] = msgspec.field(default_factory=list)
+    heartbeat_ms: int = 1000
+
+
+class Data(msgspec.Struct, tag="DATA", tag_field="t", omit_defaults=True):
+    """A batch of samples, column-wise: ``aliases[i]`` had ``values[i]`` at ``ts[i]`` (ns).
+
+    ``quality`` is omitted when every sample is Good. A tag may appear several times in a
+    batch, in time order.
+    """
+
+    aliases: list[int]
+    values: list[Value]
+    ts: list[int]
+    quality: list[int] | None = None
+
+
+class Death(msgspec.Struct, tag="DEATH", tag_field="t", omit_defaults=True):
+    """The session of ``header.src``/``header.epoch`` ended (``shutdown``) or timed out."""
+
+    reason: Literal["shutdown", "timeout", "revoked"] = "shutdown"
+    at: int = 0
+
+
+class Heartbeat(msgspec.Struct, tag="HB", tag_field="t", omit_defaults=True):
+    """Liveness. Any message counts as a heartbeat; this one is sent when nothing else is."""
+
+
+class RebirthRequest(msgspec.Struct, tag="REBIRTH", tag_field="t", omit_defaults=True):
+    """Hub → agent: send BIRTH again with a new epoch, then resume DATA."""
+
+    reason: str = ""
+
+
+class Command(msgspec.Struct, tag="CMD", tag_field="t", omit_defaults=True):
+    """Do ``name`` with ``args`` on ``machine``, once, and not after ``not_after`` (ns UTC).
+
+    ``cmd_id`` is the idempotency key: the same id is never executed twice.
+    """
+
+    cmd_id: str
+    machine: str
+    name: str
+    not_after: int
+    args: dict[str, Scalar] = msgspec.field(default_factory=dict)
+    issued_at: int = 0
+    origin: Origin = "api"
+    operator: str = ""
+    approver: str = ""
+
+
+CommandState = Literal[
+    "SENT",
+    "ACCEPTED",
+    "REJECTED",
+    "EXECUTING",
+    "COMPLETED",
+    "FAILED",
+    "EXPIRED",
+    "CANCELLED",
+    "UNKNOWN",
+]
+TERMINAL_STATES: frozenset[str] = frozenset(
+    {"REJECTED", "COMPLETED", "FAILED", "EXPIRED", "CANCELLED", "UNKNOWN"}
+)
+
+
+class CommandStatus(msgspec.Struct, tag="CMD_STATUS", tag_field="t", omit_defaults=True):
+    """Where a command is in its lifecycle; ``message`` is a sentence for people."""
+
+    cmd_id: str
+    machine: str
+    state: CommandState
+    cause: str = ""
+    message: str = ""
+    observed: dict[str, Value] | None = None
+    at: int = 0
+
+
+class CommandQuery(msgspec.Struct, tag="CMD_QUERY", tag_field="t", omit_defaults=True):
+    """Ask for a command's latest status (a reconnecting station asks, never resends)."""
+
+    cmd_id: str
+    machine: str = ""
+
+
+class SnapshotRequest(msgspec.Struct, tag="SNAP_REQ", tag_field="t", omit_defaults=True):
+    """Station → hub: send the state of every machine whose id starts with ``prefix``."""
+
+    prefix: str = ""
+
+
+class SnapshotItem(msgspec.Struct, tag="SNAP_ITEM", tag_field="t", omit_defaults=True):
+    """One machine's state: its BIRTH, its session, whether it is online, its last values."""
+
+    birth: Birth
+    epoch: int
+    online: bool
+    since: int
+    values: Data
+
+
+class SnapshotEnd(msgspec.Struct, tag="SNAP_END", tag_field="t", omit_defaults=True):
+    """End of a snapshot: apply PUB messages with ``hub_seq`` greater than this one."""
+
+    hub_epoch: int
+    hub_seq: int
+    count: int = 0
+
+
+class HistoryRequest(msgspec.Struct, tag="HIST_REQ", tag_field="t", omit_defaults=True):
+    """Station → hub: samples of ``tags`` of ``machine`` between ``since`` and ``until`` (ns)."""
+
+    machine: str
+    tags: list[str]
+    since: int
+    until: int = 0
+    max_points: int = 4000
+    request_id: int = 0
+
+
+class Series(msgspec.Struct, omit_defaults=True):
+    """A tag's history: ``t`` (ns) and ``v``; NaN in ``v`` marks a gap or a Bad sample."""
+
+    tag: str
+    t: list[int]
+    v: list[float]
+    tier: Literal["full", "minmax", "mixed", "none"] = "full"
+
+
+class HistoryReply(msgspec.Struct, tag="HIST", tag_field="t", omit_defaults=True):
+    """Hub → station: the requested series (unknown tags come back empty)."""
+
+    machine: str
+    series: list[Series]
+    request_id: int = 0
+
+
+class MachinesRequest(msgspec.Struct, tag="MACHINES_REQ", tag_field="t", omit_defaults=True):
+    """Any client → hub: which machines do you know?"""
+
+
+class MachineSummary(msgspec.Struct, omit_defaults=True):
+    """One machine as ``copilot machines`` lists it; ``state`` is ``offline`` when offline."""
+
+    id: str
+    name: str
+    kind: str
+    line: str
+    area: str
+    state: str
+
+
+class MachinesReply(msgspec.Struct, tag="MACHINES", tag_field="t", omit_defaults=True):
+    """Hub → client: every machine it has seen since it started."""
+
+    machines: list[MachineSummary]
+
+
+class ErrorReply(msgspec.Struct, tag="ERROR", tag_field="t", omit_defaults=True):
+    """Hub → client: a request could not be served; ``message`` is for people."""
+
+    code: str
+    message: str
+
+
+Body = (
+    Birth
+    | Data
+    | Death
+    | Heartbeat
+    | RebirthRequest
+    | Command
+    | CommandStatus
+    | CommandQuery
+    | SnapshotRequest
+    | SnapshotItem
+    | SnapshotEnd
+    | HistoryRequest
+    | HistoryReply
+    | MachinesRequest
+    | MachinesReply
+    | ErrorReply
+)
