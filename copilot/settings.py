@@ -162,7 +162,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"Cannot read settings file {path}: {exc}.") from None
         _convert(_merge(raw, file_layer), str(path))
         raw = _merge(raw, file_layer)
-    elif "COPILOT_CONFIG" in env:
+    elif env.get("COPILOT_CONFIG"):
         raise SettingsError(f"COPILOT_CONFIG names {path}, which does not exist.")
     raw = _merge(raw, _env_layer(env))
     return _convert(raw, "environment (COPILOT_* variables)")

@@ -502,11 +502,12 @@ class AgentRunner:
         sessions: Sequence[AgentSession],
         tick: Callable[[float], None] | None = None,
         period_s: float = 1.0,
+        stop_event: threading.Event | None = None,
     ) -> None:
         self.sessions = list(sessions)
         self.tick = tick
         self.period_s = period_s
-        self._stop = threading.Event()
+        self._stop = stop_event or threading.Event()
         self._thread: threading.Thread | None = None
         self._poller = Poller(s.link for s in self.sessions)
         self._by_link = {id(s.link): s for s in self.sessions}

@@ -241,9 +241,10 @@ class Station:
             origin=origin,
             operator=operator,
         )
-        self.store.apply_command_status(
-            CommandStatus(cmd_id=cmd.cmd_id, machine=machine, state="SENT", at=now)
-        )
+        if cmd.cmd_id not in self.store.commands:
+            self.store.apply_command_status(
+                CommandStatus(cmd_id=cmd.cmd_id, machine=machine, state="SENT", at=now)
+            )
         self._submit(cmd)
         return cmd.cmd_id
 
@@ -478,8 +479,9 @@ class Station:
                 self._codec.drops.count("unexpected_type")
 
     def _on_command_status(self, status: CommandStatus) -> None:
-        if self.store.commands.get(status.cmd_id) == status:
-            return  # the same update came both as a reply and on the update stream
+        known = self.store.commands.get(status.cmd_id)
+        if known is not None and status.at <= known.at:
+            return  # already known: it came both as a reply and on the update stream
         self.store.apply_command_status(status)
         self._emit(CommandUpdated(status))
 

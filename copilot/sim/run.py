@@ -1,0 +1,133 @@
+"""Run the simulated plant as real agents: one :class:`~copilot.agent.AgentSession` per machine.
+
+Built only on the agent SDK. All sessions share one thread and one key pair (the ``agent``
+identity of this data folder). Each tick steps the plant by ``1 / rate_hz`` simulated seconds
+and publishes every tag; commands from the hub run against the plant model, with its
+interlocks. Every injected fault is logged and appended to ``<data>/sim/faults.jsonl`` with its
+onset, so that anomaly detection can be scored later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import msgspec
+
+from copilot.agent import AgentRunner, AgentSession, CommandOutcome
+from copilot.bus import Bus, Security
+from copilot.protocol import Command
+from copilot.settings import Settings
+from copilot.sim.faults import FaultRecord, FaultSchedule, default_schedule, load_schedule
+from copilot.sim.plant import Plant
+
+log = logging.getLogger(__name__)
+
+
+class SimulatedPlant:
+    """The plant model wired to agent sessions; :meth:`run` blocks until ``stop`` is set."""
+
+    def __init__(self, settings: Settings, security: Security, stop: threading.Event) -> None:
+        sim = settings.sim
+        self.settings = settings
+        self.stop = stop
+        if sim.faults:
+            schedule = load_schedule(sim.faults)
+        else:
+            schedule = FaultSchedule(faults=[])
+        self.plant = Plant(
+            machines=sim.machines,
+            tags_per_machine=sim.tags_per_machine,
+            seed=sim.seed,
+            schedule=schedule,
+        )
+        if not sim.faults and sim.machines > 0:
+            self.plant.set_schedule(
+                default_schedule([m.info.id for m in self.plant.machines], sim.seed)
+            )
+        self.fault_log = settings.data_path / "sim" / "faults.jsonl"
+        self.fault_log.parent.mkdir(parents=True, exist_ok=True)
+        self.plant.on_fault = self._on_fault
+        self.bus = Bus(security)
+        self.dt = 1.0 / sim.rate_hz
+        self.t = 0.0
+        self.started = time.time()
+        journal_dir = settings.data_path / "agents"
+        self.sessions = {
+            m.info.id: AgentSession(
+                self.bus,
+                settings.client.hub,
+                m.info,
+                m.tags,
+                m.commands,
+                handler=self._handler(m.info.id),
+                journal_path=journal_dir / f"{m.info.id}.sqlite",
+                heartbeat_ms=settings.agent.heartbeat_ms,
+                sndhwm=settings.agent.sndhwm,
+            )
+            for m in self.plant.machines
+        }
+        self.paused: set[str] = set()
+        self.runner = AgentRunner(
+            list(self.sessions.values()), self._tick, self.dt, stop_event=stop
+        )
+
+    def _on_fault(self, record: FaultRecord) -> None:
+        log.info(
+            "fault injected: %s on %s at t=%.1f s (severity %.2f%s)",
+            record.fault,
+            record.machine,
+            record.onset_s,
+            record.severity,
+            f", tag {record.tag}" if record.tag else "",
+        )
+        line = msgspec.json.encode(
+            {**msgspec.to_builtins(record), "wall_time": self.started + record.onset_s}
+        )
+        with open(self.fault_log, "ab") as fh:
+            fh.write(line + b"\n")
+
+    def _handler(self, machine_id: str):  # type: ignore[no-untyped-def]
+        def handle(cmd: Command) -> CommandOutcome:
+            result = self.plant.execute(machine_id, cmd.name, dict(cmd.args))
+            return CommandOutcome(
+                ok=result.ok, message=result.message, cause=result.cause,
+                observed=dict(result.observed) if result.observed else None,
+            )
+
+        return handle
+
+    def _tick(self, now: float) -> None:
+        self.t += self.dt
+        stamp = int(now * 1e9)
+        for machine_id, (values, quality) in self.plant.step(self.t, self.dt).items():
+            if machine_id in self.paused:
+                continue
+            self.sessions[machine_id].publish(values, stamp, quality or None)
+
+    def run(self) -> None:
+        """Publish until ``stop`` is set; then every session sends DEATH."""
+        log.info(
+            "simulated plant: %d machines, %d tags, %.1f Hz, seed %d, hub %s",
+            len(self.sessions),
+            sum(len(m.tags) for m in self.plant.machines),
+            1 / self.dt,
+            self.settings.sim.seed,
+            self.settings.client.hub,
+        )
+        try:
+            self.runner.run()
+        finally:
+            self.bus.close()
+
+
+def run_plant(settings: Settings, security: Security, stop: threading.Event) -> None:
+    """Build the simulated plant and run it until ``stop`` is set."""
+    SimulatedPlant(settings, security, stop).run()
+
+
+def journal_path(data_path: Path, machine_id: str) -> Path:
+    """Where a simulated machine's command journal lives."""
+    return data_path / "agents" / f"{machine_id}.sqlite"

@@ -1,0 +1,59 @@
+"""Batch-vectorised tag state and history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from copilot.protocol import Quality, TagSpec
+from copilot.series import BatchError, MinMax, Rings, TagTable, occurrence_rank
+
+
+def test_occurrence_rank_counts_repeats_in_order() -> None:
+    ranks = occurrence_rank(np.array([3, 1, 3, 3, 1, 0], dtype=np.int64))
+    assert ranks.tolist() == [0, 0, 1, 2, 1, 0]
+
+
+def test_ring_keeps_newest_in_time_order_with_repeats_in_one_batch() -> None:
+    rings = Rings(2, 4)
+    rings.append(np.array([0, 0, 1, 0]), np.array([1.0, 2.0, 2.0, 3.0]), np.array([10, 20, 5, 30.0]))
+    rings.append(np.array([0, 0]), np.array([4.0, 5.0]), np.array([40, 50.0]))
+    t, v = rings.window(0)
+    assert t.tolist() == [2.0, 3.0, 4.0, 5.0]
+    assert v.tolist() == [20, 30, 40, 50]
+    t, v = rings.window(0, since=3.5)
+    assert v.tolist() == [40, 50]
+
+
+def test_ring_grows_to_cover_its_time_span_instead_of_overwriting() -> None:
+    rings = Rings(1, 4, keep_s=100.0, max_capacity=64)
+    for i in range(20):
+        rings.append(np.array([0]), np.array([float(i)]), np.array([float(i)]))
+    t, _ = rings.window(0)
+    assert t.tolist() == [float(i) for i in range(20)]
+    assert rings.capacity == 32
+
+
+def test_minmax_buckets_hold_extremes_and_report_holes_as_nan() -> None:
+    mm = MinMax(1, 10.0, 8)
+    ts = np.array([0.0, 5.0, 9.0, 31.0])
+    mm.append(np.zeros(4, dtype=np.int64), ts, np.array([3.0, -1.0, 7.0, 2.0]))
+    t, lo, hi = mm.window(0, 0.0, 39.0)
+    assert t.tolist() == [0.0, 10.0, 20.0, 30.0]
+    assert lo[0] == -1.0 and hi[0] == 7.0
+    assert np.isnan(lo[1]) and np.isnan(hi[2])
+    assert lo[3] == hi[3] == 2.0
+
+
+def test_tag_table_types_unknown_aliases_and_quality() -> None:
+    table = TagTable([TagSpec(name="n", alias=0, type="int"),
+                      TagSpec(name="s", alias=2, type="enum", labels=["run", "idle"]),
+                      TagSpec(name="txt", alias=3, type="str")])
+    table.apply(np.array([0, 2, 3]), [5, 1, "hello"], np.array([1.0, 1.0, 1.0]), None)
+    assert table.display_value(0) == 5 and table.display_value(2) == "idle"
+    assert table.display_value(3) == "hello"
+    with pytest.raises(BatchError):
+        table.apply(np.array([1]), [1.0], np.array([1.0]), None)
+    table.mark_all(int(Quality.BAD_STALE))
+    assert not table.is_good(0)
+    assert table.display_value(0) == 5  # a stale value keeps its last value
