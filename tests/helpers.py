@@ -150,3 +150,34 @@ class InProcessHub:
         self.bus.close()
 
 
+
+
+class CountingAgent:
+    """An in-process agent for one small machine that publishes a counter every 50 ms."""
+
+    def __init__(self, data_dir: Path, address: str, machine_id: str = "mixer-1",
+                 period_s: float = 0.05, insecure: bool = False) -> None:
+        from copilot.agent import AgentRunner, AgentSession
+        from copilot.protocol import MachineInfo, Range, TagSpec
+
+        self.bus = Bus(Security.from_data_path(data_dir, "agent", insecure))
+        self.count = 0
+        self.publishing = True
+        self.session = AgentSession(
+            self.bus, address, MachineInfo(id=machine_id, name=machine_id.title(), kind="mixer"),
+            [TagSpec(name="count", alias=0, type="int"),
+             TagSpec(name="temp", alias=1, unit="°C", normal=Range(20, 60))],
+        )
+
+        def tick(now: float) -> None:
+            if self.publishing:
+                self.count += 1
+                self.session.publish({"count": self.count, "temp": 20 + self.count % 40})
+
+        self.runner = AgentRunner([self.session], tick, period_s)
+        self.runner.start()
+
+    def close(self) -> None:
+        self.runner.request_stop()
+        self.runner.join(3)
+        self.bus.close()
