@@ -153,6 +153,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
     settings = _settings(args, {})
     store = KeyStore(settings.data_path)
     action = args.action
+    if action != "init" and not store.exists():
+        store.init()
     if action == "init":
         created = store.init()
         print(f"Keys in {store.dir}: " + (f"created {', '.join(created)}." if created

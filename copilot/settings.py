@@ -62,6 +62,7 @@ class StationSettings(msgspec.Struct, forbid_unknown_fields=True):
     ring_samples: int = 1024
     resync_min_interval_ms: int = 1000
     rcvhwm: int = 100_000
+    rcvbuf_bytes: int = 0
     theme: Literal["light", "dark"] = "light"
     kiosk: bool = False
 

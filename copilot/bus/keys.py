@@ -79,8 +79,8 @@ class KeyStore:
     # -- identities ---------------------------------------------------------------------------
 
     def exists(self) -> bool:
-        """Whether ``init`` has run (the hub's key pair is there)."""
-        return (self.dir / "hub.key_secret").exists()
+        """Whether ``init`` has run here (any local key pair exists, even if others are missing)."""
+        return any((self.dir / f"{name}.key_secret").exists() for name in LOCAL_IDENTITIES)
 
     def init(self) -> list[str]:
         """Create missing local key pairs and admit the local ones; return what was created."""
@@ -111,8 +111,10 @@ class KeyStore:
             )
         try:
             public, secret = zmq.auth.load_certificate(str(path))
-        except (OSError, ValueError) as exc:
-            raise KeyFileError(f"Key file {path} cannot be read: {exc}.") from None
+        except OSError as exc:
+            raise KeyFileError(f"Key file {path} cannot be read: {exc.strerror}.") from None
+        except ValueError:
+            raise KeyFileError(f"Key file {path} does not hold a valid CurveZMQ key pair.") from None
         if secret is None or not _valid_z85_key(public) or not _valid_z85_key(secret):
             raise KeyFileError(f"Key file {path} does not hold a valid CurveZMQ key pair.")
         return KeyPair(public=public, secret=secret)

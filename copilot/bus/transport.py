@@ -70,7 +70,11 @@ class Security:
         store = KeyStore(data_path)
         if not store.exists():
             store.init()
-        return cls(insecure=False, keys=store, identity=identity)
+        security = cls(insecure=False, keys=store, identity=identity)
+        security.pair()  # fail now, with the file's name, rather than inside an I/O thread
+        if identity != "hub":
+            store.hub_public()
+        return security
 
     def pair(self) -> KeyPair:
         """This process's key pair."""
@@ -268,13 +272,14 @@ class Bus:
 
     # -- construction -------------------------------------------------------------------------
 
-    def _socket(self, kind: int, name: str) -> Link:
+    def _socket(self, kind: int, name: str, zmtp_heartbeats: bool = True) -> Link:
         sock: zmq.Socket[bytes] = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_MSG_BYTES)
-        sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
-        sock.setsockopt(zmq.HEARTBEAT_TTL, 3000)
+        if zmtp_heartbeats:
+            sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+            sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
+            sock.setsockopt(zmq.HEARTBEAT_TTL, 3000)
         link = Link(sock, name)
         self.links.append(link)
         return link
@@ -328,7 +333,10 @@ class Bus:
 
     def pub(self, endpoint: str, *, sndhwm: int = 50_000) -> Link:
         """Bind a secured PUB (stations subscribe); a slow station is dropped, never waited for."""
-        link = self._socket(zmq.PUB, "pub")
+        # No ZMTP heartbeats on the update stream: a subscriber stalled at its high-water mark
+        # cannot answer PINGs, the connection is dropped, and libzmq 4.3.5 then aborts on
+        # reconnect (zeromq/libzmq#3937). Liveness there comes from the hub's own heartbeats.
+        link = self._socket(zmq.PUB, "pub", zmtp_heartbeats=False)
         link.sock.setsockopt(zmq.SNDHWM, sndhwm)
         link.sock.setsockopt(zmq.HANDSHAKE_IVL, 3000)
         self._server_security(link)
@@ -349,10 +357,19 @@ class Bus:
         link.sock.connect(endpoint)
         return link
 
-    def sub(self, endpoint: str, *, rcvhwm: int = 100_000, server_key: bytes | None = None) -> Link:
+    def sub(
+        self,
+        endpoint: str,
+        *,
+        rcvhwm: int = 100_000,
+        rcvbuf: int = 0,
+        server_key: bytes | None = None,
+    ) -> Link:
         """Connect a SUB to a hub PUB (subscribe before asking for a snapshot)."""
-        link = self._socket(zmq.SUB, "sub")
+        link = self._socket(zmq.SUB, "sub", zmtp_heartbeats=False)  # see pub()
         link.sock.setsockopt(zmq.RCVHWM, rcvhwm)
+        if rcvbuf:
+            link.sock.setsockopt(zmq.RCVBUF, rcvbuf)
         link.sock.setsockopt(zmq.RECONNECT_IVL, 100)
         link.sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
         self._client_security(link, server_key)

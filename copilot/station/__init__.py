@@ -194,15 +194,17 @@ class Station:
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the I/O thread and close its sockets."""
+        if self._stop.is_set():
+            return  # already stopped: the wake-up fds may belong to someone else by now
         self._stop.set()
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+            if self._thread.is_alive():
+                log.error("station I/O thread did not stop within %.1f s", timeout)
+                return  # keep the fds open: the thread may still poll them
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     def request_history(
         self, machine: str, tags: list[str], since: float, until: float = 0.0,
@@ -289,7 +291,9 @@ class Station:
         self._emit(LinkChanged(state, self.state_since, reason))
 
     def _run(self) -> None:
-        self.sub = self.bus.sub(self.pub_ep, rcvhwm=self.settings.rcvhwm)
+        self.sub = self.bus.sub(
+            self.pub_ep, rcvhwm=self.settings.rcvhwm, rcvbuf=self.settings.rcvbuf_bytes
+        )
         self.sub.subscribe(b"")
         self.dealer = self.bus.dealer(self.router_ep)
         if not self.bus.security.insecure:

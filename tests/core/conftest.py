@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from copilot.settings import StationSettings
 from copilot.station import Station
 from tests.helpers import InProcessHub, Plant, StationHandle, free_hub_address
 
