@@ -161,3 +161,26 @@ def test_journal_reports_unknown_after_a_crash_and_never_reruns(tmp_path: Path) 
     reopened = CommandJournal(tmp_path / "j.sqlite")
     assert [e.cmd_id for e in reopened.in_flight()] == ["c1"]
     assert not reopened.begin("c1", "m", "start", {}, 0)  # a redelivery cannot start it again
+
+
+def test_agent_crash_after_accept_reports_unknown_and_never_reruns(plant, stations) -> None:
+    import signal
+
+    from copilot.protocol import Quality  # noqa: F401 - documents the quality in play
+
+    plant.hub()
+    sim = plant.sim("--machines", "1", "--rate", "5", env={"COPILOT_CHAOS": "after_accept"})
+    station = stations()
+    wait_until(lambda: "cnc-01" in station.store.machine_ids()
+               and station.store.reading("cnc-01", "state").value == "running", 15, "cnc running")
+    cmd_id = station.send_command("cnc-01", "stop", origin="keyboard")
+    assert sim.wait(10) == 137  # the machine's process died right after journaling ACCEPTED
+    plant.sim("--machines", "1", "--rate", "5")  # restarted without the fault hook
+    wait_until(lambda: station.store.commands[cmd_id].cause == "agent_restart", 15,
+               "restarted agent to report the unknown outcome")
+    status = station.store.commands[cmd_id]
+    assert status.state == "UNKNOWN"
+    assert "unknown" in status.message and "Check the machine" in status.message
+    wait_until(lambda: station.store.reading("cnc-01", "state").good, 10, "fresh values")
+    assert station.store.reading("cnc-01", "state").value == "running"  # stop was not re-run
+    del signal
