@@ -46,7 +46,7 @@ def spawn(args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.
     return subprocess.Popen(
         [sys.executable, "-m", "copilot", *args],
         env=env,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+        preexec_fn=_die_with_parent,
         stdin=subprocess.DEVNULL,
     )
 

@@ -10,7 +10,7 @@ Times are float64 seconds since the Unix epoch; missing or Bad values are NaN.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -45,21 +45,6 @@ def occurrence_rank(aliases: I64) -> I64:
     return ranks
 
 
-def numeric(values: Sequence[Value]) -> F64:
-    """Values as float64; ``None``, text and anything non-numeric become NaN."""
-    try:
-        return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        out = np.empty(len(values), dtype=np.float64)
-        for i, value in enumerate(values):
-            out[i] = (
-                float(value)
-                if isinstance(value, int | float) and not isinstance(value, str)
-                else np.nan
-            )
-        return out
-
-
 class TagTable:
     """Last value, quality and source time of each tag of one machine session."""
 
@@ -92,25 +77,25 @@ class TagTable:
     def apply(
         self,
         aliases: I64,
-        values: Sequence[Value],
+        values: F64,
         ts: F64,
         quality: U8 | None,
-    ) -> F64:
-        """Take a batch (in time order) and return its values as float64 (NaN if not numeric)."""
-        if not (len(values) == aliases.shape[0] == ts.shape[0]) or (
+        text: Mapping[int, str] | None = None,
+    ) -> None:
+        """Take a batch (in time order); ``text`` maps sample index → text of ``str`` tags."""
+        if not (values.shape[0] == aliases.shape[0] == ts.shape[0]) or (
             quality is not None and quality.shape[0] != aliases.shape[0]
         ):
             raise BatchError("columns of different lengths")
         self.check(aliases)
-        nums = numeric(values)
-        self.value[aliases] = nums
+        self.value[aliases] = values
         self.ts[aliases] = ts
         self.quality[aliases] = 0 if quality is None else quality
-        if self._text_aliases:
-            for alias, value in zip(aliases.tolist(), values, strict=True):
-                if alias in self._text_aliases and isinstance(value, str):
+        if text:
+            for index, value in text.items():
+                alias = int(aliases[index])
+                if alias in self._text_aliases:
                     self.text[alias] = value
-        return nums
 
     def mark_all(self, quality: int) -> None:
         """Give every tag the same quality (e.g. Bad/stale when the machine dies)."""
@@ -140,14 +125,6 @@ class TagTable:
             index = int(number)
             return labels[index] if 0 <= index < len(labels) else index
         return number
-
-    def raw_value(self, alias: int) -> Value:
-        """The last value as it came on the wire (for snapshots)."""
-        spec = self.specs[alias]
-        if spec is not None and spec.type == "enum":
-            number = float(self.value[alias])
-            return None if np.isnan(number) else int(number)
-        return self.display_value(alias)
 
     def is_good(self, alias: int) -> bool:
         """Whether the tag's quality is Good."""

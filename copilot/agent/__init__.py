@@ -18,8 +18,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from copilot.bus import Bus, HandshakeWatch, Link, Poller, hub_endpoints
 from copilot.protocol import (
@@ -42,6 +45,7 @@ from copilot.protocol import (
     Value,
     valid_id,
 )
+from copilot.protocol.columns import pack, unpack
 from copilot.storage import CommandJournal
 
 log = logging.getLogger(__name__)
@@ -126,32 +130,59 @@ def _check_arg(arg: ArgSpec, value: Scalar) -> tuple[str, str] | None:
     return None
 
 
-@dataclass
 class _Pending:
-    aliases: list[int] = field(default_factory=list)
-    values: list[Value] = field(default_factory=list)
-    ts: list[int] = field(default_factory=list)
-    quality: list[int] = field(default_factory=list)
-    any_bad: bool = False
+    """Samples waiting to be sent, as column chunks (one chunk per publish call)."""
 
-    def clear(self) -> None:
-        self.aliases.clear()
-        self.values.clear()
-        self.ts.clear()
-        self.quality.clear()
-        self.any_bad = False
+    def __init__(self) -> None:
+        self.aliases: list[npt.NDArray[np.uint32]] = []
+        self.values: list[npt.NDArray[np.float64]] = []
+        self.ts: list[npt.NDArray[np.int64]] = []
+        self.quality: list[npt.NDArray[np.uint8] | None] = []
+        self.text: list[dict[int, str]] = []
+        self.count = 0
+
+    def add(
+        self,
+        aliases: npt.NDArray[np.uint32],
+        values: npt.NDArray[np.float64],
+        ts: npt.NDArray[np.int64],
+        quality: npt.NDArray[np.uint8] | None,
+        text: dict[int, str],
+    ) -> None:
+        self.aliases.append(aliases)
+        self.values.append(values)
+        self.ts.append(ts)
+        self.quality.append(quality)
+        self.text.append(text)
+        self.count += aliases.shape[0]
+
+    def data(self) -> Data:
+        """All pending samples as one DATA body."""
+        aliases = np.concatenate(self.aliases)
+        quality = None
+        if any(q is not None for q in self.quality):
+            quality = np.concatenate(
+                [q if q is not None else np.zeros(a.shape[0], np.uint8)
+                 for q, a in zip(self.quality, self.aliases, strict=True)]
+            )
+        text: dict[int, str] = {}
+        offset = 0
+        for chunk, a in zip(self.text, self.aliases, strict=True):
+            text.update({offset + i: v for i, v in chunk.items()})
+            offset += a.shape[0]
+        return pack(aliases, np.concatenate(self.values), np.concatenate(self.ts), quality, text)
 
     def conflate(self) -> int:
-        """Keep only the newest sample per tag; return how many were dropped."""
-        latest: dict[int, int] = {}
-        for i, alias in enumerate(self.aliases):
-            latest[alias] = i
-        keep = sorted(latest.values())
-        dropped = len(self.aliases) - len(keep)
-        self.aliases = [self.aliases[i] for i in keep]
-        self.values = [self.values[i] for i in keep]
-        self.ts = [self.ts[i] for i in keep]
-        self.quality = [self.quality[i] for i in keep]
+        """Keep only the newest sample of each tag; return how many were dropped."""
+        body = self.data()
+        aliases, values, ts, quality = unpack(body)
+        last = np.unique(aliases[::-1], return_index=True)[1]
+        keep = np.sort(aliases.shape[0] - 1 - last)
+        text = {int(np.searchsorted(keep, i)): v for i, v in body.text.items() if i in set(keep)}
+        dropped = self.count - keep.shape[0]
+        self.__init__()  # type: ignore[misc]
+        self.add(aliases[keep].astype(np.uint32), values[keep], ts[keep],
+                 quality[keep] if quality is not None else None, text)
         return dropped
 
 
@@ -248,57 +279,64 @@ class AgentSession:
     ) -> None:
         """Queue samples (tag name → value, all at ``ts`` ns); :meth:`flush` sends them."""
         stamp = time.time_ns() if ts is None else ts
-        pending = self._pending
-        for name, value in values.items():
+        n = len(values)
+        aliases = np.empty(n, dtype=np.uint32)
+        numbers = np.empty(n, dtype=np.float64)
+        text: dict[int, str] = {}
+        for i, (name, value) in enumerate(values.items()):
             alias = self._alias.get(name)
             if alias is None:
                 raise KeyError(f"{self.machine.id} has no tag named {name!r} in its BIRTH.")
-            pending.aliases.append(alias)
-            pending.values.append(value)
-            pending.ts.append(stamp)
-            q = quality.get(name, 0) if quality else 0
-            pending.quality.append(q)
-            if q:
-                pending.any_bad = True
+            aliases[i] = alias
+            if value is None:
+                numbers[i] = np.nan
+            elif isinstance(value, str):
+                numbers[i] = np.nan
+                text[i] = value
+            else:
+                numbers[i] = value
+        q = None
+        if quality:
+            q = np.zeros(n, dtype=np.uint8)
+            for i, name in enumerate(values):
+                q[i] = quality.get(name, 0)
+        self._pending.add(aliases, numbers, np.full(n, stamp, dtype=np.int64), q, text)
 
     def publish_columns(
-        self, aliases: list[int], values: list[Value], ts: list[int], quality: list[int] | None
+        self,
+        aliases: npt.NDArray[np.uint32],
+        values: npt.NDArray[np.float64],
+        ts: npt.NDArray[np.int64],
+        quality: npt.NDArray[np.uint8] | None = None,
     ) -> None:
-        """Queue samples already in column form (the fast path for many tags)."""
-        pending = self._pending
-        pending.aliases.extend(aliases)
-        pending.values.extend(values)
-        pending.ts.extend(ts)
-        if quality is None:
-            pending.quality.extend([0] * len(aliases))
-        else:
-            pending.quality.extend(quality)
-            if any(quality):
-                pending.any_bad = True
+        """Queue numeric samples already in column form (the fast path for many tags)."""
+        self._pending.add(aliases, values, ts, quality, {})
 
     @property
     def pending_samples(self) -> int:
         """Samples queued but not yet accepted by the socket."""
-        return len(self._pending.aliases)
+        return self._pending.count
 
     def flush(self) -> bool:
         """Send queued samples as one DATA batch; ``False`` (and keep them) under backpressure."""
         pending = self._pending
-        if not pending.aliases or self.epoch == 0 or self._needs_birth:
+        if not pending.count or self.epoch == 0 or self._needs_birth:
             return True
-        body = Data(
-            aliases=pending.aliases,
-            values=pending.values,
-            ts=pending.ts,
-            quality=pending.quality if pending.any_bad else None,
-        )
+        body = pending.data()
         if self._send(body, block=False):
             if self._backpressured:
                 log.warning("%s: hub is accepting data again.", self.machine.id)
                 self._backpressured = False
-            self.stats.sent_samples += len(pending.aliases)
+            self.stats.sent_samples += pending.count
             self._pending = _Pending()
             return True
+        if len(pending.aliases) > 1:  # keep one merged chunk, not thousands of small ones
+            count = pending.count
+            self._pending = _Pending()
+            cols = unpack(body)
+            self._pending.add(cols[0].astype(np.uint32), cols[1], cols[2], cols[3], body.text)
+            assert self._pending.count == count
+            pending = self._pending
         if not self._backpressured:
             self._backpressured = True
             self.stats.backpressure_events += 1
@@ -306,9 +344,9 @@ class AgentSession:
                 "%s: cannot send to the hub (not connected, or its queue is full); "
                 "holding %d samples.",
                 self.machine.id,
-                len(pending.aliases),
+                pending.count,
             )
-        if len(pending.aliases) > MAX_PENDING_SAMPLES:
+        if pending.count > MAX_PENDING_SAMPLES:
             dropped = pending.conflate()
             self.stats.samples_conflated += dropped
             log.warning(

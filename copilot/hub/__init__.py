@@ -54,6 +54,7 @@ from copilot.protocol import (
     machine_topic,
     valid_id,
 )
+from copilot.protocol.columns import ColumnError, pack, unpack
 from copilot.series import BatchError, MinMax, Rings, TagTable
 from copilot.settings import HubSettings
 
@@ -399,12 +400,11 @@ class Hub:
             return
         state.identity = identity
         self._check_seq(state, header)
-        aliases = np.asarray(body.aliases, dtype=np.int64)
-        ts = np.asarray(body.ts, dtype=np.float64) * 1e-9
-        quality = None if body.quality is None else np.asarray(body.quality, dtype=np.uint8)
         try:
-            values = state.table.apply(aliases, body.values, ts, quality)
-        except (BatchError, ValueError, OverflowError):
+            aliases, values, ts_ns, quality = unpack(body)
+            ts = ts_ns * 1e-9
+            state.table.apply(aliases, values, ts, quality, body.text)
+        except (BatchError, ColumnError):
             self.codec.drops.count("bad_data")
             self._request_rebirth(state, "DATA does not match BIRTH")
             return
@@ -478,18 +478,19 @@ class Hub:
     def snapshot_item(self, state: MachineState) -> SnapshotItem:
         """One machine's full state for a snapshot."""
         table = state.table
-        aliases = [t.alias for t in state.birth.tags]
-        values = [table.raw_value(a) for a in aliases]
+        aliases = np.asarray([t.alias for t in state.birth.tags], dtype=np.int64)
+        text = {i: table.text[int(a)] for i, a in enumerate(aliases) if int(a) in table.text}
         return SnapshotItem(
             birth=state.birth,
             epoch=state.epoch,
             online=state.online,
             since=int(state.since * 1e9),
-            values=Data(
-                aliases=aliases,
-                values=values,
-                ts=[int(round(float(table.ts[a]) * 1e9)) for a in aliases],
-                quality=[int(table.quality[a]) for a in aliases],
+            values=pack(
+                aliases,
+                table.value[aliases],
+                np.round(table.ts[aliases] * 1e9).astype(np.int64),
+                table.quality[aliases],
+                text,
             ),
         )
 

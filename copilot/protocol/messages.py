@@ -216,16 +216,20 @@ class Birth(msgspec.Struct, tag="BIRTH", tag_field="t", omit_defaults=True):
 
 
 class Data(msgspec.Struct, tag="DATA", tag_field="t", omit_defaults=True):
-    """A batch of samples, column-wise: ``aliases[i]`` had ``values[i]`` at ``ts[i]`` (ns).
+    """A batch of samples as packed little-endian columns, one entry per sample.
 
-    ``quality`` is omitted when every sample is Good. A tag may appear several times in a
-    batch, in time order.
+    ``aliases`` (u32), ``values`` (f64) and ``ts`` (i64, ns since the Unix epoch) have the
+    same number of entries; ``quality`` (u8) has that many too, or is empty when every sample
+    is Good. ``bool``/``int``/``enum`` tags send their number (integers within ±2^53); a
+    missing value is NaN. Samples of ``str`` tags send NaN in ``values`` and their text in
+    ``text`` under the sample's index. A tag may appear several times, in time order.
     """
 
-    aliases: list[int]
-    values: list[Value]
-    ts: list[int]
-    quality: list[int] | None = None
+    aliases: bytes
+    values: bytes
+    ts: bytes
+    quality: bytes = b""
+    text: dict[int, str] = msgspec.field(default_factory=dict)
 
 
 class Death(msgspec.Struct, tag="DEATH", tag_field="t", omit_defaults=True):

@@ -468,7 +468,7 @@ class Station:
         match body:
             case Data():
                 if self.store.apply_data(header.src, header.epoch, body):
-                    self.stats.samples += len(body.aliases)
+                    self.stats.samples += len(body.aliases) // 4
             case Birth():
                 self.store.apply_birth(body, header.epoch)
                 self._emit(MachinesChanged((body.machine.id,)))

@@ -30,6 +30,7 @@ from copilot.protocol import (
     Value,
     severity_of,
 )
+from copilot.protocol.columns import ColumnError, unpack
 from copilot.series import F64, BatchError, Rings, TagTable
 
 
@@ -105,16 +106,18 @@ class StationStore:
 
     def apply_data(self, machine: str, epoch: int, data: Data) -> bool:
         """Apply a DATA batch of the current session; ``False`` if it does not belong to one."""
-        aliases = np.asarray(data.aliases, dtype=np.int64)
-        ts = np.asarray(data.ts, dtype=np.float64) * 1e-9
-        quality = None if data.quality is None else np.asarray(data.quality, dtype=np.uint8)
+        try:
+            aliases, values, ts_ns, quality = unpack(data)
+        except ColumnError:
+            return False
+        ts = ts_ns * 1e-9
         with self._lock:
             view = self._machines.get(machine)
             if view is None or view.epoch != epoch:
                 return False
             try:
-                values = view.table.apply(aliases, data.values, ts, quality)
-            except (BatchError, ValueError, OverflowError):
+                view.table.apply(aliases, values, ts, quality, data.text)
+            except BatchError:
                 return False
             if quality is not None:
                 values = np.where(quality >= 0x80, np.nan, values)
@@ -150,15 +153,10 @@ class StationStore:
                     view.rings = old.rings
                 view.online = item.online
                 view.since = item.since * 1e-9
-                values = item.values
-                aliases = np.asarray(values.aliases, dtype=np.int64)
-                ts = np.asarray(values.ts, dtype=np.float64) * 1e-9
-                quality = (
-                    None if values.quality is None else np.asarray(values.quality, dtype=np.uint8)
-                )
                 try:
-                    view.table.apply(aliases, values.values, ts, quality)
-                except (BatchError, ValueError, OverflowError):
+                    aliases, values, ts_ns, quality = unpack(item.values)
+                    view.table.apply(aliases, values, ts_ns * 1e-9, quality, item.values.text)
+                except (BatchError, ColumnError):
                     continue
                 view.last_update = time.time()
                 fresh[mid] = view

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from copilot.protocol import Birth, Data, Header, HistoryReply, HistoryRequest, MachineInfo, TagSpec
+from copilot.protocol.columns import pack
+from copilot.protocol import Birth, Header, HistoryReply, HistoryRequest, MachineInfo, TagSpec
 from copilot.hub import Hub
 from copilot.bus import Bus, Security
 from copilot.settings import HubSettings
@@ -30,8 +31,8 @@ def test_history_mixes_full_rate_and_minmax_tiers_with_gaps_as_nan(data_dir: Pat
         for i in range(0, t.size, 50):
             chunk = slice(i, i + 50)
             hub._on_data(b"id", Header(src="m1", epoch=1, seq=1 + i // 50, ts=0),
-                         Data(aliases=[0] * t[chunk].size, values=v[chunk].tolist(),
-                              ts=(t[chunk] * 1e9).astype(np.int64).tolist()), b"")
+                         pack(np.zeros(t[chunk].size), v[chunk], (t[chunk] * 1e9).astype(np.int64)),
+                         b"")
         reply = hub.history(HistoryRequest(machine="m1", tags=["temp", "nope"],
                                            since=int((now - 1200) * 1e9), max_points=100_000))
         assert isinstance(reply, HistoryReply)

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from copilot.bus import Bus, Poller, Security
+from copilot.protocol.columns import ColumnError, pack_values, unpack
 from copilot.protocol import (
     ArgSpec,
     Birth,
@@ -15,7 +16,6 @@ from copilot.protocol import (
     Command,
     CommandSpec,
     CommandStatus,
-    Data,
     Header,
     Limits,
     MachineInfo,
@@ -48,7 +48,7 @@ BIRTH = Birth(
     "body",
     [
         BIRTH,
-        Data(aliases=[0, 1, 0], values=[221.5, 0, None], ts=[1, 2, 3], quality=[0, 0, 0x84]),
+        pack_values([0, 1, 0, 2], [221.5, 0, None, "job 7"], [1, 2, 3, 4], [0, 0, 0x84, 0]),
         Command(cmd_id="abc", machine="press-01", name="start", not_after=10, origin="voice"),
         CommandStatus(cmd_id="abc", machine="press-01", state="REJECTED", cause="interlock",
                       message="Press 1 cannot start: guard door open"),
@@ -111,3 +111,14 @@ def test_topic_of_press1_never_matches_press10(data_dir: object) -> None:
         assert got and set(got) == {b"one"}
     finally:
         bus.close()
+
+
+def test_data_columns_round_trip_and_ragged_columns_are_refused() -> None:
+    body = pack_values([3, 1], [2.5, "text"], [10, 20], [0, 0x41])
+    aliases, values, ts, quality = unpack(body)
+    assert aliases.tolist() == [3, 1] and values[0] == 2.5 and ts.tolist() == [10, 20]
+    assert quality is not None and quality.tolist() == [0, 0x41]
+    assert body.text == {1: "text"}
+    ragged = msgspec.structs.replace(body, values=body.values[:8])
+    with pytest.raises(ColumnError):
+        unpack(ragged)

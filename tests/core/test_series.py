@@ -49,11 +49,12 @@ def test_tag_table_types_unknown_aliases_and_quality() -> None:
     table = TagTable([TagSpec(name="n", alias=0, type="int"),
                       TagSpec(name="s", alias=2, type="enum", labels=["run", "idle"]),
                       TagSpec(name="txt", alias=3, type="str")])
-    table.apply(np.array([0, 2, 3]), [5, 1, "hello"], np.array([1.0, 1.0, 1.0]), None)
+    table.apply(np.array([0, 2, 3]), np.array([5, 1, np.nan]), np.array([1.0, 1.0, 1.0]), None,
+                {2: "hello"})
     assert table.display_value(0) == 5 and table.display_value(2) == "idle"
     assert table.display_value(3) == "hello"
     with pytest.raises(BatchError):
-        table.apply(np.array([1]), [1.0], np.array([1.0]), None)
+        table.apply(np.array([1]), np.array([1.0]), np.array([1.0]), None)
     table.mark_all(int(Quality.BAD_STALE))
     assert not table.is_good(0)
     assert table.display_value(0) == 5  # a stale value keeps its last value
