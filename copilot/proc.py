@@ -34,7 +34,8 @@ def stop_on_signals(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """In a child, before exec: ask the kernel to SIGTERM us when our parent dies."""
     libc_name = ctypes.util.find_library("c")
     if libc_name and sys.platform.startswith("linux"):
         libc = ctypes.CDLL(libc_name, use_errno=True)
@@ -46,7 +47,7 @@ def spawn(args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.
     return subprocess.Popen(
         [sys.executable, "-m", "copilot", *args],
         env=env,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
         stdin=subprocess.DEVNULL,
     )
 

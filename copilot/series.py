@@ -149,6 +149,7 @@ class Rings:
         self.t = np.full((size, capacity), np.nan, dtype=np.float64)
         self.v = np.full((size, capacity), np.nan, dtype=np.float64)
         self.count = np.zeros(size, dtype=np.int64)
+        self.total = np.zeros(size, dtype=np.int64)  # samples ever appended, never reset
 
     def _grow(self) -> None:
         cap = self.capacity
@@ -168,7 +169,9 @@ class Rings:
         """Append a batch; several samples of one tag must be in time order."""
         if aliases.size == 0:
             return
-        ranks = occurrence_rank(aliases)
+        counts = np.bincount(aliases, minlength=self.size)
+        unique = aliases.size <= self.size and counts.max() <= 1
+        ranks = np.zeros(aliases.size, dtype=np.int64) if unique else occurrence_rank(aliases)
         while True:
             pos = (self.count[aliases] + ranks) % self.capacity
             if self.keep_s is None or self.capacity >= self.max_capacity:
@@ -182,7 +185,23 @@ class Rings:
             self._grow()
         self.t[aliases, pos] = ts
         self.v[aliases, pos] = values
-        self.count += np.bincount(aliases, minlength=self.size)
+        self.count += counts
+        self.total += counts
+
+    def since(self, start: I64) -> tuple[I64, F64, F64]:
+        """Samples whose running number (see :attr:`total`) is ``>= start``, still held."""
+        held = np.minimum(self.count, self.capacity)
+        first = np.maximum(start, self.total - held)
+        fresh = np.maximum(self.total - first, 0)
+        total = int(fresh.sum())
+        aliases = np.repeat(np.arange(self.size, dtype=np.int64), fresh)
+        if total == 0:
+            empty = np.empty(0, dtype=np.float64)
+            return aliases, empty, empty.copy()
+        offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(fresh) - fresh, fresh)
+        k = np.repeat(first, fresh) + offsets
+        pos = (np.repeat(self.count - self.total, fresh) + k) % self.capacity
+        return aliases, self.t[aliases, pos], self.v[aliases, pos]
 
     def append_all(self, t: float, value: float = np.nan) -> None:
         """Append one sample to every tag (NaN at ``t`` marks a gap in every trend)."""
@@ -214,15 +233,19 @@ class Rings:
 
 
 class MinMax:
-    """Min and max per tag per fixed interval, for windows longer than the rings hold."""
+    """Min and max per tag per fixed interval, for windows longer than the rings hold.
+
+    Stored as float32 (a trend's long view needs no more); only the bucket ids are
+    initialised up front, so memory is committed as buckets fill.
+    """
 
     def __init__(self, size: int, interval_s: float, buckets: int) -> None:
         self.size = size
         self.interval = float(interval_s)
         self.buckets = buckets
         self.bucket = np.full((size, buckets), -1, dtype=np.int64)
-        self.vmin = np.full((size, buckets), np.nan, dtype=np.float64)
-        self.vmax = np.full((size, buckets), np.nan, dtype=np.float64)
+        self.vmin = np.empty((size, buckets), dtype=np.float32)
+        self.vmax = np.empty((size, buckets), dtype=np.float32)
 
     def append(self, aliases: I64, ts: F64, values: F64) -> None:
         """Fold a batch into its buckets (NaN values are ignored)."""
@@ -240,8 +263,8 @@ class MinMax:
             self.vmax[fa, fs] = np.nan
         keep = self.bucket[aliases, slots] == ids
         a, s, v = aliases[keep], slots[keep], values[keep]
-        np.fmin.at(self.vmin, (a, s), v)
-        np.fmax.at(self.vmax, (a, s), v)
+        np.fmin.at(self.vmin, (a, s), v.astype(np.float32))
+        np.fmax.at(self.vmax, (a, s), v.astype(np.float32))
 
     def window(self, alias: int, since: float, until: float) -> tuple[F64, F64, F64]:
         """Bucket start times, minima and maxima of ``alias`` between two times, in order."""
@@ -254,6 +277,6 @@ class MinMax:
         ids = np.arange(first, last + 1, dtype=np.int64)
         slots = ids % self.buckets
         held = self.bucket[alias, slots] == ids
-        vmin = np.where(held, self.vmin[alias, slots], np.nan)
-        vmax = np.where(held, self.vmax[alias, slots], np.nan)
+        vmin = np.where(held, self.vmin[alias, slots].astype(np.float64), np.nan)
+        vmax = np.where(held, self.vmax[alias, slots].astype(np.float64), np.nan)
         return ids.astype(np.float64) * self.interval, vmin, vmax

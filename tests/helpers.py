@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from copilot.bus import Bus, Security
+from copilot.proc import die_with_parent
 from copilot.protocol import MachinesReply, MachinesRequest
 from copilot.settings import StationSettings
 from copilot.station import LinkState, Station
@@ -70,6 +71,7 @@ class Plant:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent,  # no orphans even if the test run itself is killed
         )
         self.procs.append(proc)
         return proc

@@ -90,10 +90,20 @@ class MachineState:
     last_rebirth_req: float = 0.0
     state_alias: int | None = None
 
+    folded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
     @property
     def name(self) -> str:
         """Human name of the machine."""
         return self.birth.machine.name
+
+    def fold(self) -> None:
+        """Add every sample not yet in the min/max tier to it."""
+        if self.folded.shape[0] != self.rings.size:
+            self.folded = np.zeros(self.rings.size, dtype=np.int64)
+        aliases, t, v = self.rings.since(self.folded)
+        self.minmax.append(aliases, t, v)
+        self.folded = self.rings.total.copy()
 
 
 @dataclass
@@ -141,6 +151,7 @@ class Hub:
         self._users: dict[bytes, str] = {}
         self._allow_mtime = 0.0
         self.error: BaseException | None = None
+        self._last_fold = 0.0
         self.on_tick: Callable[[Hub], None] | None = None
         self._enc_header = self.codec.encode_header
 
@@ -201,6 +212,7 @@ class Hub:
             if now >= next_check:
                 next_check = now + 0.1
                 self._check_liveness(now)
+                self._fold_history(now)
                 if self.on_tick is not None:
                     self.on_tick(self)
             if now >= next_keys:
@@ -411,7 +423,6 @@ class Hub:
         if quality is not None:
             values = np.where(quality >= 0x80, np.nan, values)
         state.rings.append(aliases, ts, values)
-        state.minmax.append(aliases, ts, values)
         self.stats.samples += aliases.shape[0]
         self._publish(machine_topic(header.src), header.src, header.epoch, header.seq, raw)
 
@@ -442,6 +453,14 @@ class Hub:
         if state.online:
             log.info("hub: %s ended its session (%s)", header.src, body.reason)
             self._mark_offline(state, "shutdown")
+
+    def _fold_history(self, now: float, every_s: float = 2.0) -> None:
+        """Fold samples into the min/max tier in bulk, off the per-message path."""
+        if now - self._last_fold < every_s:
+            return
+        self._last_fold = now
+        for state in self.machines.values():
+            state.fold()
 
     def _check_liveness(self, now: float) -> None:
         for state in self.machines.values():
@@ -528,6 +547,7 @@ class Hub:
             return ErrorReply(code="unknown_machine", message=f"No machine {req.machine!r}.")
         since = req.since * 1e-9
         until = (req.until or time.time_ns()) * 1e-9
+        state.fold()
         max_points = max(2, min(req.max_points, 200_000))
         series = []
         for name in req.tags:

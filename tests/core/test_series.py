@@ -58,3 +58,18 @@ def test_tag_table_types_unknown_aliases_and_quality() -> None:
     table.mark_all(int(Quality.BAD_STALE))
     assert not table.is_good(0)
     assert table.display_value(0) == 5  # a stale value keeps its last value
+
+
+def test_since_returns_each_sample_once_across_growth_and_wrap() -> None:
+    rings = Rings(2, 4, keep_s=5.0, max_capacity=8)
+    seen: list[tuple[int, float]] = []
+    mark = np.zeros(2, dtype=np.int64)
+    for i in range(30):
+        rings.append(np.array([0, 1]), np.array([float(i)] * 2), np.array([float(i), -i]))
+        if i % 3 == 0:
+            a, t, _ = rings.since(mark)
+            seen += list(zip(a.tolist(), t.tolist(), strict=True))
+            mark = rings.total.copy()
+    a, t, _ = rings.since(mark)
+    seen += list(zip(a.tolist(), t.tolist(), strict=True))
+    assert sorted(seen) == sorted((tag, float(i)) for tag in (0, 1) for i in range(30))
