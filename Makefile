@@ -44,7 +44,10 @@ demo: $(STAMP)
 	$(BIN)/copilot demo $(DEMO_FLAGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_FLAGS) tests/ui
+	@if ls tests/ui/test_*.py >/dev/null 2>&1; then \
+	  echo "UI tests (Qt offscreen)"; \
+	  QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_FLAGS) tests/ui; \
+	fi
 	$(MAKE) --no-print-directory test-core-no-qt
 
 # The core must run with PySide6 and pyqtgraph absent: tests/noqt/sitecustomize.py makes them

@@ -27,12 +27,11 @@ from bench.raw import client
 from bench.report import figure, say
 from copilot.bus import Bus, KeyStore, Security
 from copilot.proc import die_with_parent
-from copilot.protocol import Codec, Header
+from copilot.protocol import Codec, Header, MachinesRequest
 from copilot.protocol.columns import pack
 from copilot.settings import StationSettings
 from copilot.station import LinkState, Station
-from copilot.station.client import HubUnreachable, request_once
-from copilot.protocol import MachinesRequest
+from copilot.station.client import HubUnreachableError, request_once
 
 MACHINES = 50
 TAGS = 200
@@ -56,20 +55,29 @@ def _free_address() -> str:
 
 
 class Rig:
+    """The processes of one measurement, killed at the end."""
+
     def __init__(self, data: Path) -> None:
         self.data = data
         data.mkdir(parents=True, exist_ok=True)
-        self.env = {**os.environ, "COPILOT_DATA_DIR": str(data),
-                    "COPILOT_CONFIG": str(data / "none.toml")}
+        self.env = {
+            **os.environ,
+            "COPILOT_DATA_DIR": str(data),
+            "COPILOT_CONFIG": str(data / "none.toml"),
+        }
         (data / "none.toml").write_text("")
         KeyStore(data).init()
         self.address = _free_address()
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", *args], env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                preexec_fn=die_with_parent)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
         self.procs.append(proc)
         return proc
 
@@ -80,14 +88,26 @@ class Rig:
             try:
                 request_once(security, self.address, MachinesRequest(), 0.5)
                 return
-            except HubUnreachable:
+            except HubUnreachableError:
                 continue
         raise RuntimeError("hub did not start")
 
     def publish(self, rate: float, seconds: float) -> subprocess.Popen[bytes]:
-        return self.spawn("bench.publisher", "--hub", self.address, "--machines", str(MACHINES),
-                          "--tags", str(TAGS), "--rate", str(rate), "--duration", str(seconds),
-                          "--batch-ticks", str(BATCH_TICKS))
+        return self.spawn(
+            "bench.publisher",
+            "--hub",
+            self.address,
+            "--machines",
+            str(MACHINES),
+            "--tags",
+            str(TAGS),
+            "--rate",
+            str(rate),
+            "--duration",
+            str(seconds),
+            "--batch-ticks",
+            str(BATCH_TICKS),
+        )
 
     def close(self) -> None:
         for proc in self.procs:
@@ -96,8 +116,9 @@ class Rig:
             proc.wait()
 
 
-def _measure(station: Station, latencies: list[float], warmup: float, window: float
-             ) -> tuple[float, int, list[float]]:
+def _measure(
+    station: Station, latencies: list[float], warmup: float, window: float
+) -> tuple[float, int, list[float]]:
     time.sleep(warmup)
     gaps0, samples0, t0 = station.stats.gaps, station.stats.samples, time.monotonic()
     latencies.clear()
@@ -109,14 +130,19 @@ def _measure(station: Station, latencies: list[float], warmup: float, window: fl
 def _raw_baseline(data: Path, window: float) -> float:
     frames = Codec().frames(
         Header(src="load-000", epoch=1, seq=1, ts=time.time_ns(), hub_epoch=1, hub_seq=1),
-        pack(np.tile(np.arange(TAGS), BATCH_TICKS), np.full(BATCH, 50.0),
-             np.full(BATCH, time.time_ns())),
+        pack(
+            np.tile(np.arange(TAGS), BATCH_TICKS),
+            np.full(BATCH, 50.0),
+            np.full(BATCH, time.time_ns()),
+        ),
     )
     frames_file = data / "frames.msgpack"
     frames_file.write_bytes(msgspec.msgpack.encode([b"m/load-000/", *frames]))
     rig = Rig(data / "raw")
-    front, back = rig.address, rig.address.rsplit(":", 1)[0] + ":" + str(
-        int(rig.address.rsplit(":", 1)[1]) + 1)
+    front, back = (
+        rig.address,
+        rig.address.rsplit(":", 1)[0] + ":" + str(int(rig.address.rsplit(":", 1)[1]) + 1),
+    )
     keys = data / "raw" / "keys"
     rig.spawn("bench.raw", "proxy", front, back, str(keys))
     ctx = zmq.Context()
@@ -153,8 +179,9 @@ def run(json_only: bool = False, quick: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
         data = Path(tmp)
         rig = Rig(data / "ours")
-        say(f"ingest: {MACHINES} machines × {TAGS} tags, batches of {BATCH}, CurveZMQ on",
-            json_only)
+        say(
+            f"ingest: {MACHINES} machines × {TAGS} tags, batches of {BATCH}, CurveZMQ on", json_only
+        )
         rig.start_hub()
         bus = Bus(Security.from_data_path(rig.data, "station", False))
         station = Station(bus, rig.address, StationSettings(ring_samples=256))
@@ -176,8 +203,10 @@ def run(json_only: bool = False, quick: bool = False) -> None:
             offered = 0.0
             rig.publish(offered, window + 4)
             sustained, gaps, _ = _measure(station, latencies, 3.0, window)
-            say(f"  as fast as accepted: {sustained:,.0f} samples/s at the station, "
-                f"{gaps} gaps", json_only)
+            say(
+                f"  as fast as accepted: {sustained:,.0f} samples/s at the station, {gaps} gaps",
+                json_only,
+            )
             for _ in range(3):
                 if gaps == 0:
                     break
@@ -185,23 +214,28 @@ def run(json_only: bool = False, quick: bool = False) -> None:
                 time.sleep(2)
                 rig.publish(offered, window + 4)
                 sustained, gaps, _ = _measure(station, latencies, 3.0, window)
-                say(f"  offered {offered:,.0f}/s: {sustained:,.0f} samples/s, {gaps} gaps",
-                    json_only)
+                say(
+                    f"  offered {offered:,.0f}/s: {sustained:,.0f} samples/s, {gaps} gaps",
+                    json_only,
+                )
             time.sleep(2)
             half = sustained / 2
             rig.publish(half, window + 4)
             _, _, lat = _measure(station, latencies, 3.0, window)
             p99 = float(np.percentile(lat, 99)) if lat else float("nan")
-            say(f"  at {half:,.0f} samples/s: latency p50 {np.percentile(lat, 50):.2f} ms, "
-                f"p99 {p99:.2f} ms over {len(lat)} batches", json_only)
+            say(
+                f"  at {half:,.0f} samples/s: latency p50 {np.percentile(lat, 50):.2f} ms, "
+                f"p99 {p99:.2f} ms over {len(lat)} batches",
+                json_only,
+            )
         finally:
             station.stop()
             bus.close()
             rig.close()
         raw = _raw_baseline(data, window)
         say(f"  raw pyzmq PUB → proxy → SUB, same frames: {raw:,.0f} samples/s", json_only)
-        figure("ingest_samples_per_s", sustained, "samples/s", ">=", 300_000, None,
-               json_only=json_only)
-        figure("ingest_vs_raw_ratio", sustained / raw, "ratio", ">=", 0.5, raw,
-               json_only=json_only)
+        figure(
+            "ingest_samples_per_s", sustained, "samples/s", ">=", 300_000, None, json_only=json_only
+        )
+        figure("ingest_vs_raw_ratio", sustained / raw, "ratio", ">=", 0.5, raw, json_only=json_only)
         figure("latency_p99_ms", p99, "ms", "<=", 20, None, json_only=json_only)

@@ -27,8 +27,12 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=200)
     parser.add_argument("--rate", type=float, default=0.0)
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--batch-ticks", type=int, default=1,
-                        help="ticks of samples per DATA message (an agent batching its sends)")
+    parser.add_argument(
+        "--batch-ticks",
+        type=int,
+        default=1,
+        help="ticks of samples per DATA message (an agent batching its sends)",
+    )
     parser.add_argument("--insecure", action="store_true")
     args = parser.parse_args()
 
@@ -37,8 +41,13 @@ def main() -> None:
     bus = Bus(security)
     tags = [TagSpec(name=f"sig_{i:03d}", alias=i, unit="u") for i in range(args.tags)]
     sessions = [
-        AgentSession(bus, args.hub, MachineInfo(id=f"load-{m:03d}", name=f"Load {m}", kind="load"),
-                     tags, sndhwm=1000)
+        AgentSession(
+            bus,
+            args.hub,
+            MachineInfo(id=f"load-{m:03d}", name=f"Load {m}", kind="load"),
+            tags,
+            sndhwm=1000,
+        )
         for m in range(args.machines)
     ]
     stop = threading.Event()
@@ -72,9 +81,9 @@ def main() -> None:
         send = (tick + 1) % args.batch_ticks == 0
         stamp = np.full(args.tags, time.time_ns())
         for session in sessions:
-            if session.pending_samples >= args.tags * args.batch_ticks:
-                if not session.flush():
-                    continue  # this machine's queue is full: do not pile up more
+            full = session.pending_samples >= args.tags * args.batch_ticks
+            if full and not session.flush():
+                continue  # this machine's queue is full: do not pile up more
             session.publish_columns(aliases, row, stamp)
             if send:
                 session.flush()

@@ -7,6 +7,7 @@ FRAMESFILE (msgpack list of bytes) as fast as libzmq takes them.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -43,10 +44,8 @@ def proxy(front: str, back: str, keydir: Path) -> None:
     xpub.sndhwm = 50_000
     xsub.bind(front)
     xpub.bind(back)
-    try:
+    with contextlib.suppress(KeyboardInterrupt, zmq.ContextTerminated):
         zmq.proxy(xsub, xpub)
-    except (KeyboardInterrupt, zmq.ContextTerminated):
-        pass
 
 
 def pub(front: str, keydir: Path, frames_file: Path, seconds: float) -> None:

@@ -32,8 +32,11 @@ def figure(
     if not json_only:
         base = f" (baseline {baseline:,.4g})" if baseline is not None else ""
         verdict = "PASS" if passed else "FAIL"
-        print(f"  {name}: {value:,.4g} {unit}{base} goal {op} {goal:,} → {verdict} {note}",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {name}: {value:,.4g} {unit}{base} goal {op} {goal:,} → {verdict} {note}",
+            file=sys.stderr,
+            flush=True,
+        )
     return line
 
 

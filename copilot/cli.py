@@ -122,14 +122,14 @@ def cmd_sim(args: argparse.Namespace) -> int:
 def cmd_machines(args: argparse.Namespace) -> int:
     """Ask the hub which machines it knows."""
     from copilot.protocol import MachinesReply, MachinesRequest
-    from copilot.station.client import HubUnreachable, request_once
+    from copilot.station.client import HubUnreachableError, request_once
 
     settings = _settings(args, {"client": {"hub": args.hub}})
     try:
         reply = request_once(
             _security(settings, "cli"), settings.client.hub, MachinesRequest(), args.timeout
         )
-    except HubUnreachable as exc:
+    except HubUnreachableError as exc:
         raise CliError(str(exc), 2) from None
     if not isinstance(reply, MachinesReply):
         raise CliError(f"Unexpected answer from the hub: {type(reply).__name__}.", 2)
@@ -140,8 +140,10 @@ def cmd_machines(args: argparse.Namespace) -> int:
         if not rows:
             print("The hub knows no machines yet.")
         for row in rows:
-            print(f"{row['id']:<16} {row['state']:<12} {row['kind']:<12} {row['line']:<8} "
-                  f"{row['name']}")
+            print(
+                f"{row['id']:<16} {row['state']:<12} {row['kind']:<12} {row['line']:<8} "
+                f"{row['name']}"
+            )
     return 0
 
 
@@ -157,8 +159,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
         store.init()
     if action == "init":
         created = store.init()
-        print(f"Keys in {store.dir}: " + (f"created {', '.join(created)}." if created
-                                          else "all present already."))
+        print(
+            f"Keys in {store.dir}: "
+            + (f"created {', '.join(created)}." if created else "all present already.")
+        )
     elif action == "show":
         for name in ("hub", "station", "agent", "cli"):
             pair = store.identity(name)
@@ -277,15 +281,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
             sim_args += ["--faults", settings.sim.faults]
         children.append(spawn(sim_args))
         station.start()
-        print(f"Demo: hub at {address}, simulated plant, data in {settings.data_path}. "
-              "Ctrl-C stops everything.", flush=True)
+        print(
+            f"Demo: hub at {address}, simulated plant, data in {settings.data_path}. "
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
 
         def check() -> str | None:
             for child in children:
                 code = child.poll()
                 if code is not None:
-                    return f"A demo process ({' '.join(map(str, child.args[3:5]))}) exited " \
-                           f"with status {code}; see the messages above."
+                    return (
+                        f"A demo process (pid {child.pid}) exited "
+                        f"with status {code}; see the messages above."
+                    )
             return None
 
         _print_status_until(stop, lambda: _status_line(station, security), check)

@@ -173,11 +173,8 @@ def with_overrides(settings: Settings, overrides: Mapping[str, Mapping[str, Any]
     """Apply command-line flags: ``{"hub": {"bind": "tcp://..."}}``; ``None`` values are skipped."""
     cleaned: dict[str, Any] = {}
     for section, values in overrides.items():
-        if isinstance(values, Mapping):
-            kept = {k: v for k, v in values.items() if v is not None}
-            if kept:
-                cleaned[section] = kept
-        elif values is not None:
-            cleaned[section] = values
+        kept = {k: v for k, v in values.items() if v is not None}
+        if kept:
+            cleaned[section] = kept
     raw = _merge(msgspec.to_builtins(settings), cleaned)
     return _convert(raw, "command line")

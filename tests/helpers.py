@@ -1,6 +1,5 @@
 """Helpers shared by the tests: waiting for conditions, free ports, real processes."""
 
-
 from __future__ import annotations
 
 import os
@@ -17,7 +16,7 @@ from copilot.proc import die_with_parent
 from copilot.protocol import MachinesReply, MachinesRequest
 from copilot.settings import StationSettings
 from copilot.station import LinkState, Station
-from copilot.station.client import HubUnreachable, request_once
+from copilot.station.client import HubUnreachableError, request_once
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,11 +84,11 @@ class Plant:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
-                out, err = proc.communicate()
+                _out, err = proc.communicate()
                 raise AssertionError(f"hub exited {proc.returncode}: {err.decode()[-2000:]}")
             try:
                 reply = request_once(self.security("cli"), self.address, MachinesRequest(), 0.5)
-            except HubUnreachable:
+            except HubUnreachableError:
                 continue
             assert isinstance(reply, MachinesReply)
             return
@@ -142,7 +141,9 @@ class InProcessHub:
         from copilot.settings import HubSettings
 
         self.address = free_hub_address()
-        self.bus = Bus(Security.from_data_path(data_dir, "hub", bool(settings.pop("insecure", False))))
+        self.bus = Bus(
+            Security.from_data_path(data_dir, "hub", bool(settings.pop("insecure", False)))
+        )
         self.hub = Hub(self.bus, HubSettings(bind=self.address, **settings))  # type: ignore[arg-type]
         self.hub.start()
 
@@ -152,13 +153,17 @@ class InProcessHub:
         self.bus.close()
 
 
-
-
 class CountingAgent:
     """An in-process agent for one small machine that publishes a counter every 50 ms."""
 
-    def __init__(self, data_dir: Path, address: str, machine_id: str = "mixer-1",
-                 period_s: float = 0.05, insecure: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        address: str,
+        machine_id: str = "mixer-1",
+        period_s: float = 0.05,
+        insecure: bool = False,
+    ) -> None:
         from copilot.agent import AgentRunner, AgentSession
         from copilot.protocol import MachineInfo, Range, TagSpec
 
@@ -166,9 +171,13 @@ class CountingAgent:
         self.count = 0
         self.publishing = True
         self.session = AgentSession(
-            self.bus, address, MachineInfo(id=machine_id, name=machine_id.title(), kind="mixer"),
-            [TagSpec(name="count", alias=0, type="int"),
-             TagSpec(name="temp", alias=1, unit="°C", normal=Range(20, 60))],
+            self.bus,
+            address,
+            MachineInfo(id=machine_id, name=machine_id.title(), kind="mixer"),
+            [
+                TagSpec(name="count", alias=0, type="int"),
+                TagSpec(name="temp", alias=1, unit="°C", normal=Range(20, 60)),
+            ],
         )
 
         def tick(now: float) -> None:

@@ -162,8 +162,10 @@ class _Pending:
         quality = None
         if any(q is not None for q in self.quality):
             quality = np.concatenate(
-                [q if q is not None else np.zeros(a.shape[0], np.uint8)
-                 for q, a in zip(self.quality, self.aliases, strict=True)]
+                [
+                    q if q is not None else np.zeros(a.shape[0], np.uint8)
+                    for q, a in zip(self.quality, self.aliases, strict=True)
+                ]
             )
         text: dict[int, str] = {}
         offset = 0
@@ -181,9 +183,14 @@ class _Pending:
         text = {int(np.searchsorted(keep, i)): v for i, v in body.text.items() if i in set(keep)}
         dropped = self.count - keep.shape[0]
         self.__init__()  # type: ignore[misc]
-        self.add(aliases[keep].astype(np.uint32), values[keep], ts[keep],
-                 quality[keep] if quality is not None else None, text)
-        return dropped
+        self.add(
+            aliases[keep].astype(np.uint32),
+            values[keep],
+            ts[keep],
+            quality[keep] if quality is not None else None,
+            text,
+        )
+        return int(dropped)
 
 
 class AgentSession:
@@ -415,7 +422,7 @@ class AgentSession:
         message: str = "",
         observed: dict[str, Value] | None = None,
     ) -> None:
-        self._send(
+        sent = self._send(
             CommandStatus(
                 cmd_id=cmd_id,
                 machine=self.machine.id,
@@ -426,7 +433,9 @@ class AgentSession:
                 at=time.time_ns(),
             ),
             block=False,
-        ) or log.warning("%s: could not report %s for command %s.", self.machine.id, state, cmd_id)
+        )
+        if not sent:
+            log.warning("%s: could not report %s for command %s.", self.machine.id, state, cmd_id)
 
     def _report_unknown(self) -> None:
         if self.journal is None:
@@ -495,11 +504,14 @@ class AgentSession:
         else:
             state = "REJECTED" if outcome.cause in REJECT_CAUSES else "FAILED"
             self.stats.commands_refused += 1
-        observed: dict[str, object] | None = (
-            dict(outcome.observed) if outcome.observed is not None else None
-        )
         if self.journal is not None:
-            self.journal.update(cmd.cmd_id, state, outcome.cause, outcome.message, observed)
+            self.journal.update(
+                cmd.cmd_id,
+                state,
+                outcome.cause,
+                outcome.message,
+                dict(outcome.observed) if outcome.observed is not None else None,
+            )
         self._status(cmd.cmd_id, state, outcome.cause, outcome.message, outcome.observed)
 
     def _refuse(
@@ -526,7 +538,6 @@ def _state(text: str) -> CommandState:
         "UNKNOWN": "UNKNOWN",
     }
     return states.get(text, "UNKNOWN")
-
 
 
 class AgentRunner:
@@ -609,4 +620,3 @@ class AgentRunner:
         """Wait for the background thread."""
         if self._thread is not None:
             self._thread.join(timeout)
-

@@ -20,8 +20,12 @@ import zmq
 import zmq.auth
 
 Role = Literal["agent", "station", "hub"]
-LOCAL_IDENTITIES: dict[str, Role] = {"hub": "hub", "station": "station", "agent": "agent",
-                                     "cli": "station"}
+LOCAL_IDENTITIES: dict[str, Role] = {
+    "hub": "hub",
+    "station": "station",
+    "agent": "agent",
+    "cli": "station",
+}
 
 
 class KeyFileError(Exception):
@@ -70,7 +74,7 @@ def _valid_z85_key(key: bytes) -> bool:
 
 
 class KeyStore:
-    """This host's identities and the hub's allow-list."""
+    """The identities of this host and the hub's allow-list."""
 
     def __init__(self, data_path: Path) -> None:
         self.dir = data_path / "keys"
@@ -114,7 +118,9 @@ class KeyStore:
         except OSError as exc:
             raise KeyFileError(f"Key file {path} cannot be read: {exc.strerror}.") from None
         except ValueError:
-            raise KeyFileError(f"Key file {path} does not hold a valid CurveZMQ key pair.") from None
+            raise KeyFileError(
+                f"Key file {path} does not hold a valid CurveZMQ key pair."
+            ) from None
         if secret is None or not _valid_z85_key(public) or not _valid_z85_key(secret):
             raise KeyFileError(f"Key file {path} does not hold a valid CurveZMQ key pair.")
         return KeyPair(public=public, secret=secret)

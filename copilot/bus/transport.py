@@ -9,6 +9,7 @@ Handshake failures are reported on both sides through :class:`HandshakeWatch`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -45,7 +46,9 @@ def hub_endpoints(address: str) -> tuple[str, str]:
     parsed = urlparse(address)
     if parsed.scheme == "tcp":
         if not parsed.hostname or parsed.port is None:
-            raise BusError(f"Hub address {address!r} needs a host and a port, e.g. tcp://host:7700.")
+            raise BusError(
+                f"Hub address {address!r} needs a host and a port, e.g. tcp://host:7700."
+            )
         host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
         return f"tcp://{host}:{parsed.port}", f"tcp://{host}:{parsed.port + 1}"
     if parsed.scheme == "ipc":
@@ -77,7 +80,7 @@ class Security:
         return security
 
     def pair(self) -> KeyPair:
-        """This process's key pair."""
+        """The key pair of this process."""
         assert self.keys is not None
         return self.keys.identity(self.identity)
 
@@ -173,7 +176,7 @@ class Link:
             return None
         user = ""
         try:
-            user = parts[-1].get("User-Id") or ""
+            user = str(parts[-1].get("User-Id") or "")
         except zmq.ZMQError:
             user = ""
         return [p.bytes for p in parts], user
@@ -251,10 +254,8 @@ class HandshakeWatch:
 
     def close(self) -> None:
         """Stop monitoring and close the monitor socket."""
-        try:
+        with contextlib.suppress(zmq.ZMQError):
             self._target.sock.disable_monitor()
-        except zmq.ZMQError:
-            pass
         self.link.close()
 
 

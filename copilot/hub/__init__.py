@@ -54,7 +54,7 @@ from copilot.protocol import (
     machine_topic,
     valid_id,
 )
-from copilot.protocol.columns import ColumnError, pack, unpack
+from copilot.protocol.columns import ColumnError, pack, seconds, unpack
 from copilot.series import BatchError, MinMax, Rings, TagTable
 from copilot.settings import HubSettings
 
@@ -263,8 +263,12 @@ class Hub:
     def _reply(self, identity: bytes, body: Body) -> None:
         assert self.router is not None
         header = Header(
-            src="hub", epoch=self.hub_epoch, seq=0, ts=time.time_ns(),
-            hub_epoch=self.hub_epoch, hub_seq=self.hub_seq,
+            src="hub",
+            epoch=self.hub_epoch,
+            seq=0,
+            ts=time.time_ns(),
+            hub_epoch=self.hub_epoch,
+            hub_seq=self.hub_seq,
         )
         self.router.send([identity, *self.codec.frames(header, body)], block=False)
 
@@ -350,7 +354,9 @@ class Hub:
             case _:
                 self.codec.drops.count("unexpected_type")
 
-    def _on_birth(self, identity: bytes, user: str, header: Header, body: Birth, raw: bytes) -> None:
+    def _on_birth(
+        self, identity: bytes, user: str, header: Header, body: Birth, raw: bytes
+    ) -> None:
         mid = body.machine.id
         if not valid_id(mid) or mid != header.src:
             self.codec.drops.count("bad_birth")
@@ -363,13 +369,22 @@ class Hub:
         table = TagTable(body.tags)
         keep = self.settings.history_full_s
         rings = Rings(table.size, 256, keep_s=float(keep), max_capacity=1 << 17)
-        buckets = max(1, self.settings.history_hours * 3600 // self.settings.history_minmax_interval_s)
+        buckets = max(
+            1, self.settings.history_hours * 3600 // self.settings.history_minmax_interval_s
+        )
         minmax = MinMax(table.size, self.settings.history_minmax_interval_s, int(buckets))
         if old is not None and [t.name for t in old.birth.tags] == [t.name for t in body.tags]:
             rings, minmax = old.rings, old.minmax
         state = MachineState(
-            birth=body, birth_bytes=raw, epoch=header.epoch, seq=header.seq,
-            identity=identity, user=user, table=table, rings=rings, minmax=minmax,
+            birth=body,
+            birth_bytes=raw,
+            epoch=header.epoch,
+            seq=header.seq,
+            identity=identity,
+            user=user,
+            table=table,
+            rings=rings,
+            minmax=minmax,
         )
         state.state_alias = table.by_name.get("state")
         self.machines[mid] = state
@@ -383,7 +398,10 @@ class Hub:
 
     def _request_rebirth(self, state: MachineState, reason: str, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - state.last_rebirth_req < self.settings.rebirth_min_interval_ms / 1000:
+        if (
+            not force
+            and now - state.last_rebirth_req < self.settings.rebirth_min_interval_ms / 1000
+        ):
             return
         state.last_rebirth_req = now
         self.stats.rebirth_requests += 1
@@ -414,7 +432,7 @@ class Hub:
         self._check_seq(state, header)
         try:
             aliases, values, ts_ns, quality = unpack(body)
-            ts = ts_ns * 1e-9
+            ts = seconds(ts_ns)
             state.table.apply(aliases, values, ts, quality, body.text)
         except (BatchError, ColumnError):
             self.codec.drops.count("bad_data")
@@ -433,13 +451,22 @@ class Hub:
         state.rings.append_all(state.since)
         death = Death(reason=reason, at=time.time_ns())  # type: ignore[arg-type]
         mid = state.birth.machine.id
-        self._publish(machine_topic(mid), mid, state.epoch, state.seq, self.codec.encode_body(death))
+        self._publish(
+            machine_topic(mid), mid, state.epoch, state.seq, self.codec.encode_body(death)
+        )
         for record in self.commands.values():
-            if record.cmd.machine == mid and record.status.state in ("SENT", "ACCEPTED", "EXECUTING"):
+            if record.cmd.machine == mid and record.status.state in (
+                "SENT",
+                "ACCEPTED",
+                "EXECUTING",
+            ):
                 self._set_status(
                     record,
                     CommandStatus(
-                        cmd_id=record.cmd.cmd_id, machine=mid, state="UNKNOWN", cause="offline",
+                        cmd_id=record.cmd.cmd_id,
+                        machine=mid,
+                        state="UNKNOWN",
+                        cause="offline",
                         message=f"{state.name} went offline before reporting the result.",
                         at=time.time_ns(),
                     ),
@@ -519,7 +546,9 @@ class Hub:
             if mid.startswith(prefix):
                 self._reply(identity, self.snapshot_item(state))
                 count += 1
-        self._reply(identity, SnapshotEnd(hub_epoch=self.hub_epoch, hub_seq=self.hub_seq, count=count))
+        self._reply(
+            identity, SnapshotEnd(hub_epoch=self.hub_epoch, hub_seq=self.hub_seq, count=count)
+        )
 
     def summaries(self) -> list[MachineSummary]:
         """Every machine as ``copilot machines`` shows it."""
@@ -534,7 +563,11 @@ class Hub:
                 status = str(shown) if shown is not None else "online"
             out.append(
                 MachineSummary(
-                    id=mid, name=info.name, kind=info.kind, line=info.line, area=info.area,
+                    id=mid,
+                    name=info.name,
+                    kind=info.kind,
+                    line=info.line,
+                    area=info.area,
                     state=status,
                 )
             )
@@ -597,7 +630,8 @@ class Hub:
             return
         now = time.time_ns()
         record = CommandRecord(
-            cmd=cmd, requester=identity,
+            cmd=cmd,
+            requester=identity,
             status=CommandStatus(cmd_id=cmd.cmd_id, machine=cmd.machine, state="SENT", at=now),
         )
         self.commands[cmd.cmd_id] = record
@@ -608,27 +642,46 @@ class Hub:
             self._set_status(
                 record,
                 CommandStatus(
-                    cmd_id=cmd.cmd_id, machine=cmd.machine, state=state_,  # type: ignore[arg-type]
-                    cause=cause, message=message, at=time.time_ns(),
+                    cmd_id=cmd.cmd_id,
+                    machine=cmd.machine,
+                    state=state_,  # type: ignore[arg-type]
+                    cause=cause,
+                    message=message,
+                    at=time.time_ns(),
                 ),
             )
 
         if state is None:
             known = ", ".join(sorted(self.machines)[:8]) or "none yet"
-            refuse("REJECTED", "unknown_machine",
-                   f"No machine named {cmd.machine!r} is known to the hub (known: {known}).")
+            refuse(
+                "REJECTED",
+                "unknown_machine",
+                f"No machine named {cmd.machine!r} is known to the hub (known: {known}).",
+            )
             return
         if not state.online:
             since = time.strftime("%H:%M:%S", time.localtime(state.since))
-            refuse("REJECTED", "offline",
-                   f"{state.name} is offline since {since}; the command was not sent.")
+            refuse(
+                "REJECTED",
+                "offline",
+                f"{state.name} is offline since {since}; the command was not sent.",
+            )
             return
         if now > cmd.not_after:
-            refuse("EXPIRED", "expired",
-                   f"{cmd.name} for {state.name} expired before it could be sent.")
+            refuse(
+                "EXPIRED",
+                "expired",
+                f"{cmd.name} for {state.name} expired before it could be sent.",
+            )
             return
-        header = Header(src="hub", epoch=self.hub_epoch, seq=0, ts=now,
-                        hub_epoch=self.hub_epoch, hub_seq=self.hub_seq)
+        header = Header(
+            src="hub",
+            epoch=self.hub_epoch,
+            seq=0,
+            ts=now,
+            hub_epoch=self.hub_epoch,
+            hub_seq=self.hub_seq,
+        )
         assert self.router is not None
         sent = self.router.send([state.identity, *self.codec.frames(header, cmd)], block=False)
         if not sent:
@@ -668,8 +721,12 @@ class Hub:
         self._reply(
             identity,
             CommandStatus(
-                cmd_id=query.cmd_id, machine=query.machine, state="UNKNOWN", cause="not_found",
-                message="The hub has no record of this command.", at=time.time_ns(),
+                cmd_id=query.cmd_id,
+                machine=query.machine,
+                state="UNKNOWN",
+                cause="not_found",
+                message="The hub has no record of this command.",
+                at=time.time_ns(),
             ),
         )
 

@@ -75,7 +75,7 @@ class Codec:
     def __init__(self, drops: DropCounters | None = None) -> None:
         self._enc = msgspec.msgpack.Encoder()
         self._header_dec = msgspec.msgpack.Decoder(Header)
-        self._body_dec: msgspec.msgpack.Decoder[Body] = msgspec.msgpack.Decoder(Body)  # type: ignore[arg-type]
+        self._body_dec: msgspec.msgpack.Decoder[Body] = msgspec.msgpack.Decoder(Body)
         self.drops = drops if drops is not None else DropCounters()
 
     # -- encoding -----------------------------------------------------------------------------

@@ -42,7 +42,9 @@ def pack(
 
 
 def pack_values(
-    aliases: Sequence[int], values: Sequence[Value], ts: Sequence[int],
+    aliases: Sequence[int],
+    values: Sequence[Value],
+    ts: Sequence[int],
     quality: Sequence[int] | None = None,
 ) -> Data:
     """Build a DATA body from Python values of any tag type (text goes to ``text``)."""
@@ -59,10 +61,19 @@ def pack_values(
     return pack(aliases, numbers, ts, quality, text)
 
 
+def seconds(ts_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Nanosecond timestamps as float64 seconds (what trends and rings use)."""
+    return ts_ns.astype(np.float64) * np.float64(1e-9)
+
+
 def unpack(
     data: Data,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64],
-           npt.NDArray[np.uint8] | None]:
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.uint8] | None,
+]:
     """Views of a DATA body's columns (aliases, values, ts in ns, quality or None)."""
     n = len(data.aliases) // 4
     if (

@@ -354,7 +354,7 @@ class HistoryReply(msgspec.Struct, tag="HIST", tag_field="t", omit_defaults=True
 
 
 class MachinesRequest(msgspec.Struct, tag="MACHINES_REQ", tag_field="t", omit_defaults=True):
-    """Any client → hub: which machines do you know?"""
+    """Any client → hub: list the machines you know."""
 
 
 class MachineSummary(msgspec.Struct, omit_defaults=True):

@@ -33,10 +33,7 @@ class SimulatedPlant:
         sim = settings.sim
         self.settings = settings
         self.stop = stop
-        if sim.faults:
-            schedule = load_schedule(sim.faults)
-        else:
-            schedule = FaultSchedule(faults=[])
+        schedule = load_schedule(sim.faults) if sim.faults else FaultSchedule(faults=[])
         self.plant = Plant(
             machines=sim.machines,
             tags_per_machine=sim.tags_per_machine,
@@ -93,7 +90,9 @@ class SimulatedPlant:
         def handle(cmd: Command) -> CommandOutcome:
             result = self.plant.execute(machine_id, cmd.name, dict(cmd.args))
             return CommandOutcome(
-                ok=result.ok, message=result.message, cause=result.cause,
+                ok=result.ok,
+                message=result.message,
+                cause=result.cause,
                 observed=dict(result.observed) if result.observed else None,
             )
 

@@ -14,6 +14,7 @@ signal. Other threads hand work to the I/O thread through a queue and a wake-up 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import logging
@@ -207,15 +208,23 @@ class Station:
         os.close(self._wake_w)
 
     def request_history(
-        self, machine: str, tags: list[str], since: float, until: float = 0.0,
+        self,
+        machine: str,
+        tags: list[str],
+        since: float,
+        until: float = 0.0,
         max_points: int = 4000,
     ) -> int:
-        """Ask the hub for history (times in seconds); the answer comes as :class:`HistoryArrived`."""
+        """Ask the hub for history (times in s); the answer comes as :class:`HistoryArrived`."""
         request_id = next(self._ids)
         self._submit(
             HistoryRequest(
-                machine=machine, tags=tags, since=int(since * 1e9), until=int(until * 1e9),
-                max_points=max_points, request_id=request_id,
+                machine=machine,
+                tags=tags,
+                since=int(since * 1e9),
+                until=int(until * 1e9),
+                max_points=max_points,
+                request_id=request_id,
             )
         )
         return request_id
@@ -255,7 +264,7 @@ class Station:
         self._submit(CommandQuery(cmd_id=cmd_id))
 
     def pause_io(self, seconds: float) -> None:
-        """Fault injection: stop reading the sockets for ``seconds`` (as a stalled station would)."""
+        """Fault injection: stop reading the sockets for ``seconds``, as a stalled station would."""
         self._pause_until = time.monotonic() + seconds
         self._wake()
 
@@ -270,10 +279,8 @@ class Station:
         self._wake()
 
     def _wake(self) -> None:
-        try:
+        with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_w, b"x")
-        except (BlockingIOError, OSError):
-            pass
 
     def _emit(self, event: Event) -> None:
         for listener in list(self._listeners):
@@ -344,7 +351,9 @@ class Station:
             log.debug("station: hub unreachable; %s not sent.", type(body).__name__)
             if isinstance(body, Command):
                 status = CommandStatus(
-                    cmd_id=body.cmd_id, machine=body.machine, state="REJECTED",
+                    cmd_id=body.cmd_id,
+                    machine=body.machine,
+                    state="REJECTED",
                     cause="hub_unreachable",
                     message="The hub cannot be reached; the command was not sent.",
                     at=time.time_ns(),

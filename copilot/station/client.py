@@ -8,7 +8,7 @@ from copilot.bus import Bus, Poller, Security, hub_endpoints
 from copilot.protocol import Body, Codec, ErrorReply, Header
 
 
-class HubUnreachable(Exception):
+class HubUnreachableError(Exception):
     """No hub answered in time; the message says where we looked and why it may have failed."""
 
 
@@ -36,13 +36,13 @@ def request_once(security: Security, hub: str, body: Body, timeout_s: float = 5.
                     if decoded is not None:
                         reply = decoded[1]
                         if isinstance(reply, ErrorReply):
-                            raise HubUnreachable(f"The hub says: {reply.message}")
+                            raise HubUnreachableError(f"The hub says: {reply.message}")
                         return reply
             if watch is not None:
                 failures = watch.drain()
                 if failures:
                     failure = failures[-1]
         reason = f" Last error: {failure}" if failure else ""
-        raise HubUnreachable(f"No hub answered at {hub} within {timeout_s:g} s.{reason}")
+        raise HubUnreachableError(f"No hub answered at {hub} within {timeout_s:g} s.{reason}")
     finally:
         bus.close()

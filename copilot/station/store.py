@@ -30,7 +30,7 @@ from copilot.protocol import (
     Value,
     severity_of,
 )
-from copilot.protocol.columns import ColumnError, unpack
+from copilot.protocol.columns import ColumnError, seconds, unpack
 from copilot.series import F64, BatchError, Rings, TagTable
 
 
@@ -97,9 +97,7 @@ class StationStore:
         with self._lock:
             old = self._machines.get(birth.machine.id)
             view = MachineView(birth, epoch, self.ring_samples)
-            if old is not None and [t.name for t in old.birth.tags] == [
-                t.name for t in birth.tags
-            ]:
+            if old is not None and [t.name for t in old.birth.tags] == [t.name for t in birth.tags]:
                 view.rings = old.rings
             self._machines[birth.machine.id] = view
             self.version += 1
@@ -110,7 +108,7 @@ class StationStore:
             aliases, values, ts_ns, quality = unpack(data)
         except ColumnError:
             return False
-        ts = ts_ns * 1e-9
+        ts = seconds(ts_ns)
         with self._lock:
             view = self._machines.get(machine)
             if view is None or view.epoch != epoch:
@@ -155,7 +153,7 @@ class StationStore:
                 view.since = item.since * 1e-9
                 try:
                     aliases, values, ts_ns, quality = unpack(item.values)
-                    view.table.apply(aliases, values, ts_ns * 1e-9, quality, item.values.text)
+                    view.table.apply(aliases, values, seconds(ts_ns), quality, item.values.text)
                 except (BatchError, ColumnError):
                     continue
                 view.last_update = time.time()
@@ -269,7 +267,10 @@ class StationStore:
                 return {}
             table = view.table
             return {
-                t.name: (table.display_value(t.alias), int(table.quality[t.alias]),
-                         float(table.ts[t.alias]))
+                t.name: (
+                    table.display_value(t.alias),
+                    int(table.quality[t.alias]),
+                    float(table.ts[t.alias]),
+                )
                 for t in view.birth.tags
             }

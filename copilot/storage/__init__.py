@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import msgspec
 
@@ -79,7 +79,7 @@ class JournalEntry:
     state: str
     cause: str
     message: str
-    observed: dict[str, object] | None
+    observed: dict[str, Any] | None
     not_after: int
     received_at: int
     updated_at: int
@@ -147,8 +147,15 @@ class CommandJournal:
         )
 
     def begin(
-        self, cmd_id: str, machine: str, name: str, args: dict[str, object], not_after: int,
-        state: str = "ACCEPTED", cause: str = "", message: str = "",
+        self,
+        cmd_id: str,
+        machine: str,
+        name: str,
+        args: dict[str, object],
+        not_after: int,
+        state: str = "ACCEPTED",
+        cause: str = "",
+        message: str = "",
     ) -> bool:
         """Durably record a new command; ``False`` if ``cmd_id`` was seen before."""
         now = time.time_ns()
@@ -156,24 +163,43 @@ class CommandJournal:
             self._db.execute(
                 "INSERT INTO commands (cmd_id, machine, name, args, state, cause, message,"
                 " not_after, received_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (cmd_id, machine, name, msgspec.json.encode(args).decode(), state, cause,
-                 message, not_after, now, now),
+                (
+                    cmd_id,
+                    machine,
+                    name,
+                    msgspec.json.encode(args).decode(),
+                    state,
+                    cause,
+                    message,
+                    not_after,
+                    now,
+                    now,
+                ),
             )
         except sqlite3.IntegrityError:
             return False
         return True
 
     def update(
-        self, cmd_id: str, state: str, cause: str = "", message: str = "",
+        self,
+        cmd_id: str,
+        state: str,
+        cause: str = "",
+        message: str = "",
         observed: dict[str, object] | None = None,
     ) -> None:
         """Durably record a new state for a command."""
         self._db.execute(
             "UPDATE commands SET state=?, cause=?, message=?, observed=?, updated_at=?"
             " WHERE cmd_id=?",
-            (state, cause, message,
-             msgspec.json.encode(observed).decode() if observed is not None else None,
-             time.time_ns(), cmd_id),
+            (
+                state,
+                cause,
+                message,
+                msgspec.json.encode(observed).decode() if observed is not None else None,
+                time.time_ns(),
+                cmd_id,
+            ),
         )
 
     def in_flight(self) -> list[JournalEntry]:

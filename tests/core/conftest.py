@@ -37,7 +37,9 @@ def stations(plant: Plant) -> Iterator[Callable[..., Station]]:
 
     def make(insecure: bool = False, identity: str = "station", **settings: object) -> Station:
         handle = StationHandle(
-            plant.security(identity, insecure), plant.address, StationSettings(**settings)  # type: ignore[arg-type]
+            plant.security(identity, insecure),
+            plant.address,
+            StationSettings(**settings),  # type: ignore[arg-type]
         )
         made.append(handle)
         return handle.station

@@ -25,7 +25,7 @@ def one_sentence(err: str) -> str:
 
 
 def test_port_in_use_is_one_sentence(plant: Plant) -> None:
-    host, port = plant.address.rsplit(":", 1)
+    _host, port = plant.address.rsplit(":", 1)
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", int(port)))
         blocker.listen()
@@ -60,8 +60,9 @@ def test_missing_or_corrupt_key_file_is_one_sentence(plant: Plant) -> None:
 
 def test_machines_without_a_hub_says_so_and_exits_2(plant: Plant) -> None:
     started = time.monotonic()
-    code, out, err = finish(plant.spawn("machines", "--json", "--hub", plant.address,
-                                        "--timeout", "1"))
+    code, out, err = finish(
+        plant.spawn("machines", "--json", "--hub", plant.address, "--timeout", "1")
+    )
     assert code == 2 and out == ""
     assert f"No hub answered at {plant.address} within 1 s." in one_sentence(err)
     assert time.monotonic() - started < 10
@@ -79,8 +80,9 @@ def test_machines_json_lists_every_machine_with_its_state(plant: Plant) -> None:
     assert {r["kind"] for r in rows} == {"cnc", "press", "conveyor", "compressor", "oven", "robot"}
     assert all(r["state"] in {"running", "idle", "setup", "fault", "maintenance"} for r in rows)
     sim.send_signal(signal.SIGKILL)
-    wait_until(lambda: all(m.state == "offline" for m in plant.machines().machines), 6,
-               "machines offline")
+    wait_until(
+        lambda: all(m.state == "offline" for m in plant.machines().machines), 6, "machines offline"
+    )
     code, out, _ = finish(plant.spawn("machines", "--json", "--hub", plant.address))
     assert {r["state"] for r in json.loads(out)} == {"offline"}
 
@@ -90,8 +92,17 @@ def test_keys_allow_list_and_revoke(plant: Plant, tmp_path: Path) -> None:
 
     remote = KeyStore(tmp_path / "remote")
     remote.init()
-    code, out, _ = finish(plant.spawn("keys", "allow", str(remote.dir / "agent.key"),
-                                      "--name", "press-line-2", "--role", "agent"))
+    code, out, _ = finish(
+        plant.spawn(
+            "keys",
+            "allow",
+            str(remote.dir / "agent.key"),
+            "--name",
+            "press-line-2",
+            "--role",
+            "agent",
+        )
+    )
     assert code == 0 and "Allowed press-line-2 (agent)" in out
     code, out, _ = finish(plant.spawn("keys", "list"))
     assert "allowed  press-line-2" in out

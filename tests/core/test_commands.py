@@ -27,8 +27,9 @@ class Spindle:
 
     def handle(self, cmd: Command) -> CommandOutcome:
         if self.guard_open:
-            return CommandOutcome(False, "Spindle 1 cannot change speed: guard door open",
-                                  "interlock")
+            return CommandOutcome(
+                False, "Spindle 1 cannot change speed: guard door open", "interlock"
+            )
         self.actuations += 1
         self.speed = float(cmd.args["rpm"])
         return CommandOutcome(True, "speed set", observed={"speed_rpm": self.speed})
@@ -49,20 +50,32 @@ class Rig:
             lambda e: self.events.append(e) if isinstance(e, CommandUpdated) else None
         )
         self.station.start()
-        wait_until(lambda: self.station.state == LinkState.LIVE
-                   and "spindle-1" in self.station.store.machine_ids(), 10, "station sees spindle")
+        wait_until(
+            lambda: (
+                self.station.state == LinkState.LIVE
+                and "spindle-1" in self.station.store.machine_ids()
+            ),
+            10,
+            "station sees spindle",
+        )
 
     def start_agent(self) -> None:
         self.session = AgentSession(
-            self.agent_bus, self.hub.address,
+            self.agent_bus,
+            self.hub.address,
             MachineInfo(id="spindle-1", name="Spindle 1", kind="cnc"),
             [TagSpec(name="speed_rpm", alias=0, unit="rpm")],
-            [CommandSpec(name="set_speed", args=[ArgSpec(name="rpm", unit="rpm",
-                                                         range=Range(0, 3000))])],
-            handler=self.machine.handle, journal_path=self.journal,
+            [
+                CommandSpec(
+                    name="set_speed", args=[ArgSpec(name="rpm", unit="rpm", range=Range(0, 3000))]
+                )
+            ],
+            handler=self.machine.handle,
+            journal_path=self.journal,
         )
         self.runner = AgentRunner(
-            [self.session], lambda now: self.session.publish({"speed_rpm": self.machine.speed}),
+            [self.session],
+            lambda now: self.session.publish({"speed_rpm": self.machine.speed}),
             0.1,
         )
         self.runner.start()
@@ -73,8 +86,13 @@ class Rig:
 
     def final(self, cmd_id: str, timeout: float = 5.0) -> str:
         terminal = {"REJECTED", "COMPLETED", "FAILED", "EXPIRED", "CANCELLED", "UNKNOWN"}
-        wait_until(lambda: (s := self.station.store.commands.get(cmd_id)) is not None
-                   and s.state in terminal, timeout, f"command {cmd_id} to finish")
+        wait_until(
+            lambda: (
+                (s := self.station.store.commands.get(cmd_id)) is not None and s.state in terminal
+            ),
+            timeout,
+            f"command {cmd_id} to finish",
+        )
         return self.station.store.commands[cmd_id].state
 
     def close(self) -> None:
@@ -109,8 +127,13 @@ def test_command_runs_once_and_reports_what_was_observed(rig: Rig) -> None:
 
 
 def test_duplicate_cmd_id_reaching_the_agent_is_not_run_again(rig: Rig, data_dir: Path) -> None:
-    cmd = Command(cmd_id="dup-1", machine="spindle-1", name="set_speed", args={"rpm": 10},
-                  not_after=time.time_ns() + 10**10)
+    cmd = Command(
+        cmd_id="dup-1",
+        machine="spindle-1",
+        name="set_speed",
+        args={"rpm": 10},
+        not_after=time.time_ns() + 10**10,
+    )
     rig.session._on_command(cmd)  # delivered twice, as a lost ack + retry would
     rig.session._on_command(cmd)
     assert rig.machine.actuations == 1
@@ -120,7 +143,9 @@ def test_duplicate_cmd_id_reaching_the_agent_is_not_run_again(rig: Rig, data_dir
 def test_out_of_range_and_interlock_are_refused_with_a_sentence(rig: Rig) -> None:
     bad = rig.station.send_command("spindle-1", "set_speed", {"rpm": 9000})
     assert rig.final(bad) == "REJECTED"
-    assert rig.station.store.commands[bad].message == "Spindle 1: rpm 9000 rpm is outside 0–3000 rpm."
+    assert (
+        rig.station.store.commands[bad].message == "Spindle 1: rpm 9000 rpm is outside 0–3000 rpm."
+    )
     rig.machine.guard_open = True
     blocked = rig.station.send_command("spindle-1", "set_speed", {"rpm": 100})
     assert rig.final(blocked) == "REJECTED"
@@ -132,8 +157,13 @@ def test_out_of_range_and_interlock_are_refused_with_a_sentence(rig: Rig) -> Non
 def test_expired_command_is_never_executed(rig: Rig) -> None:
     expired = rig.station.send_command("spindle-1", "set_speed", {"rpm": 100}, ttl_s=-1)
     assert rig.final(expired) == "EXPIRED"
-    late = Command(cmd_id="late", machine="spindle-1", name="set_speed", args={"rpm": 5},
-                   not_after=time.time_ns() - 1)
+    late = Command(
+        cmd_id="late",
+        machine="spindle-1",
+        name="set_speed",
+        args={"rpm": 5},
+        not_after=time.time_ns() - 1,
+    )
     rig.session._on_command(late)  # reaches the agent itself after its limit
     assert rig.machine.actuations == 0
     assert CommandJournal(rig.journal).get("late").state == "EXPIRED"  # type: ignore[union-attr]
@@ -171,13 +201,22 @@ def test_agent_crash_after_accept_reports_unknown_and_never_reruns(plant, statio
     plant.hub()
     sim = plant.sim("--machines", "1", "--rate", "5", env={"COPILOT_CHAOS": "after_accept"})
     station = stations()
-    wait_until(lambda: "cnc-01" in station.store.machine_ids()
-               and station.store.reading("cnc-01", "state").value == "running", 15, "cnc running")
+    wait_until(
+        lambda: (
+            "cnc-01" in station.store.machine_ids()
+            and station.store.reading("cnc-01", "state").value == "running"
+        ),
+        15,
+        "cnc running",
+    )
     cmd_id = station.send_command("cnc-01", "stop", origin="keyboard")
     assert sim.wait(10) == 137  # the machine's process died right after journaling ACCEPTED
     plant.sim("--machines", "1", "--rate", "5")  # restarted without the fault hook
-    wait_until(lambda: station.store.commands[cmd_id].cause == "agent_restart", 15,
-               "restarted agent to report the unknown outcome")
+    wait_until(
+        lambda: station.store.commands[cmd_id].cause == "agent_restart",
+        15,
+        "restarted agent to report the unknown outcome",
+    )
     status = station.store.commands[cmd_id]
     assert status.state == "UNKNOWN"
     assert "unknown" in status.message and "Check the machine" in status.message

@@ -8,7 +8,6 @@ import msgspec
 import pytest
 
 from copilot.bus import Bus, Poller, Security
-from copilot.protocol.columns import ColumnError, pack_values, unpack
 from copilot.protocol import (
     ArgSpec,
     Birth,
@@ -26,6 +25,7 @@ from copilot.protocol import (
     quality_label,
     severity_of,
 )
+from copilot.protocol.columns import ColumnError, pack_values, unpack
 
 
 def header(seq: int = 0) -> Header:
@@ -35,12 +35,23 @@ def header(seq: int = 0) -> Header:
 BIRTH = Birth(
     machine=MachineInfo(id="press-01", name="Press 1", kind="injection_press", line="line-1"),
     tags=[
-        TagSpec(name="barrel_temp", alias=0, unit="°C", eng_range=Range(0, 400),
-                normal=Range(200, 240), limits=Limits(hi=250, hihi=260), deadband=1.0, key=True),
+        TagSpec(
+            name="barrel_temp",
+            alias=0,
+            unit="°C",
+            eng_range=Range(0, 400),
+            normal=Range(200, 240),
+            limits=Limits(hi=250, hihi=260),
+            deadband=1.0,
+            key=True,
+        ),
         TagSpec(name="state", alias=1, type="enum", labels=["running", "idle"]),
     ],
-    commands=[CommandSpec(name="set_setpoint", args=[ArgSpec(name="value", unit="°C",
-                                                             range=Range(180, 260))])],
+    commands=[
+        CommandSpec(
+            name="set_setpoint", args=[ArgSpec(name="value", unit="°C", range=Range(180, 260))]
+        )
+    ],
 )
 
 
@@ -50,8 +61,13 @@ BIRTH = Birth(
         BIRTH,
         pack_values([0, 1, 0, 2], [221.5, 0, None, "job 7"], [1, 2, 3, 4], [0, 0, 0x84, 0]),
         Command(cmd_id="abc", machine="press-01", name="start", not_after=10, origin="voice"),
-        CommandStatus(cmd_id="abc", machine="press-01", state="REJECTED", cause="interlock",
-                      message="Press 1 cannot start: guard door open"),
+        CommandStatus(
+            cmd_id="abc",
+            machine="press-01",
+            state="REJECTED",
+            cause="interlock",
+            message="Press 1 cannot start: guard door open",
+        ),
     ],
 )
 def test_every_body_survives_a_round_trip(body: object) -> None:
@@ -70,12 +86,22 @@ def test_every_body_survives_a_round_trip(body: object) -> None:
         ([b"COP2", msgspec.msgpack.encode(header()), b"\x80"], "signature"),
         ([b"COP1", b"\xc1", b"\x80"], "header"),
         ([b"COP1", msgspec.msgpack.encode({"src": 1}), b"\x80"], "header"),
-        ([b"COP1", msgspec.msgpack.encode(header()), msgspec.msgpack.encode({"t": "NOPE"})],
-         "body"),
-        ([b"COP1", msgspec.msgpack.encode(header()),
-          msgspec.msgpack.encode({"t": "DATA", "aliases": "x", "values": [], "ts": []})], "body"),
-        ([b"COP1", msgspec.msgpack.encode({**msgspec.to_builtins(header()), "v": 9}), b"\x80"],
-         "version"),
+        (
+            [b"COP1", msgspec.msgpack.encode(header()), msgspec.msgpack.encode({"t": "NOPE"})],
+            "body",
+        ),
+        (
+            [
+                b"COP1",
+                msgspec.msgpack.encode(header()),
+                msgspec.msgpack.encode({"t": "DATA", "aliases": "x", "values": [], "ts": []}),
+            ],
+            "body",
+        ),
+        (
+            [b"COP1", msgspec.msgpack.encode({**msgspec.to_builtins(header()), "v": 9}), b"\x80"],
+            "version",
+        ),
     ],
 )
 def test_malformed_messages_are_counted_by_reason_and_never_raise(

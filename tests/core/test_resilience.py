@@ -15,7 +15,7 @@ from copilot.bus import Bus, Security
 from copilot.protocol import MachineInfo, Quality, TagSpec
 from copilot.settings import StationSettings
 from copilot.station import LinkState, Station
-from tests.helpers import CountingAgent, InProcessHub, Plant, wait_until
+from tests.helpers import InProcessHub, Plant, wait_until
 
 HEARTBEAT_S = 1.0
 LIVENESS = 3
@@ -35,14 +35,22 @@ def test_killed_agent_goes_stale_within_liveness_and_returns_with_a_new_epoch(
     plant.hub()
     sim = plant.sim("--machines", "4", "--rate", "10", "--seed", "3")
     station = stations()
-    wait_until(lambda: len(station.store.machine_ids()) == 4
-               and all(r.good for r in all_readings(station) if r.spec.type != "str"), 15,
-               "four machines with good values")
+    wait_until(
+        lambda: (
+            len(station.store.machine_ids()) == 4
+            and all(r.good for r in all_readings(station) if r.spec.type != "str")
+        ),
+        15,
+        "four machines with good values",
+    )
     epochs = {m.info.id: m.epoch for m in station.store.machines()}
     sim.send_signal(signal.SIGKILL)
     killed = time.monotonic()
-    wait_until(lambda: all(r.quality == Quality.BAD_STALE for r in all_readings(station)),
-               LIVENESS * HEARTBEAT_S + 2, "every tag Bad/stale")
+    wait_until(
+        lambda: all(r.quality == Quality.BAD_STALE for r in all_readings(station)),
+        LIVENESS * HEARTBEAT_S + 2,
+        "every tag Bad/stale",
+    )
     elapsed = time.monotonic() - killed
     assert elapsed <= LIVENESS * HEARTBEAT_S + 1.0, f"stale after {elapsed:.2f} s"
     reading = all_readings(station)[0]
@@ -51,9 +59,14 @@ def test_killed_agent_goes_stale_within_liveness_and_returns_with_a_new_epoch(
     assert not any(m.online for m in station.store.machines())
 
     plant.sim("--machines", "4", "--rate", "10", "--seed", "3")
-    wait_until(lambda: all(m.online for m in station.store.machines())
-               and all(r.good for r in all_readings(station) if r.spec.type != "str"), 15,
-               "machines back with good values")
+    wait_until(
+        lambda: (
+            all(m.online for m in station.store.machines())
+            and all(r.good for r in all_readings(station) if r.spec.type != "str")
+        ),
+        15,
+        "machines back with good values",
+    )
     for machine in station.store.machines():
         assert machine.epoch > epochs[machine.info.id]
 
@@ -102,8 +115,11 @@ def test_restarted_station_equals_the_hub_exactly(
     try:
         sim = plant.sim("--machines", "6", "--rate", "10", "--seed", "5")
         first = stations()
-        wait_until(lambda: len(first.store.machine_ids()) == 6 and first.stats.samples > 500, 15,
-                   "first station streaming")
+        wait_until(
+            lambda: len(first.store.machine_ids()) == 6 and first.stats.samples > 500,
+            15,
+            "first station streaming",
+        )
         first.stop()  # the station dies mid-stream...
         second = stations()  # ...and a new one starts while data keeps flowing
         wait_until(lambda: second.state == LinkState.LIVE and second.stats.samples > 200, 15)
@@ -113,8 +129,11 @@ def test_restarted_station_equals_the_hub_exactly(
             for mid, state in hub.hub.machines.items():
                 table = state.table
                 expected = {
-                    t.name: (table.display_value(t.alias), int(table.quality[t.alias]),
-                             float(table.ts[t.alias]))
+                    t.name: (
+                        table.display_value(t.alias),
+                        int(table.quality[t.alias]),
+                        float(table.ts[t.alias]),
+                    )
                     for t in state.birth.tags
                 }
                 assert second.store.values(mid) == expected, mid
@@ -137,12 +156,21 @@ def test_restarted_hub_converges_to_the_agents_truth(
     wait_until(lambda: station.state == LinkState.LOST, LIVENESS * HEARTBEAT_S + 2, "link lost")
     assert all(not r.good for r in all_readings(station))
     assert {r.quality for r in all_readings(station)} <= {
-        int(Quality.UNCERTAIN_COMM_LOST), int(Quality.BAD_NOT_CONNECTED), int(Quality.BAD_SENSOR_FAILURE)
+        int(Quality.UNCERTAIN_COMM_LOST),
+        int(Quality.BAD_NOT_CONNECTED),
+        int(Quality.BAD_SENSOR_FAILURE),
     }
     plant.hub()
-    wait_until(lambda: station.state == LinkState.LIVE and station.hub_epoch != first_epoch
-               and len(station.store.machine_ids()) == 5
-               and all(m.online for m in station.store.machines()), 20, "converged on new hub")
+    wait_until(
+        lambda: (
+            station.state == LinkState.LIVE
+            and station.hub_epoch != first_epoch
+            and len(station.store.machine_ids()) == 5
+            and all(m.online for m in station.store.machines())
+        ),
+        20,
+        "converged on new hub",
+    )
     assert station.stats.resyncs >= 1
     sim.send_signal(signal.SIGSTOP)
     try:
@@ -162,18 +190,35 @@ def test_stalled_station_detects_the_gap_and_resyncs_without_hurting_the_hub(
     plant.sim("--machines", "40", "--tags-per-machine", "30", "--rate", "20", "--seed", "2")
     stalled = stations(rcvhwm=200, rcvbuf_bytes=65536)
     healthy = stations()
-    wait_until(lambda: stalled.state == LinkState.LIVE and healthy.state == LinkState.LIVE
-               and len(stalled.store.machine_ids()) == 40, 20, "both stations live")
+    wait_until(
+        lambda: (
+            stalled.state == LinkState.LIVE
+            and healthy.state == LinkState.LIVE
+            and len(stalled.store.machine_ids()) == 40
+        ),
+        20,
+        "both stations live",
+    )
     healthy_gaps = healthy.stats.gaps
     stalled.pause_io(5.0)
     started = time.monotonic()
     answered = plant.machines()  # the hub keeps serving while a station stalls
     assert len(answered.machines) == 40
     assert time.monotonic() - started < 1.0
-    wait_until(lambda: stalled.stats.gaps >= 1 and stalled.stats.resyncs >= 1
-               and stalled.state == LinkState.LIVE, 20, "gap detected and resynced")
-    wait_until(lambda: all(r.good for r in stalled.store.readings("cnc-01")
-                           if r.spec.type != "str"), 10, "values good again")
+    wait_until(
+        lambda: (
+            stalled.stats.gaps >= 1
+            and stalled.stats.resyncs >= 1
+            and stalled.state == LinkState.LIVE
+        ),
+        20,
+        "gap detected and resynced",
+    )
+    wait_until(
+        lambda: all(r.good for r in stalled.store.readings("cnc-01") if r.spec.type != "str"),
+        10,
+        "values good again",
+    )
     assert healthy.stats.gaps == healthy_gaps
     assert healthy.state == LinkState.LIVE
 
@@ -199,7 +244,7 @@ def test_every_process_stops_within_two_seconds(plant: Plant, which: str) -> Non
     proc.wait(5)
     assert time.monotonic() - started < 2.0
     assert proc.returncode == 0
-    gone, alive = psutil.wait_procs(children, timeout=0.5)
+    _gone, alive = psutil.wait_procs(children, timeout=0.5)
     assert not alive, f"orphans left: {alive}"
 
 
@@ -210,8 +255,9 @@ def test_backpressure_is_reported_and_nothing_is_lost(
     station = stations()
     bus = Bus(Security.from_data_path(data_dir, "agent", False))
     tags = [TagSpec(name=f"t{i}", alias=i) for i in range(500)]
-    session = AgentSession(bus, plant.address, MachineInfo(id="fast-1", name="Fast 1", kind="x"),
-                           tags, sndhwm=4)
+    session = AgentSession(
+        bus, plant.address, MachineInfo(id="fast-1", name="Fast 1", kind="x"), tags, sndhwm=4
+    )
     try:
         wait_until(lambda: (session.birth(), session.stats.births)[1] > 0, 5, "born")
         wait_until(lambda: "fast-1" in station.store.machine_ids(), 10)
@@ -228,8 +274,11 @@ def test_backpressure_is_reported_and_nothing_is_lost(
         assert held >= 500
         hub.send_signal(signal.SIGCONT)
         wait_until(lambda: session.flush(), 10, "hub taking data again")
-        wait_until(lambda: station.store.values("fast-1")["t0"][0] == value, 10,
-                   "the held values to arrive")
+        wait_until(
+            lambda: station.store.values("fast-1")["t0"][0] == value,
+            10,
+            "the held values to arrive",
+        )
         assert session.stats.samples_conflated == 0
     finally:
         if hub.poll() is None:

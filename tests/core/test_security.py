@@ -48,8 +48,9 @@ def test_unknown_key_is_refused_and_both_sides_say_so(data_dir: Path, tmp_path: 
     hub = InProcessHub(data_dir)
     agent = CountingAgent(data_dir, hub.address)
     remote = other_host(tmp_path, data_dir)
-    bus, station = station_for(Security(insecure=False, keys=remote, identity="station"),
-                               hub.address)
+    bus, station = station_for(
+        Security(insecure=False, keys=remote, identity="station"), hub.address
+    )
     try:
         wait_until(lambda: station.stats.handshake_failures > 0, 10, "station to see the refusal")
         assert "refused this key" in station.stats.last_handshake_failure
@@ -70,8 +71,9 @@ def test_wrong_hub_key_gets_no_data(data_dir: Path, tmp_path: Path) -> None:
     agent = CountingAgent(data_dir, hub.address)
     remote = other_host(tmp_path, data_dir, pin_hub=False)  # pins a different hub's key
     KeyStore(data_dir).allow(remote.dir / "station.key", "remote", "station")
-    bus, station = station_for(Security(insecure=False, keys=remote, identity="station"),
-                               hub.address)
+    bus, station = station_for(
+        Security(insecure=False, keys=remote, identity="station"), hub.address
+    )
     try:
         wait_until(lambda: agent.count > 40, 10, "agent publishing for a while")
         assert station.stats.messages == 0 and station.store.machine_ids() == []
@@ -88,13 +90,16 @@ def test_revoked_key_is_cut_off_and_cannot_come_back(data_dir: Path, tmp_path: P
     agent = CountingAgent(data_dir, hub.address)
     remote = other_host(tmp_path, data_dir)
     KeyStore(data_dir).allow(remote.dir / "station.key", "remote-panel", "station")
-    bus, station = station_for(Security(insecure=False, keys=remote, identity="station"),
-                               hub.address)
-    local_bus, local = station_for(Security.from_data_path(data_dir, "station", False),
-                                   hub.address)
+    bus, station = station_for(
+        Security(insecure=False, keys=remote, identity="station"), hub.address
+    )
+    local_bus, local = station_for(Security.from_data_path(data_dir, "station", False), hub.address)
     try:
-        wait_until(lambda: station.state == LinkState.LIVE and station.stats.samples > 10, 10,
-                   "remote station receiving")
+        wait_until(
+            lambda: station.state == LinkState.LIVE and station.stats.samples > 10,
+            10,
+            "remote station receiving",
+        )
         KeyStore(data_dir).revoke("remote-panel")
         wait_until(lambda: hub.hub.stats.sessions_cut == 1, 5, "hub to cut the session")
         wait_until(lambda: station.state == LinkState.LOST, 10, "remote station to lose its link")

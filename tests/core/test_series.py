@@ -16,7 +16,9 @@ def test_occurrence_rank_counts_repeats_in_order() -> None:
 
 def test_ring_keeps_newest_in_time_order_with_repeats_in_one_batch() -> None:
     rings = Rings(2, 4)
-    rings.append(np.array([0, 0, 1, 0]), np.array([1.0, 2.0, 2.0, 3.0]), np.array([10, 20, 5, 30.0]))
+    rings.append(
+        np.array([0, 0, 1, 0]), np.array([1.0, 2.0, 2.0, 3.0]), np.array([10, 20, 5, 30.0])
+    )
     rings.append(np.array([0, 0]), np.array([4.0, 5.0]), np.array([40, 50.0]))
     t, v = rings.window(0)
     assert t.tolist() == [2.0, 3.0, 4.0, 5.0]
@@ -46,11 +48,16 @@ def test_minmax_buckets_hold_extremes_and_report_holes_as_nan() -> None:
 
 
 def test_tag_table_types_unknown_aliases_and_quality() -> None:
-    table = TagTable([TagSpec(name="n", alias=0, type="int"),
-                      TagSpec(name="s", alias=2, type="enum", labels=["run", "idle"]),
-                      TagSpec(name="txt", alias=3, type="str")])
-    table.apply(np.array([0, 2, 3]), np.array([5, 1, np.nan]), np.array([1.0, 1.0, 1.0]), None,
-                {2: "hello"})
+    table = TagTable(
+        [
+            TagSpec(name="n", alias=0, type="int"),
+            TagSpec(name="s", alias=2, type="enum", labels=["run", "idle"]),
+            TagSpec(name="txt", alias=3, type="str"),
+        ]
+    )
+    table.apply(
+        np.array([0, 2, 3]), np.array([5, 1, np.nan]), np.array([1.0, 1.0, 1.0]), None, {2: "hello"}
+    )
     assert table.display_value(0) == 5 and table.display_value(2) == "idle"
     assert table.display_value(3) == "hello"
     with pytest.raises(BatchError):

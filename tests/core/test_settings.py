@@ -11,10 +11,16 @@ from copilot.settings import DEFAULT_HUB, SettingsError, load, with_overrides
 
 def test_defaults_then_file_then_environment_then_flags(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[hub]\nbind = "tcp://127.0.0.1:9100"\nheartbeat_ms = 500\n'
-                      "[sim]\nmachines = 20\nrate_hz = 5\n")
-    env = {"COPILOT_CONFIG": str(config), "COPILOT_SIM__MACHINES": "30",
-           "COPILOT_HUB": "tcp://10.0.0.5:7700", "COPILOT_DATA_DIR": str(tmp_path / "d")}
+    config.write_text(
+        '[hub]\nbind = "tcp://127.0.0.1:9100"\nheartbeat_ms = 500\n'
+        "[sim]\nmachines = 20\nrate_hz = 5\n"
+    )
+    env = {
+        "COPILOT_CONFIG": str(config),
+        "COPILOT_SIM__MACHINES": "30",
+        "COPILOT_HUB": "tcp://10.0.0.5:7700",
+        "COPILOT_DATA_DIR": str(tmp_path / "d"),
+    }
     settings = load(env)
     assert settings.hub.bind == "tcp://127.0.0.1:9100"  # file
     assert settings.hub.heartbeat_ms == 500  # file
