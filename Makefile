@@ -53,7 +53,7 @@ test: $(STAMP)
 # The core must run with PySide6 and pyqtgraph absent: tests/noqt/sitecustomize.py makes them
 # unimportable in this process and in every process the tests start.
 test-core-no-qt: $(STAMP)
-	PYTHONPATH=tests/noqt $(BIN)/python -m pytest -c tests/noqt/pytest.ini -p no:pytestqt \
+	PYTHONPATH=tests/noqt $(BIN)/python -m pytest -c tests/noqt/pytest.ini -p no:pytest-qt \
 	  --rootdir . $(PYTEST_FLAGS) tests/core
 
 check: $(STAMP)
