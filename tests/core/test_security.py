@@ -78,6 +78,12 @@ def test_wrong_hub_key_gets_no_data(data_dir: Path, tmp_path: Path) -> None:
         wait_until(lambda: agent.count > 40, 10, "agent publishing for a while")
         assert station.stats.messages == 0 and station.store.machine_ids() == []
         assert station.state != LinkState.LIVE
+        # Both sides say why: the station cannot complete the handshake, the hub saw it fail.
+        wait_until(lambda: station.stats.handshake_failures > 0, 10, "station reports failure")
+        assert "handshake failed" in station.stats.last_handshake_failure
+        watch = hub.hub._watch
+        assert watch is not None
+        wait_until(lambda: watch.failures > 0, 5, "hub reports the failed handshake")
     finally:
         station.stop()
         bus.close()
