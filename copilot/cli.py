@@ -23,7 +23,7 @@ import msgspec
 
 from copilot import __version__
 from copilot.bus import Bus, BusError, KeyFileError, KeyStore, Security
-from copilot.proc import spawn, stop_on_signals, terminate
+from copilot.proc import stop_on_signals
 from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
 from copilot.storage import InstanceLock, StorageError
 
@@ -224,7 +224,7 @@ def _print_status_until(
         sys.stdout.write("\n")
 
 
-def _launch_window(settings: Settings, args: argparse.Namespace) -> int:
+def _launch_window(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int:
     """Open the Qt window, found through the ``copilot.station`` entry point (package ``ui``)."""
     from importlib.metadata import entry_points
 
@@ -235,17 +235,26 @@ def _launch_window(settings: Settings, args: argparse.Namespace) -> int:
             "(pip install 'operator-copilot[ui]') or run with --headless."
         )
     try:
-        launch: Callable[[Settings, argparse.Namespace], int] = found[0].load()
+        launch: Callable[[Settings, argparse.Namespace, Any], int] = found[0].load()
     except ImportError as exc:
         raise CliError(f"The station window cannot start: {exc}.") from None
-    return launch(settings, args)
+    try:
+        return launch(settings, args, rig)
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
 
 
 def cmd_station(args: argparse.Namespace) -> int:
     """Open the station (headless: a live status line)."""
     from copilot.station import Station
 
-    settings = _settings(args, {"client": {"hub": args.hub}})
+    settings = _settings(
+        args,
+        {
+            "client": {"hub": args.hub},
+            "station": {"theme": args.theme, "kiosk": args.kiosk or None},
+        },
+    )
     if not args.headless:
         return _launch_window(settings, args)
     security = _security(settings, "station")
@@ -262,46 +271,42 @@ def cmd_station(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Start the simulated plant and the hub (and, with the dashboard, a station)."""
+    """Start the simulated plant and the hub, then a station window (or a status line)."""
+    from copilot.demo import DemoRig, ScenarioError, load_scenario
     from copilot.station import Station
 
     settings = _settings(
-        args, {"hub": {"bind": args.bind}, "sim": {"seed": args.seed, "faults": args.faults}}
+        args,
+        {
+            "hub": {"bind": args.bind},
+            "sim": {"seed": args.seed, "faults": args.faults},
+            "station": {"theme": args.theme, "kiosk": args.kiosk or None},
+        },
     )
-    address = settings.hub.bind
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    rig = DemoRig(settings, scenario)
+    if not args.headless:
+        return _launch_window(settings, args, rig)
     security = _security(settings, "station")
-    common = ["--insecure"] if settings.security.insecure else []
-    children = [spawn(["hub", "--bind", address, *common])]
     stop = _wait_for_stop()
     bus = Bus(security)
-    station = Station(bus, address, settings.station)
+    station = Station(bus, rig.address, settings.station)
     try:
-        sim_args = ["sim", "--hub", address, "--seed", str(settings.sim.seed), *common]
-        if settings.sim.faults:
-            sim_args += ["--faults", settings.sim.faults]
-        children.append(spawn(sim_args))
+        rig.start()
         station.start()
         print(
-            f"Demo: hub at {address}, simulated plant, data in {settings.data_path}. "
+            f"Demo: hub at {rig.address}, simulated plant, data in {settings.data_path}. "
             "Ctrl-C stops everything.",
             flush=True,
         )
-
-        def check() -> str | None:
-            for child in children:
-                code = child.poll()
-                if code is not None:
-                    return (
-                        f"A demo process (pid {child.pid}) exited "
-                        f"with status {code}; see the messages above."
-                    )
-            return None
-
-        _print_status_until(stop, lambda: _status_line(station, security), check)
+        _print_status_until(stop, lambda: _status_line(station, security), rig.problem)
     finally:
         station.stop()
         bus.close()
-        terminate(children)
+        rig.stop()
     return 0
 
 
@@ -349,17 +354,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["agent", "station"], default="agent")
     p.set_defaults(func=cmd_keys)
 
+    def window(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--theme", choices=["light", "dark"], help="light floors, dark rooms")
+        p.add_argument("--kiosk", action="store_true", help="full-screen panel mode")
+        p.add_argument(
+            "--view",
+            default="overview",
+            help="overview | machine:ID | trend:ID/TAG (default overview)",
+        )
+        p.add_argument("--offscreen", action="store_true", help="render without a display")
+        p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window")
+        p.add_argument(
+            "--quit-after",
+            type=float,
+            metavar="SECONDS",
+            help="quit after this long (with --screenshot: take it then)",
+        )
+
     p = sub.add_parser("station", help="open the operator station")
     client(p)
+    window(p)
     p.add_argument("--headless", action="store_true", help="no window: print a status line")
     p.set_defaults(func=cmd_station)
 
-    p = sub.add_parser("demo", help="simulated plant + hub (+ station)")
+    p = sub.add_parser("demo", help="simulated plant + hub + station window")
     p.add_argument("--bind", help=f"hub address (default {DEFAULT_HUB})")
     p.add_argument("--insecure", action="store_true", help="no CurveZMQ (shown everywhere)")
     p.add_argument("--seed", type=int, help="random seed for the plant")
-    p.add_argument("--faults", help="TOML fault schedule")
+    p.add_argument("--faults", help="TOML fault schedule (a denser fault programme)")
+    p.add_argument("--scenario", help="TOML timeline: kill an agent, stop the hub, inject a fault")
     p.add_argument("--headless", action="store_true", help="plant and hub only, no window")
+    window(p)
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -242,6 +242,7 @@ class AgentSession:
         self._chaos = os.environ.get("COPILOT_CHAOS", "")
         self._unknown_reported = False
         self._needs_birth = False
+        self.silenced = False  # fault injection: behave as a dead process (send/answer nothing)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -251,6 +252,8 @@ class AgentSession:
         return header
 
     def _send(self, body: Birth | Data | Death | Heartbeat | CommandStatus, block: bool) -> bool:
+        if self.silenced:
+            return False
         frames = self._codec.frames(self._header(), body)
         if not self.link.send(frames, block=block):
             self.seq -= 1
@@ -327,6 +330,9 @@ class AgentSession:
     def flush(self) -> bool:
         """Send queued samples as one DATA batch; ``False`` (and keep them) under backpressure."""
         pending = self._pending
+        if self.silenced:
+            self._pending = _Pending()
+            return True
         if not pending.count or self.epoch == 0 or self._needs_birth:
             return True
         body = pending.data()
@@ -367,7 +373,17 @@ class AgentSession:
 
     def heartbeat_due(self, now: float) -> bool:
         """Whether nothing was sent for a heartbeat interval."""
-        return now - self.last_sent >= self.heartbeat_s
+        return not self.silenced and now - self.last_sent >= self.heartbeat_s
+
+    def silence(self) -> None:
+        """Fault injection: stop talking at once, as if the agent's process had been killed."""
+        self.silenced = True
+        self._pending = _Pending()
+
+    def revive(self) -> None:
+        """Fault injection: come back as a restarted agent would, with a new epoch and BIRTH."""
+        self.silenced = False
+        self.birth()
 
     def heartbeat(self) -> None:
         """Tell the hub this session is alive (or retry a BIRTH that could not be sent)."""
@@ -390,6 +406,8 @@ class AgentSession:
 
     def handle(self, frames: list[bytes]) -> None:
         """Act on one message from the hub; malformed input is counted and dropped."""
+        if self.silenced:
+            return
         decoded = self._codec.decode(frames)
         if decoded is None:
             self.stats.malformed += 1

@@ -10,6 +10,7 @@ onset, so that anomaly detection can be scored later.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from pathlib import Path
@@ -67,6 +68,7 @@ class SimulatedPlant:
             for m in self.plant.machines
         }
         self.paused: set[str] = set()
+        self._requests: queue.SimpleQueue[tuple[str, str, dict[str, object]]] = queue.SimpleQueue()
         self.runner = AgentRunner(
             list(self.sessions.values()), self._tick, self.dt, stop_event=stop
         )
@@ -98,7 +100,38 @@ class SimulatedPlant:
 
         return handle
 
+    def request(self, action: str, machine: str, **params: object) -> None:
+        """Ask, from any thread, for ``kill_agent``, ``restart_agent`` or ``inject_fault``."""
+        self._requests.put((action, machine, params))
+
+    def _apply_requests(self) -> None:
+        while True:
+            try:
+                action, machine, params = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            session = self.sessions.get(machine)
+            if session is None:
+                log.error("scenario: no machine %r in the simulated plant", machine)
+                continue
+            if action == "kill_agent":
+                log.warning("scenario: killing the agent of %s", machine)
+                self.paused.add(machine)
+                session.silence()
+            elif action == "restart_agent":
+                log.warning("scenario: restarting the agent of %s", machine)
+                self.paused.discard(machine)
+                session.revive()
+            elif action == "inject_fault":
+                self.plant.inject(
+                    machine,
+                    str(params.get("fault", "overheating")),
+                    severity=float(str(params.get("severity", 0.8))),
+                    duration_s=float(str(params.get("duration_s", 0.0))),
+                )
+
     def _tick(self, now: float) -> None:
+        self._apply_requests()
         self.t += self.dt
         stamp = int(now * 1e9)
         for machine_id, (values, quality) in self.plant.step(self.t, self.dt).items():

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CommandUpdated",
+    "Event",
     "HistoryArrived",
     "LinkChanged",
     "LinkState",

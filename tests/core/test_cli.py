@@ -114,3 +114,26 @@ def test_keys_allow_list_and_revoke(plant: Plant, tmp_path: Path) -> None:
     assert code == 1 and "No admitted key is named 'nobody'" in one_sentence(err)
     code, out, _ = finish(plant.spawn("keys", "export"))
     assert code == 0 and "public-key" in out
+
+
+def test_demo_scenario_kills_an_agent_and_the_hub_sees_it(plant: Plant, tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[[event]]\nat_s = 1\naction = "kill_agent"\nmachine = "oven-01"\n')
+    demo = plant.spawn("demo", "--headless", "--bind", plant.address, "--scenario", str(scenario))
+    plant.wait_hub()
+    wait_until(
+        lambda: {m.id: m.state for m in plant.machines().machines}.get("oven-01") == "offline",
+        15,
+        "oven-01 offline after its agent was killed",
+    )
+    assert sum(m.state != "offline" for m in plant.machines().machines) == 11
+    demo.send_signal(signal.SIGTERM)
+    assert demo.wait(5) == 0
+
+
+def test_bad_scenario_is_one_sentence(plant: Plant, tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[[event]]\nat_s = 1\naction = "explode"\n')
+    code, _, err = finish(plant.spawn("demo", "--headless", "--scenario", str(scenario)))
+    assert code == 1
+    assert "explode" in one_sentence(err)

@@ -238,7 +238,7 @@ def test_every_process_stops_within_two_seconds(plant: Plant, which: str) -> Non
         plant.wait_hub()
         wait_until(lambda: len(plant.machines().machines) == 12, 15, "demo plant online")
     children = psutil.Process(proc.pid).children(recursive=True)
-    assert (which == "demo") == (len(children) == 2)
+    assert len(children) == (1 if which == "demo" else 0)  # the demo's hub process
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.wait(5)

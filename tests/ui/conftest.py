@@ -1,0 +1,90 @@
+"""Fixtures for UI tests: real hub and simulated plant processes, a real station, offscreen Qt.
+
+Every view is built around a :class:`ui.context.StationContext` whose station is connected to a
+real hub fed by a real simulator, so tests assert on what an operator would see.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from copilot.bus import Bus  # noqa: E402
+from copilot.settings import Settings, StationSettings, load, with_overrides  # noqa: E402
+from copilot.station import LinkState, Station  # noqa: E402
+from tests.helpers import Plant, free_hub_address, wait_until  # noqa: E402
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(path))
+    monkeypatch.setenv("COPILOT_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    return path
+
+
+@pytest.fixture
+def plant(data_dir: Path) -> Iterator[Plant]:
+    p = Plant(data_dir, free_hub_address())
+    try:
+        yield p
+    finally:
+        p.stop_all()
+
+
+@pytest.fixture
+def live_plant(plant: Plant) -> Plant:
+    """A hub and a 12-machine simulated plant at 5 Hz, both real processes."""
+    plant.hub()
+    plant.sim("--machines", "12", "--rate", "5", "--seed", "4")
+    return plant
+
+
+@pytest.fixture
+def make_ctx(
+    plant: Plant, qtbot: object
+) -> Iterator[Callable[..., object]]:
+    """Build a StationContext on a real station connected to ``plant``'s hub."""
+    from ui.context import StationContext
+
+    made: list[tuple[Station, Bus, StationContext]] = []
+
+    def make(theme: str = "light", wait_machines: int = 12, **station: object) -> StationContext:
+        settings: Settings = with_overrides(load(), {"station": {"theme": theme, **station}})
+        bus = Bus(plant.security("station"))
+        st = Station(bus, plant.address, settings.station)
+        ctx = StationContext(st, settings, insecure=False)
+        st.start()
+        made.append((st, bus, ctx))
+        wait_until(lambda: st.state == LinkState.LIVE
+                   and len(st.store.machine_ids()) >= wait_machines, 20, "station live")
+        ctx.start()
+        return ctx
+
+    try:
+        yield make
+    finally:
+        for st, bus, ctx in made:
+            ctx.stop()
+            st.stop()
+            bus.close()
+
+
+def save_screenshot(widget: object, name: str) -> Path:
+    """Grab a widget to tests/ui/screenshots/NAME.png (tests that look at pixels keep one)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    widget.grab().save(str(path))  # type: ignore[attr-defined]
+    return path
+
+
+__all__ = ["SCREENSHOTS", "StationSettings", "save_screenshot", "wait_until"]

@@ -1,0 +1,71 @@
+"""What every view of the station shares: the station core, the theme, the frame clock, navigation.
+
+:class:`QtStationBridge` is the only path from the station's I/O thread into Qt: a queued signal
+carrying the core's low-rate events (link changes, machines born or dead, command updates,
+history replies). High-rate samples never cross it: views pull from ``ctx.store`` when
+:attr:`StationContext.frame` ticks (``station.frame_hz``, 30 Hz by default), and only views that
+are visible repaint.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from copilot.settings import Settings
+from copilot.station import Event, Station, StationStore
+from ui.theme import THEMES, Theme
+
+
+class QtStationBridge(QObject):
+    """Re-emits the station core's events on the GUI thread."""
+
+    event_received = Signal(object)
+
+    def __init__(self, station: Station) -> None:
+        super().__init__()
+        station.add_listener(self._from_io_thread)
+
+    def _from_io_thread(self, event: Event) -> None:
+        # Emitting from the I/O thread: Qt queues it to this object's (the GUI) thread.
+        self.event_received.emit(event)
+
+
+class StationContext(QObject):
+    """Shared by every view; owns the frame timer and the navigation requests."""
+
+    frame = Signal(float)  # wall-clock time of this frame
+    event = Signal(object)  # a core event, on the GUI thread
+    open_machine = Signal(str)
+    open_trend = Signal(str, str)  # machine id, tag name
+    open_overview = Signal()
+
+    def __init__(self, station: Station, settings: Settings, insecure: bool) -> None:
+        super().__init__()
+        self.station = station
+        self.settings = settings
+        self.insecure = insecure
+        self.theme: Theme = THEMES[settings.station.theme]
+        self.bridge = QtStationBridge(station)
+        self.bridge.event_received.connect(self.event, Qt.ConnectionType.QueuedConnection)
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(max(1, round(1000 / settings.station.frame_hz)))
+        self.timer.timeout.connect(self._tick)
+
+    @property
+    def store(self) -> StationStore:
+        """The station's state, read by views on each frame."""
+        return self.station.store
+
+    def start(self) -> None:
+        """Start the frame clock."""
+        self.timer.start()
+
+    def stop(self) -> None:
+        """Stop the frame clock."""
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        self.frame.emit(time.time())
