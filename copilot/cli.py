@@ -174,6 +174,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
             raise CliError("Name the public key file to allow: copilot keys allow FILE.")
         path = Path(args.file)
         name = args.name or path.stem
+        if name in ("hub", "station", "agent", "cli"):
+            raise CliError(
+                f"{name!r} is this host's own key name: give the remote key a name of its own "
+                "with --name (e.g. --name press-line-2)."
+            )
         key = store.allow(path, name, args.role)
         print(f"Allowed {key.name} ({key.role}): {key.public}")
     elif action == "revoke":

@@ -263,7 +263,7 @@ class AgentSession:
         return True
 
     def birth(self) -> None:
-        """Start a new session: new epoch, seq 0, BIRTH, then the current values again."""
+        """Start a new session: new epoch, seq 0, BIRTH (values follow with the next DATA)."""
         self.epoch = _new_epoch(self.epoch)
         self.seq = 0
         birth = Birth(

@@ -3,7 +3,7 @@
 Layout: ``<name>.key`` (public) and ``<name>.key_secret`` (mode 0600) for this host's
 identities (``hub``, ``station``, ``agent``, ``cli``), and ``allowed.json`` — the keys the hub
 admits, each with a name and a role, plus the names revoked. A revoked name can only come
-back by being allowed again explicitly. Every error is a :class:`KeyError_` with one sentence.
+back by being allowed again explicitly. Every error is a :class:`KeyFileError` with one sentence.
 """
 
 from __future__ import annotations

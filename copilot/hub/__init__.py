@@ -152,6 +152,7 @@ class Hub:
         self._allow_mtime = 0.0
         self.error: BaseException | None = None
         self._last_fold = 0.0
+        self._asked: dict[bytes, float] = {}
         self.on_tick: Callable[[Hub], None] | None = None
         self._enc_header = self.codec.encode_header
 
@@ -329,9 +330,10 @@ class Hub:
             case Data():
                 self._on_data(identity, header, body, raw)
             case Heartbeat():
-                state = self.machines.get(header.src)
-                if state is not None and state.epoch == header.epoch:
-                    state.last_heard = time.monotonic()
+                if header.src.startswith(("station:", "cli:")):
+                    return
+                state = self._session(identity, header)
+                if state is not None:
                     self._check_seq(state, header)
                     if not state.online:
                         self._revive(state, identity)
@@ -340,9 +342,9 @@ class Hub:
             case Death():
                 self._on_death(header, body)
             case CommandStatus():
-                self._on_command_status(header, body)
-            case SnapshotRequest(prefix=prefix):
-                self._send_snapshot(identity, prefix)
+                self._on_command_status(identity, header, body)
+            case SnapshotRequest(prefix=prefix, request_id=request_id):
+                self._send_snapshot(identity, prefix, request_id)
             case HistoryRequest():
                 self._reply(identity, self.history(body))
             case MachinesRequest():
@@ -365,6 +367,16 @@ class Hub:
         old = self.machines.get(mid)
         if old is not None and header.epoch < old.epoch:
             self.stats.old_epoch_dropped += 1
+            return
+        aliases = [t.alias for t in body.tags]
+        names = [t.name for t in body.tags]
+        if (
+            len(set(aliases)) != len(aliases)
+            or len(set(names)) != len(names)
+            or (aliases and (min(aliases) < 0 or max(aliases) >= max(64, 4 * len(aliases))))
+        ):
+            self.codec.drops.count("bad_birth")
+            log.warning("hub: BIRTH of %s has duplicate or sparse aliases/names; dropped.", mid)
             return
         table = TagTable(body.tags)
         keep = self.settings.history_full_s
@@ -415,20 +427,32 @@ class Hub:
         else:
             state.seq = header.seq
 
-    def _on_data(self, identity: bytes, header: Header, body: Data, raw: bytes) -> None:
+    def _session(self, identity: bytes, header: Header) -> MachineState | None:
+        """The machine whose current session sent this; else ask for a BIRTH (rate-limited)."""
         state = self.machines.get(header.src)
-        if state is None or state.epoch != header.epoch:
-            if state is not None and header.epoch < state.epoch:
-                self.stats.old_epoch_dropped += 1
-                return
+        if state is not None and state.epoch == header.epoch:
+            state.last_heard = time.monotonic()
+            state.identity = identity  # the agent may have reconnected
+            return state
+        if state is not None and header.epoch < state.epoch:
+            self.stats.old_epoch_dropped += 1
+            return None
+        now = time.monotonic()
+        if now - self._asked.get(identity, 0.0) >= self.settings.rebirth_min_interval_ms / 1000:
+            self._asked[identity] = now
+            if len(self._asked) > 10_000:
+                self._asked.clear()
             self.stats.rebirth_requests += 1
             self._reply(identity, RebirthRequest(reason="unknown session"))
+        return None
+
+    def _on_data(self, identity: bytes, header: Header, body: Data, raw: bytes) -> None:
+        state = self._session(identity, header)
+        if state is None:
             return
-        state.last_heard = time.monotonic()
         if not state.online:
             self._revive(state, identity)
             return
-        state.identity = identity
         self._check_seq(state, header)
         try:
             aliases, values, ts_ns, quality = unpack(body)
@@ -479,7 +503,7 @@ class Hub:
             return
         if state.online:
             log.info("hub: %s ended its session (%s)", header.src, body.reason)
-            self._mark_offline(state, "shutdown")
+            self._mark_offline(state, body.reason)
 
     def _fold_history(self, now: float, every_s: float = 2.0) -> None:
         """Fold samples into the min/max tier in bulk, off the per-message path."""
@@ -540,15 +564,18 @@ class Hub:
             ),
         )
 
-    def _send_snapshot(self, identity: bytes, prefix: str) -> None:
+    def _send_snapshot(self, identity: bytes, prefix: str, request_id: int = 0) -> None:
         count = 0
         for mid, state in self.machines.items():
             if mid.startswith(prefix):
-                self._reply(identity, self.snapshot_item(state))
+                item = self.snapshot_item(state)
+                item.request_id = request_id
+                self._reply(identity, item)
                 count += 1
-        self._reply(
-            identity, SnapshotEnd(hub_epoch=self.hub_epoch, hub_seq=self.hub_seq, count=count)
+        end = SnapshotEnd(
+            hub_epoch=self.hub_epoch, hub_seq=self.hub_seq, count=count, request_id=request_id
         )
+        self._reply(identity, end)
 
     def summaries(self) -> list[MachineSummary]:
         """Every machine as ``copilot machines`` shows it."""
@@ -689,13 +716,13 @@ class Hub:
             return
         self._set_status(record, record.status)
 
-    def _on_command_status(self, header: Header, status: CommandStatus) -> None:
+    def _on_command_status(self, identity: bytes, header: Header, status: CommandStatus) -> None:
         state = self.machines.get(header.src)
         if state is None or status.machine != header.src:
             self.codec.drops.count("bad_status")
             return
         if state.epoch == header.epoch:
-            state.last_heard = time.monotonic()
+            self._session(identity, header)
             self._check_seq(state, header)
         record = self.commands.get(status.cmd_id)
         if record is None:
@@ -715,7 +742,14 @@ class Hub:
             state = self.machines.get(record.cmd.machine)
             if record.status.state == "UNKNOWN" and state is not None and state.online:
                 assert self.router is not None
-                header = Header(src="hub", epoch=self.hub_epoch, seq=0, ts=time.time_ns())
+                header = Header(
+                    src="hub",
+                    epoch=self.hub_epoch,
+                    seq=0,
+                    ts=time.time_ns(),
+                    hub_epoch=self.hub_epoch,
+                    hub_seq=self.hub_seq,
+                )
                 self.router.send([state.identity, *self.codec.frames(header, query)], block=False)
             return
         self._reply(

@@ -302,9 +302,14 @@ class CommandQuery(msgspec.Struct, tag="CMD_QUERY", tag_field="t", omit_defaults
 
 
 class SnapshotRequest(msgspec.Struct, tag="SNAP_REQ", tag_field="t", omit_defaults=True):
-    """Station → hub: send the state of every machine whose id starts with ``prefix``."""
+    """Station → hub: send the state of every machine whose id starts with ``prefix``.
+
+    ``request_id`` is echoed in every SNAP_ITEM and the SNAP_END of the answer, so a station
+    that asked again can tell the answers apart.
+    """
 
     prefix: str = ""
+    request_id: int = 0
 
 
 class SnapshotItem(msgspec.Struct, tag="SNAP_ITEM", tag_field="t", omit_defaults=True):
@@ -315,6 +320,7 @@ class SnapshotItem(msgspec.Struct, tag="SNAP_ITEM", tag_field="t", omit_defaults
     online: bool
     since: int
     values: Data
+    request_id: int = 0
 
 
 class SnapshotEnd(msgspec.Struct, tag="SNAP_END", tag_field="t", omit_defaults=True):
@@ -323,6 +329,7 @@ class SnapshotEnd(msgspec.Struct, tag="SNAP_END", tag_field="t", omit_defaults=T
     hub_epoch: int
     hub_seq: int
     count: int = 0
+    request_id: int = 0
 
 
 class HistoryRequest(msgspec.Struct, tag="HIST_REQ", tag_field="t", omit_defaults=True):

@@ -69,6 +69,20 @@ __all__ = [
 ]
 
 
+# Lifecycle order: a status never moves a command backwards (times come from different clocks).
+_STATE_RANK = {
+    "SENT": 0,
+    "ACCEPTED": 1,
+    "EXECUTING": 2,
+    "COMPLETED": 3,
+    "FAILED": 3,
+    "REJECTED": 3,
+    "EXPIRED": 3,
+    "CANCELLED": 3,
+    "UNKNOWN": 3,
+}
+
+
 class LinkState(enum.Enum):
     """The station's link to the hub."""
 
@@ -167,6 +181,8 @@ class Station:
         self._held: list[tuple[Header, Body]] = []
         self._snapshot: list[SnapshotItem] = []
         self._snapshot_sent = 0.0
+        self._snapshot_due = 0.0
+        self._snapshot_id = 0
         self._snapshot_unsent = False
         self._last_resync = 0.0
         self._last_pub = 0.0
@@ -376,14 +392,23 @@ class Station:
         self._held.clear()
         self._snapshot.clear()
         self._snapshot_sent = now
+        self._snapshot_due = 0.0
         self._last_resync = now
+        self._snapshot_id += 1
         if self.state != LinkState.LOST:
             self._set_state(LinkState.SYNCING, reason)
-        self._snapshot_unsent = not self._send(SnapshotRequest())
+        self._snapshot_unsent = not self._send(SnapshotRequest(request_id=self._snapshot_id))
 
     def _resync(self, reason: str) -> None:
+        """Mark values Uncertain, hold updates, ask for a snapshot (rate-limited)."""
         self.stats.resyncs += 1
         self.store.set_link_quality(int(Quality.UNCERTAIN_RESYNCING))
+        wait = self._last_resync + self.settings.resync_min_interval_ms / 1000 - time.monotonic()
+        if wait > 0 and not self._snapshot_sent:
+            self._held.clear()
+            self._snapshot_due = time.monotonic() + wait
+            self._set_state(LinkState.SYNCING, reason)
+            return
         self._request_snapshot(reason)
 
     def _drain_dealer(self) -> None:
@@ -398,9 +423,11 @@ class Station:
             _, body = decoded
             match body:
                 case SnapshotItem():
-                    self._snapshot.append(body)
+                    if body.request_id == self._snapshot_id and self._snapshot_sent:
+                        self._snapshot.append(body)
                 case SnapshotEnd():
-                    self._finish_snapshot(body)
+                    if body.request_id == self._snapshot_id:
+                        self._finish_snapshot(body)
                 case HistoryReply() | ErrorReply():
                     request_id = body.request_id if isinstance(body, HistoryReply) else 0
                     if isinstance(body, ErrorReply):
@@ -424,11 +451,16 @@ class Station:
         self._last_pub = max(self._last_pub, time.monotonic())
         self._set_state(LinkState.LIVE, f"snapshot of {end.count} machines")
         self._emit(MachinesChanged(tuple(self.store.machine_ids())))
-        for header, body in held:
-            if header.hub_epoch == self.hub_epoch and header.hub_seq > self.hub_seq:
-                self._apply(header, body)
-            else:
+        for i, (header, body) in enumerate(held):
+            if header.hub_epoch != self.hub_epoch or header.hub_seq <= self.hub_seq:
                 self.stats.stale_updates_dropped += 1
+                continue
+            if header.hub_seq != self.hub_seq + 1:
+                self.stats.gaps += 1
+                self._resync("updates were missed while joining")
+                self._held.extend(held[i:])
+                return
+            self._apply(header, body)
 
     def _drain_sub(self) -> None:
         assert self.sub is not None
@@ -450,7 +482,7 @@ class Station:
             if self.state == LinkState.LOST:
                 self._set_state(LinkState.SYNCING, "hub is back")
                 self._resync("hub is back")
-            if self._snapshot_sent:
+            if self._snapshot_sent or self._snapshot_due:
                 if len(self._held) < 500_000:
                     self._held.append((header, body))
                 continue
@@ -494,8 +526,10 @@ class Station:
 
     def _on_command_status(self, status: CommandStatus) -> None:
         known = self.store.commands.get(status.cmd_id)
-        if known is not None and status.at <= known.at:
-            return  # already known: it came both as a reply and on the update stream
+        if known is not None and (
+            known == status or _STATE_RANK[status.state] < _STATE_RANK[known.state]
+        ):
+            return  # a repeat (reply and update stream both carry it) or an older step
         self.store.apply_command_status(status)
         self._emit(CommandUpdated(status))
 
@@ -518,6 +552,8 @@ class Station:
         if self.state != LinkState.LOST and silent > self._liveness_s and self._last_pub:
             self.store.set_link_quality(int(Quality.UNCERTAIN_COMM_LOST))
             self._set_state(LinkState.LOST, "no heartbeat from the hub")
+        elif self._snapshot_due and now >= self._snapshot_due:
+            self._request_snapshot("resynchronising")
         elif self._snapshot_sent and self._snapshot_unsent:
             self._snapshot_unsent = not self._send(SnapshotRequest())
         elif self._snapshot_sent and now - self._snapshot_sent > 3.0:

@@ -284,3 +284,43 @@ def test_backpressure_is_reported_and_nothing_is_lost(
         if hub.poll() is None:
             os.kill(hub.pid, signal.SIGCONT)
         bus.close()
+
+
+def test_idle_agent_that_only_heartbeats_rejoins_a_restarted_hub(data_dir: Path) -> None:
+    from copilot.agent import AgentRunner
+    from copilot.hub import Hub
+    from copilot.settings import HubSettings
+
+    first = InProcessHub(data_dir)
+    bus = Bus(Security.from_data_path(data_dir, "agent", False))
+    session = AgentSession(
+        bus,
+        first.address,
+        MachineInfo(id="idle-1", name="Idle", kind="x"),
+        [TagSpec(name="t", alias=0)],
+    )
+    runner = AgentRunner([session])  # no tick: it never publishes, it only heartbeats
+    runner.start()
+    second_bus = None
+    try:
+        wait_until(lambda: "idle-1" in first.hub.machines, 10, "born on the first hub")
+        first.close()
+        second_bus = Bus(Security.from_data_path(data_dir, "hub", False))
+        second = Hub(second_bus, HubSettings(bind=first.address))
+        second.start()
+        try:
+            wait_until(
+                lambda: "idle-1" in second.machines and second.machines["idle-1"].online,
+                10,
+                "born again on the restarted hub",
+            )
+            assert session.stats.births >= 2
+        finally:
+            second.request_stop()
+            second.join(3)
+    finally:
+        runner.request_stop()
+        runner.join(3)
+        bus.close()
+        if second_bus is not None:
+            second_bus.close()
