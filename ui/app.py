@@ -49,6 +49,7 @@ class QtLinkBanner(QLabel):
         self.ctx = ctx
         self.setObjectName("banner")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumHeight(themes.TOUCH)
         self.hide()
         ctx.event.connect(self._on_event)
         ctx.frame.connect(self._on_frame)
@@ -70,7 +71,9 @@ class QtLinkBanner(QLabel):
         never = station.state == LinkState.CONNECTING and time.time() - station.state_since > 3
         if lost or never:
             since = _clock(station.state_since)
-            reason = station.stats.last_handshake_failure if station.stats.handshake_failures else ""
+            reason = (
+                station.stats.last_handshake_failure if station.stats.handshake_failures else ""
+            )
             text = f"⚠  Data is stale — hub unreachable since {since}"
             if reason and "refused" in reason:
                 text = f"⚠  Hub refuses this station's key since {since} — data is stale"
@@ -131,6 +134,9 @@ class MainWindow(QMainWindow):
         from ui.trend import QtTrend
 
         self.ctx = ctx
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and not app.styleSheet():
+            themes.apply(app, ctx.theme)
         self.setWindowTitle("Operator Co-Pilot" + (" — INSECURE" if ctx.insecure else ""))
         self.setMinimumSize(1024, 640)
         self.overview = QtOverview(ctx)
@@ -175,8 +181,9 @@ class MainWindow(QMainWindow):
         self.title.setObjectName("sectionTitle")
         bar.addWidget(self.title)
         spacer = QWidget()
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
-                             spacer.sizePolicy().verticalPolicy())
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
+        )
         bar.addWidget(spacer)
         action("◐ Theme", ["Ctrl+T"], self.toggle_theme, "Light / dark")
         action("⛶ Full screen", ["F11"], self.toggle_fullscreen, "Full screen")

@@ -14,10 +14,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from copilot.bus import Bus  # noqa: E402
-from copilot.settings import Settings, StationSettings, load, with_overrides  # noqa: E402
-from copilot.station import LinkState, Station  # noqa: E402
-from tests.helpers import Plant, free_hub_address, wait_until  # noqa: E402
+from copilot.bus import Bus
+from copilot.settings import Settings, StationSettings, load, with_overrides
+from copilot.station import LinkState, Station
+from tests.helpers import Plant, free_hub_address, wait_until
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
@@ -50,9 +50,7 @@ def live_plant(plant: Plant) -> Plant:
 
 
 @pytest.fixture
-def make_ctx(
-    plant: Plant, qtbot: object
-) -> Iterator[Callable[..., object]]:
+def make_ctx(plant: Plant, qtbot: object) -> Iterator[Callable[..., object]]:
     """Build a StationContext on a real station connected to ``plant``'s hub."""
     from ui.context import StationContext
 
@@ -65,8 +63,11 @@ def make_ctx(
         ctx = StationContext(st, settings, insecure=False)
         st.start()
         made.append((st, bus, ctx))
-        wait_until(lambda: st.state == LinkState.LIVE
-                   and len(st.store.machine_ids()) >= wait_machines, 20, "station live")
+        wait_until(
+            lambda: st.state == LinkState.LIVE and len(st.store.machine_ids()) >= wait_machines,
+            20,
+            "station live",
+        )
         ctx.start()
         return ctx
 

@@ -1,0 +1,272 @@
+"""The trend view against a real hub and simulated plant: live data, history, pause, cursor,
+export, gaps, pinch/wheel auto-pause, and screenshots in both themes."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from tests.ui.conftest import save_screenshot
+from ui.theme import apply
+from ui.trend import NO_VALUE, QtTrend
+
+MACHINE = "cnc-01"
+TAG = "spindle_temp_c"
+KEY = f"{MACHINE}/{TAG}"
+SIM_ARGS = ("--machines", "12", "--rate", "5", "--seed", "4")
+
+# The offscreen platform cannot pass a top-level window's minimum size on; harmless here.
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture
+def styled() -> Iterator[None]:
+    """Give the application the station style for the duration of one test."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    yield
+    app.setStyleSheet("")
+
+
+def open_trend(ctx, qtbot, tags=(TAG,), window=120.0) -> QtTrend:  # type: ignore[no-untyped-def]
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply(app, ctx.theme)
+    trend = QtTrend(ctx)
+    qtbot.addWidget(trend)
+    trend.resize(1280, 720)
+    trend.show()
+    qtbot.waitExposed(trend)
+    trend.set_window(window)
+    trend.show_signals(MACHINE, list(tags))
+    return trend
+
+
+def store_len(ctx) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    t, _ = ctx.store.window(MACHINE, TAG)
+    return int(t.size), float(t[-1]) if t.size else 0.0
+
+
+def test_live_history_pause_cursor_export(live_plant, make_ctx, qtbot, tmp_path, styled):
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot)
+    assert trend.window_seconds() == 120.0
+    assert trend.signals() == [KEY]
+
+    # History is requested on open and its reply merged.
+    qtbot.waitUntil(lambda: len(trend.history_handled) >= 1, timeout=10_000)
+
+    # Live data flow in; the X range follows "now".
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] >= 5, timeout=20_000)
+    first = trend.point_counts()[KEY]
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] > first, timeout=20_000)
+    x0, x1 = trend.x_range()
+    assert x1 - x0 == pytest.approx(120.0, abs=0.5)
+    curve = trend.curves()[KEY]
+    assert curve.opts["connect"] == "finite"
+    assert curve.opts["antialias"] is False
+    assert curve.opts["clipToView"] is True
+    assert curve.opts["autoDownsample"] is True
+
+    # Pause: the curves and the X range freeze while the store keeps growing.
+    trend.set_paused(True)
+    assert trend.is_paused()
+    assert trend.pause_button.isChecked()
+    frozen = trend.point_counts()[KEY]
+    frozen_range = trend.x_range()
+    n0, last0 = store_len(ctx)
+    qtbot.waitUntil(lambda: store_len(ctx)[0] >= n0 + 3, timeout=20_000)
+    assert store_len(ctx)[1] > last0
+    assert trend.point_counts()[KEY] == frozen
+    assert trend.x_range() == frozen_range
+
+    # Resume: everything that arrived meanwhile shows at once.
+    trend.set_paused(False)
+    assert not trend.is_paused()
+    assert trend.point_counts()[KEY] >= frozen + 3
+    t, v = trend.plotted(KEY)
+    store_t, store_v = ctx.store.window(MACHINE, TAG)
+    assert t[-1] >= store_t[-1] - 1e-9 or t[-1] == pytest.approx(store_t[-1])
+
+    # Cursor on a sample: its value with the unit, and the time in the readout.
+    trend.set_paused(True)
+    t, v = trend.plotted(KEY)
+    finite = np.flatnonzero(np.isfinite(v))
+    idx = int(finite[len(finite) // 2])
+    trend.set_cursor(float(t[idx]))
+    values = trend.cursor_values()
+    assert values[KEY] == f"{v[idx]:.1f} °C"
+    assert KEY in trend.readout.text()
+    assert "Cursor " in trend.readout.text()
+    # Before the first sample there is no value.
+    trend.set_cursor(float(t[0]) - 100)
+    assert trend.cursor_values()[KEY] == NO_VALUE
+    trend.set_cursor(float(t[idx]))
+    t0, t1 = float(t[finite[0]]), float(t[finite[-1]])
+    mid = (t0 + t1) / 2
+    trend.set_x_range(min(t0 - 2, mid - 10), max(t1 + 2, mid + 10))  # zoom in for the picture
+    assert trend.is_paused()
+    QApplication.processEvents()
+    shot = save_screenshot(trend, "trend_cursor")
+    assert shot.stat().st_size > 0
+
+    # CSV: header, rows within the visible range, values equal to the store's.
+    path = tmp_path / "trend.csv"
+    rows_written = trend.export_csv(path)
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["time_iso", "unix_s", "machine", "tag", "value", "unit"]
+    assert len(rows) - 1 == rows_written > 0
+    x0, x1 = trend.x_range()
+    ring = dict(zip(store_t.tolist(), store_v.tolist(), strict=True))
+    matched = 0
+    for _iso, unix_s, machine, tag, value, unit in rows[1:]:
+        ts = float(unix_s)
+        assert x0 <= ts <= x1
+        assert (machine, tag, unit) == (MACHINE, TAG, "°C")
+        if ts in ring:
+            expected = ring[ts]
+            assert (value == "") if math.isnan(expected) else float(value) == expected
+            matched += 1
+    assert matched > 0
+
+    # PNG: a real, non-empty picture.
+    png = tmp_path / "trend.png"
+    assert trend.export_png(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = QImage(str(png))
+    assert image.width() > 600 and image.height() > 300
+
+    # Click on the plot places the cursor.
+    trend.set_cursor(None)
+    assert trend.cursor_values() == {}
+    viewport = trend.graphics.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport.rect().center())
+    qtbot.waitUntil(lambda: trend.cursor() is not None, timeout=3_000)
+    x0, x1 = trend.x_range()
+    assert x0 < trend.cursor() < x1
+
+
+def test_wheel_pinch_pause_and_window_history(live_plant, make_ctx, qtbot, styled):
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot, window=30.0)
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] >= 3, timeout=20_000)
+    assert not trend.is_paused()
+
+    # A wheel turn on the plot zooms and pauses (like PlotJuggler).
+    viewport = trend.graphics.viewport()
+    center = QPointF(viewport.rect().center())
+    wheel = QWheelEvent(
+        center,
+        QPointF(viewport.mapToGlobal(center.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(viewport, wheel)
+    qtbot.waitUntil(trend.is_paused, timeout=3_000)
+    assert trend.pause_button.isChecked()
+    assert trend.pause_button.text() != "Pause"
+
+    # Back to live, then a pinch: the time axis scales and the trend pauses.
+    trend.set_paused(False)
+    qtbot.waitUntil(lambda: trend.x_range()[1] - trend.x_range()[0] == pytest.approx(30, abs=0.5))
+    x0, x1 = trend.x_range()
+    trend.pinch_zoom(2.0)
+    assert trend.is_paused()
+    nx0, nx1 = trend.x_range()
+    assert nx1 - nx0 == pytest.approx((x1 - x0) / 2, rel=0.02)
+
+    # Widening the window to 1 h reaches beyond the ring: history is requested again.
+    trend.set_paused(False)
+    handled = len(trend.history_handled)
+    trend.window_buttons[3600.0].click()
+    assert trend.window_seconds() == 3600.0
+    qtbot.waitUntil(lambda: len(trend.history_handled) > handled, timeout=10_000)
+    x0, x1 = trend.x_range()
+    assert x1 - x0 == pytest.approx(3600, abs=1)
+
+
+def test_gap_is_not_interpolated(live_plant, make_ctx, qtbot, styled):
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot, window=120.0)
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] >= 3, timeout=20_000)
+
+    sim = live_plant.procs[-1]
+    sim.kill()
+    sim.wait(5)
+
+    def online() -> bool:
+        return next(m for m in ctx.store.machines() if m.info.id == MACHINE).online
+
+    qtbot.waitUntil(lambda: not online(), timeout=20_000)
+    live_plant.sim(*SIM_ARGS)
+    qtbot.waitUntil(online, timeout=30_000)
+
+    def gap_then_data() -> bool:
+        _t, v = trend.plotted(KEY)
+        nan = np.flatnonzero(np.isnan(v))
+        return nan.size > 0 and bool(np.isfinite(v[nan[-1] + 1 :]).any())
+
+    qtbot.waitUntil(gap_then_data, timeout=30_000)
+    # The store has the NaN marker too, and the curve never bridges it.
+    _t, store_v = ctx.store.window(MACHINE, TAG)
+    assert np.isnan(store_v).any()
+    curve = trend.curves()[KEY]
+    assert curve.opts["connect"] == "finite"
+    assert curve.curve.opts["connect"] == "finite"
+    _x, y = curve.getData()
+    assert y is not None and np.isnan(y).any()
+    # A cursor inside the outage reads "—".
+    t, v = trend.plotted(KEY)
+    gap = int(np.flatnonzero(np.isnan(v))[-1])
+    trend.set_paused(True)
+    trend.set_cursor(float(t[gap]) + 0.01)
+    assert trend.cursor_values()[KEY] == NO_VALUE
+    save_screenshot(trend, "trend_gap")
+
+
+def test_overlaid_several_machines_dark(live_plant, make_ctx, qtbot, styled):
+    ctx = make_ctx(theme="dark")
+    trend = open_trend(ctx, qtbot, tags=(TAG, "vibration_mm_s"), window=120.0)
+    trend.add_signal("press-01", "oil_temp_c")
+    keys = [KEY, f"{MACHINE}/vibration_mm_s", "press-01/oil_temp_c"]
+    assert trend.signals() == keys
+    qtbot.waitUntil(lambda: all(n >= 3 for n in trend.point_counts().values()), timeout=20_000)
+    QApplication.processEvents()
+    save_screenshot(trend, "trend_stacked_dark")
+
+    trend.set_stacked(False)
+    assert not trend.is_stacked()
+    assert trend.mode_button.isChecked()
+    qtbot.waitUntil(lambda: all(n >= 3 for n in trend.point_counts().values()), timeout=5_000)
+    # All curves in one plot, told apart by pen style / shade, not by hue.
+    curves = trend.curves()
+    assert len({id(c.getViewBox()) for c in curves.values()}) == 1
+    pens = {(c.opts["pen"].style(), c.opts["pen"].color().name()) for c in curves.values()}
+    assert len(pens) == 3
+    for c in curves.values():
+        color = c.opts["pen"].color()
+        assert color.red() == color.green() == color.blue()  # neutral grey
+    t, _v = trend.plotted(KEY)
+    trend.set_paused(True)
+    trend.set_cursor(float(t[-2]))
+    values = trend.cursor_values()
+    assert set(values) == set(keys)
+    assert values[KEY].endswith("°C")
+    finite = np.flatnonzero(np.isfinite(_v))
+    trend.set_x_range(float(t[finite[0]]) - 2, float(t[finite[-1]]) + 2)
+    QApplication.processEvents()
+    path = Path(save_screenshot(trend, "trend_overlaid_dark"))
+    assert path.stat().st_size > 0

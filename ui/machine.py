@@ -1,0 +1,854 @@
+"""Level 2: one machine in detail — header, every tag with its range and quality, key trends.
+
+ISA-101 style: everything normal is grey; colour appears only for abnormal values (outside the
+normal band or beyond a limit) and always comes with a shape (arrow glyphs, hatching) so it also
+reads without colour. The view pulls from ``ctx.store`` on ``ctx.frame`` (table throttled to
+~4 Hz) and only while visible; rows are rebuilt on :meth:`QtMachineView.show_machine` or when
+the machine's BIRTH changes (a ``MachinesChanged`` event).
+
+The trend strip embeds ``ui.trend.QtTrend`` when it is importable (imported lazily); otherwise
+a placeholder says so. "Commands" and "Alarms" are reserved, read-only panels for now.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QShowEvent,
+)
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from copilot.protocol import CommandSpec, TagSpec, quality_label, severity_of
+from copilot.station import MachinesChanged, MachineSnapshot, Reading
+from ui.context import StationContext
+from ui.theme import SPACING, TOUCH, Look, Theme, icon_path, quality_look, state_look, style_sheet
+from ui.theme import value_font as _value_font
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("Tag", "Value", "Range", "Quality", "Last update")
+COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY, COL_UPDATED = range(5)
+ROW_HEIGHT = 60  # touch: at least TOUCH (48) px
+TABLE_HZ = 4.0
+TREND_WINDOW_S = 600.0
+DASH = "—"
+
+
+def _font(px: int, bold: bool = False) -> QFont:
+    font = QFont("DejaVu Sans")
+    font.setPixelSize(px)
+    font.setBold(bold)
+    return font
+
+
+def _hms(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def _decimals(spec: TagSpec) -> int:
+    if spec.type != "float":
+        return 0
+    span = spec.eng_range.hi - spec.eng_range.lo if spec.eng_range else 100.0
+    if span >= 1000:
+        return 0
+    if span >= 50:
+        return 1
+    return 2
+
+
+def format_value(spec: TagSpec, value: object) -> tuple[str, str]:
+    """``(number or label, unit)`` as an operator reads it; ``("—", "")`` when unknown."""
+    if value is None:
+        return DASH, ""
+    if spec.type == "bool" or isinstance(value, bool):
+        return ("on" if value else "off"), ""
+    if spec.type == "enum" or isinstance(value, str):
+        return str(value), ""
+    if isinstance(value, int | float):
+        number = float(value)
+        if math.isnan(number):
+            return DASH, ""
+        if spec.type == "int":
+            return f"{int(number)}", spec.unit
+        return f"{number:.{_decimals(spec)}f}", spec.unit
+    return str(value), spec.unit
+
+
+def _joined(number: str, unit: str) -> str:
+    return f"{number} {unit}" if unit else number
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """Where a numeric value sits against its normal band and limits."""
+
+    level: int  # 0 normal, 1 outside normal / beyond hi-lo, 2 beyond hihi-lolo
+    direction: int  # +1 high, -1 low, 0 normal
+    glyph: str  # shape cue, readable without colour
+
+
+NORMAL = Deviation(0, 0, "")
+
+
+def deviation(spec: TagSpec, value: float) -> Deviation:
+    """Classify ``value`` against ``spec.normal`` and ``spec.limits``."""
+    lim = spec.limits
+    if lim is not None:
+        if lim.hihi is not None and value >= lim.hihi:
+            return Deviation(2, 1, "▲▲ HH")
+        if lim.lolo is not None and value <= lim.lolo:
+            return Deviation(2, -1, "▼▼ LL")
+        if lim.hi is not None and value >= lim.hi:
+            return Deviation(1, 1, "▲ H")
+        if lim.lo is not None and value <= lim.lo:
+            return Deviation(1, -1, "▼ L")
+    if spec.normal is not None:
+        if value > spec.normal.hi:
+            return Deviation(1, 1, "▲")
+        if value < spec.normal.lo:
+            return Deviation(1, -1, "▼")
+    return NORMAL
+
+
+def has_range(spec: TagSpec) -> bool:
+    """Whether a bar indicator means anything (numeric, with a band narrower than the span)."""
+    if spec.type not in ("float", "int") or spec.eng_range is None or spec.normal is None:
+        return False
+    eng, normal = spec.eng_range, spec.normal
+    return eng.hi > eng.lo and (normal.lo > eng.lo or normal.hi < eng.hi)
+
+
+@dataclass
+class RowState:
+    """What one row shows (texts for tests and painting, plus the range indicator's inputs)."""
+
+    spec: TagSpec
+    value: str = DASH  # full text, e.g. "8123 rpm" or "— (8123 rpm)"
+    value_main: str = DASH
+    value_unit: str = ""
+    value_dim: str = ""  # last value of a Bad reading, shown dimmed in parentheses
+    quality: str = ""
+    quality_look: Look | None = None
+    updated: str = DASH
+    stale: str = ""  # "stale since HH:MM:SS"
+    number: float | None = None
+    good: bool = False
+    dev: Deviation = NORMAL
+
+    def texts(self) -> dict[str, str]:
+        updated = f"{self.updated} · {self.stale}" if self.stale else self.updated
+        return {
+            "Tag": self.spec.name,
+            "Value": self.value,
+            "Quality": self.quality,
+            "Last update": updated,
+        }
+
+
+def row_state(reading: Reading) -> RowState:
+    """Turn a store reading into what the row shows."""
+    spec = reading.spec
+    row = RowState(spec=spec)
+    number, unit = format_value(spec, reading.value)
+    severity = severity_of(reading.quality)
+    row.good = severity == 0
+    if severity >= 2:
+        row.value_main = DASH
+        row.value_dim = f"({_joined(number, unit)})" if number != DASH else ""
+        row.value = f"{DASH} {row.value_dim}".strip()
+    else:
+        row.value_main, row.value_unit = number, unit
+        row.value = _joined(number, unit)
+    row.quality = quality_label(reading.quality)
+    look = quality_look(reading.quality)
+    row.quality_look = look if look.abnormal else None
+    row.updated = _hms(reading.ts) if reading.ts else DASH
+    row.stale = f"stale since {_hms(reading.stale_since)}" if reading.stale_since else ""
+    value = reading.value
+    if isinstance(value, int | float) and not isinstance(value, bool) and has_range(spec):
+        row.number = float(value)
+        row.dev = deviation(spec, row.number) if row.good else NORMAL
+    return row
+
+
+def command_line(cmd: CommandSpec) -> str:
+    """``start — confirm · blocked by: guard door open, fault active``."""
+    parts = [f"{cmd.name} — {cmd.risk.replace('_', '-')}"]
+    if cmd.interlocks:
+        parts.append("blocked by: " + ", ".join(cmd.interlocks))
+    if cmd.permissives:
+        parts.append("needs: " + ", ".join(cmd.permissives))
+    return " · ".join(parts)
+
+
+class _RowDelegate(QStyledItemDelegate):
+    """Paints every cell from the view's :class:`RowState` list (custom, arm's-length fonts)."""
+
+    def __init__(self, view: QtMachineView) -> None:
+        super().__init__(view)
+        self._view = view
+        self.name_font = _font(17, bold=True)
+        self.small_font = _font(13)
+        self.text_font = _font(16)
+        self.value_font = _value_font(24)
+        self.unit_font = _font(15)
+        self.glyph_font = _font(15, bold=True)
+
+    def sizeHint(  # noqa: N802 (Qt API)
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return QSize(120, ROW_HEIGHT)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        rows = self._view._rows
+        if not 0 <= index.row() < len(rows):
+            return
+        row = rows[index.row()]
+        theme = self._view.theme
+        rect: QRect = option.rect
+        state = option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(rect, theme.color("panel_alt" if selected else "panel"))
+        if selected and index.column() == COL_TAG:
+            painter.fillRect(QRect(rect.left(), rect.top(), 5, rect.height()), theme.color("focus"))
+        inner = rect.adjusted(12, 4, -12, -4)
+        column = index.column()
+        if column == COL_TAG:
+            self._paint_tag(painter, inner, row, theme)
+        elif column == COL_VALUE:
+            self._paint_value(painter, inner, row, theme)
+        elif column == COL_RANGE:
+            self._paint_range(painter, inner, row, theme)
+        elif column == COL_QUALITY:
+            self._paint_quality(painter, inner, row, theme)
+        elif column == COL_UPDATED:
+            self._paint_updated(painter, inner, row, theme)
+        painter.restore()
+
+    def _paint_tag(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
+        top = QRect(r.left(), r.top(), r.width(), r.height() // 2 + 2)
+        bottom = QRect(r.left(), r.top() + r.height() // 2 + 2, r.width(), r.height() // 2 - 2)
+        p.setFont(self.name_font)
+        p.setPen(theme.color("text"))
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+        name = QFontMetrics(self.name_font).elidedText(
+            row.spec.name, Qt.TextElideMode.ElideRight, r.width()
+        )
+        p.drawText(top, align, name)
+        p.setFont(self.small_font)
+        p.setPen(theme.color("text_dim"))
+        desc = QFontMetrics(self.small_font).elidedText(
+            row.spec.description, Qt.TextElideMode.ElideRight, r.width()
+        )
+        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, desc)
+
+    def _paint_value(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
+        right = r.right()
+        middle = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if row.value_dim:  # Bad: "—" then the last value, dimmed, in parentheses
+            p.setFont(self.unit_font)
+            p.setPen(theme.color("text_dim"))
+            width = QFontMetrics(self.unit_font).horizontalAdvance(row.value_dim)
+            p.drawText(QRect(right - width, r.top(), width + 1, r.height()), middle, row.value_dim)
+            right -= width + 8
+        elif row.value_unit:
+            p.setFont(self.unit_font)
+            p.setPen(theme.color("text_dim"))
+            width = QFontMetrics(self.unit_font).horizontalAdvance(row.value_unit)
+            p.drawText(QRect(right - width, r.top(), width + 1, r.height()), middle, row.value_unit)
+            right -= width + 6
+        p.setFont(self.value_font)
+        p.setPen(theme.color("text"))
+        p.drawText(QRect(r.left(), r.top(), right - r.left(), r.height()), middle, row.value_main)
+
+    def _paint_range(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
+        spec = row.spec
+        if not has_range(spec) or spec.eng_range is None or spec.normal is None:
+            return
+        glyph_w = 52
+        lo, hi = spec.eng_range.lo, spec.eng_range.hi
+        track = QRectF(r.left(), r.center().y() - 6, r.width() - glyph_w, 12)
+
+        def x_of(v: float) -> float:
+            f = min(max((v - lo) / (hi - lo), 0.0), 1.0)
+            return track.left() + f * track.width()
+
+        p.setPen(QPen(theme.color("border"), 1))
+        if row.good:
+            p.setBrush(theme.color("panel_alt"))
+        else:  # no trustworthy value: the track itself is hatched
+            p.setBrush(QBrush(theme.color("stale"), Qt.BrushStyle.BDiagPattern))
+        p.drawRect(track)
+        band = QRectF(
+            x_of(spec.normal.lo), track.top(), x_of(spec.normal.hi) - x_of(spec.normal.lo), 12
+        )
+        p.fillRect(band, theme.color("normal_band"))
+        lim = spec.limits
+        if lim is not None:  # limit ticks: short for hi/lo, long for hihi/lolo
+            p.setPen(QPen(theme.color("text_dim"), 2))
+            for limit, long in (
+                (lim.lo, False),
+                (lim.hi, False),
+                (lim.lolo, True),
+                (lim.hihi, True),
+            ):
+                if limit is not None and lo <= limit <= hi:
+                    x = x_of(limit)
+                    reach = 9 if long else 5
+                    p.drawLine(
+                        int(x), int(track.top() - reach), int(x), int(track.bottom() + reach)
+                    )
+        if row.number is None:
+            return
+        x = x_of(row.number)
+        marker = QRectF(x - 3, track.top() - 9, 6, track.height() + 18)
+        if not row.good:
+            p.setPen(QPen(theme.color("stale"), 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(marker)
+            return
+        color = theme.color({0: "bar", 1: "warning", 2: "fault"}[row.dev.level])
+        p.setPen(QPen(theme.color("text") if row.dev.level else color, 1))
+        p.setBrush(color)
+        p.drawRect(marker)
+        if row.dev.glyph:
+            glyph_rect = QRect(int(track.right()) + 6, r.top(), glyph_w - 6, r.height())
+            badge = QRectF(glyph_rect).adjusted(0, r.height() / 2 - 13, 0, -(r.height() / 2 - 13))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawRoundedRect(badge, 4, 4)
+            p.setFont(self.glyph_font)
+            p.setPen(QColor("#000000") if row.dev.level == 1 else theme.color("banner_text"))
+            p.drawText(glyph_rect, Qt.AlignmentFlag.AlignCenter, row.dev.glyph)
+
+    def _paint_quality(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
+        look = row.quality_look
+        text_rect = r
+        if look is not None:  # shape + pattern swatch, then the words
+            swatch = QRect(r.left(), r.center().y() - 11, 22, 22)
+            p.setPen(QPen(theme.color(look.color), 2))
+            p.setBrush(QBrush(theme.color(look.color), look.pattern))
+            p.drawRect(swatch)
+            text_rect = r.adjusted(30, 0, 0, 0)
+            p.setFont(_font(16, bold=True))
+            p.setPen(theme.color("text"))
+            glyph = look.label.split(" ", 1)[0]
+            text = f"{glyph} {row.quality}"
+        else:
+            p.setFont(self.text_font)
+            p.setPen(theme.color("text_dim"))
+            text = row.quality
+        p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+
+    def _paint_updated(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
+        left = Qt.AlignmentFlag.AlignLeft
+        if row.stale:
+            half = r.height() // 2
+            p.setFont(self.text_font)
+            p.setPen(theme.color("text"))
+            top = QRect(r.left(), r.top(), r.width(), half + 2)
+            p.drawText(top, left | Qt.AlignmentFlag.AlignBottom, row.updated)
+            p.setFont(_font(14, bold=True))
+            p.setPen(theme.color("text_dim"))
+            bottom = QRect(r.left(), r.top() + half + 2, r.width(), half - 2)
+            p.drawText(bottom, left | Qt.AlignmentFlag.AlignTop, row.stale)
+        else:
+            p.setFont(self.text_font)
+            p.setPen(theme.color("text_dim"))
+            p.drawText(r, left | Qt.AlignmentFlag.AlignVCenter, row.updated)
+
+
+class _TagTable(QTableWidget):
+    """The tag list; Enter/Return on a row opens its trend, like a tap does."""
+
+    def __init__(self, view: QtMachineView) -> None:
+        super().__init__(0, len(COLUMNS), view)
+        self._view = view
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentRow() >= 0:
+            self._view._open_row(self.currentRow())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class _Header(QFrame):
+    """Machine header: greyed and hatched (not just recoloured) while the machine is offline."""
+
+    def __init__(self, theme: Theme, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.offline = False
+        self.setObjectName("machineHeader")
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        p = QPainter(self)
+        rect = self.rect()
+        p.fillRect(rect, self.theme.color("panel_alt" if self.offline else "panel"))
+        if self.offline:
+            hatch = self.theme.color("stale")
+            hatch.setAlpha(70)
+            p.fillRect(rect, QBrush(hatch, Qt.BrushStyle.BDiagPattern))
+        p.setPen(QPen(self.theme.color("border"), 1))
+        p.drawLine(rect.bottomLeft(), rect.bottomRight())
+        p.end()
+
+
+def _panel(title: str, theme: Theme, parent: QWidget) -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame(parent)
+    frame.setObjectName("reservedPanel")
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(SPACING, 8, SPACING, SPACING)
+    layout.setSpacing(6)
+    label = QLabel(title, frame)
+    label.setObjectName("panelTitle")
+    layout.addWidget(label)
+    return frame, layout
+
+
+LOCAL_QSS = """
+#machineHeader QLabel { background: transparent; }
+QLabel#machineName { font-size: 30px; font-weight: bold; color: @text@; }
+QLabel#machineWhere { font-size: 17px; color: @text_dim@; }
+QLabel#machineState { font-size: 20px; font-weight: bold; color: @text@; }
+QLabel#machineState[fault="true"] { background: @fault@; color: @banner_text@;
+                                    border-radius: 6px; padding: 2px 10px; }
+QLabel#machineOnline { font-size: 16px; color: @text_dim@; }
+QLabel#machineOnline[offline="true"] { font-size: 22px; font-weight: bold; color: @text@;
+    background: @panel@; border: 3px solid @text@; border-radius: 6px; padding: 4px 12px; }
+QPushButton#backButton { font-size: 18px; font-weight: bold; padding: 0 18px; }
+QFrame#reservedPanel { background: @panel@; border: 2px dashed @border@; border-radius: 8px; }
+QFrame#reservedPanel QLabel { background: transparent; border: none; }
+QFrame#trendPanel { background: @panel@; border: 1px solid @border@; border-radius: 8px; }
+QFrame#trendPanel QLabel { background: transparent; border: none; }
+QLabel#panelTitle { font-size: 18px; font-weight: bold; color: @text_dim@; }
+QLabel#panelNote { font-size: 15px; color: @text_dim@; font-style: italic; }
+QLabel#commandLine { font-size: 15px; color: @text@; }
+QTableWidget#tagTable { background: @panel@; border: 1px solid @border@;
+                        gridline-color: @border@; }
+"""
+
+
+class QtMachineView(QWidget):
+    """Level 2 view of one machine. Call :meth:`show_machine`; reads the store on frames."""
+
+    def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.theme: Theme = ctx.theme
+        self._machine: str | None = None
+        self._birth: tuple[object, ...] | None = None
+        self._rows: list[RowState] = []
+        self._last_table = 0.0
+        self._trend: QWidget | None = None
+        self._trend_tags: list[str] = []
+        self._state_icon = ""
+        self._header_texts: tuple[str, ...] = ()
+
+        qss = LOCAL_QSS
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and not app.styleSheet():
+            qss = style_sheet(self.theme) + qss  # standalone (tests): same look as the station
+        for name in ("text", "text_dim", "panel", "border", "fault", "banner_text"):
+            qss = qss.replace(f"@{name}@", str(getattr(self.theme, name)))
+        self.setStyleSheet(qss)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        # Embedded in the station's stack, not a window: never push size hints to a window.
+        outer.setSizeConstraint(QVBoxLayout.SizeConstraint.SetNoConstraint)
+        outer.addWidget(self._build_header())
+
+        body = QHBoxLayout()
+        body.setContentsMargins(SPACING, SPACING, SPACING, SPACING)
+        body.setSpacing(SPACING)
+        outer.addLayout(body, 1)
+
+        self.table = self._build_table()
+        body.addWidget(self.table, 3)
+
+        side_box = QWidget(self)
+        side_box.setMinimumWidth(360)
+        side_box.setMaximumWidth(460)
+        side = QVBoxLayout(side_box)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(SPACING)
+        body.addWidget(side_box, 1)
+        self.trend_panel = QFrame(self)
+        self.trend_panel.setObjectName("trendPanel")
+        trend_layout = QVBoxLayout(self.trend_panel)
+        trend_layout.setContentsMargins(SPACING, 8, SPACING, SPACING)
+        title = QLabel("Key trends · last 10 min", self.trend_panel)
+        title.setObjectName("panelTitle")
+        trend_layout.addWidget(title)
+        self._trend_layout = trend_layout
+        self.trend_placeholder = QLabel("Trends not available yet", self.trend_panel)
+        self.trend_placeholder.setObjectName("panelNote")
+        self.trend_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.trend_placeholder.setMinimumHeight(180)
+        trend_layout.addWidget(self.trend_placeholder, 1)
+        side.addWidget(self.trend_panel, 3)
+
+        self.commands_panel, commands_layout = _panel("Commands", self.theme, self)
+        note = QLabel("Read-only — the command gate arrives later", self.commands_panel)
+        note.setObjectName("panelNote")
+        commands_layout.addWidget(note)
+        self.commands_label = QLabel("", self.commands_panel)
+        self.commands_label.setObjectName("commandLine")
+        self.commands_label.setWordWrap(True)
+        self.commands_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.commands_label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        commands_layout.addWidget(self.commands_label, 1)
+        side.addWidget(self.commands_panel, 2)
+
+        self.alarms_panel, alarms_layout = _panel("Alarms", self.theme, self)
+        alarms_note = QLabel("No alarm system yet", self.alarms_panel)
+        alarms_note.setObjectName("panelNote")
+        alarms_layout.addWidget(alarms_note)
+        alarms_layout.addStretch(1)
+        side.addWidget(self.alarms_panel, 1)
+
+        ctx.frame.connect(self._on_frame)
+        ctx.event.connect(self._on_event)
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _build_header(self) -> QWidget:
+        header = _Header(self.theme, self)
+        self.header = header
+        layout = QHBoxLayout(header)
+        layout.setContentsMargins(SPACING, SPACING, 2 * SPACING, SPACING)
+        layout.setSpacing(2 * SPACING)
+
+        self.back_button = QPushButton("◀ Overview", header)
+        self.back_button.setObjectName("backButton")
+        self.back_button.setMinimumSize(TOUCH * 3, TOUCH)
+        self.back_button.clicked.connect(self.ctx.open_overview)
+        layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignVCenter)
+
+        names = QVBoxLayout()
+        names.setSpacing(2)
+        self.name_label = QLabel("", header)
+        self.name_label.setObjectName("machineName")
+        self.where_label = QLabel("", header)
+        self.where_label.setObjectName("machineWhere")
+        names.addWidget(self.name_label)
+        names.addWidget(self.where_label)
+        layout.addLayout(names, 1)
+
+        self.state_icon = QLabel(header)
+        self.state_icon.setFixedSize(40, 40)
+        layout.addWidget(self.state_icon, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.state_label = QLabel("", header)
+        self.state_label.setObjectName("machineState")
+        layout.addWidget(self.state_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.online_label = QLabel("", header)
+        self.online_label.setObjectName("machineOnline")
+        for label in (self.state_label, self.online_label):
+            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+            label.setMinimumHeight(TOUCH)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.online_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        return header
+
+    def _build_table(self) -> QTableWidget:
+        table = _TagTable(self)
+        table.setObjectName("tagTable")
+        table.setHorizontalHeaderLabels(list(COLUMNS))
+        table.setItemDelegate(_RowDelegate(self))
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        vh = table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(ROW_HEIGHT)
+        hh = table.horizontalHeader()
+        hh.setMinimumHeight(36)
+        hh.setHighlightSections(False)
+        hh.setSectionResizeMode(COL_TAG, QHeaderView.ResizeMode.Stretch)
+        for column, width in (
+            (COL_VALUE, 185),
+            (COL_RANGE, 190),
+            (COL_QUALITY, 185),
+            (COL_UPDATED, 195),
+        ):
+            hh.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            table.setColumnWidth(column, width)
+        table.cellClicked.connect(lambda row, _column: self._open_row(row))
+        return table
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def current_machine(self) -> str | None:
+        """The machine shown, or ``None`` before :meth:`show_machine`."""
+        return self._machine
+
+    def show_machine(self, machine_id: str) -> None:
+        """Show ``machine_id``: rebuild header, rows, commands and trends, then fill them now."""
+        self._machine = machine_id
+        self._birth = None
+        self._sync_birth()
+        self._refresh(time.time())
+
+    def row_texts(self) -> dict[str, dict[str, str]]:
+        """``tag → {"Tag", "Value", "Quality", "Last update" → text}`` as currently shown."""
+        return {row.spec.name: row.texts() for row in self._rows}
+
+    def header_state_text(self) -> str:
+        """The header's state and online/offline texts, e.g. ``RUNNING · Online``."""
+        return f"{self.state_label.text()} · {self.online_label.text()}"
+
+    # -- updates ----------------------------------------------------------------------------
+
+    def _snapshot(self) -> MachineSnapshot | None:
+        for snap in self.ctx.store.machines():
+            if snap.info.id == self._machine:
+                return snap
+        return None
+
+    def _sync_birth(self) -> MachineSnapshot | None:
+        """Rebuild rows/commands/trends if the machine's BIRTH differs from what is shown."""
+        snap = self._snapshot()
+        birth = (snap.info, snap.tags, snap.commands) if snap else None
+        if birth == self._birth and self._rows:
+            return snap
+        self._birth = birth
+        tags = snap.tags if snap else []
+        self._rows = [RowState(spec=t) for t in tags]
+        self.table.clearSelection()
+        self.table.setRowCount(len(tags))
+        for r, spec in enumerate(tags):
+            for c in range(len(COLUMNS)):
+                item = QTableWidgetItem()
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                if c == COL_TAG:
+                    item.setText(spec.name)
+                    item.setToolTip(spec.description)
+                self.table.setItem(r, c, item)
+        if snap is None:
+            self.name_label.setText(self._machine or "")
+            self.where_label.setText("Unknown machine")
+            self.commands_label.setText("")
+        else:
+            info = snap.info
+            self.name_label.setText(info.name or info.id)
+            self.where_label.setText(" · ".join(p for p in (info.kind, info.line, info.area) if p))
+            lines = [f"• {command_line(c)}" for c in snap.commands]
+            self.commands_label.setText("\n".join(lines) if lines else "No commands declared")
+        self._sync_trend(tags)
+        self._last_table = 0.0
+        return snap
+
+    def _sync_trend(self, tags: list[TagSpec]) -> None:
+        numeric = [t.name for t in tags if t.type in ("float", "int")]
+        keys = [t.name for t in tags if t.key and t.type in ("float", "int")] or numeric[:3]
+        if self._machine is None or not keys:
+            return
+        if self._trend is None:
+            self._trend = self._make_trend()
+            if self._trend is None:
+                return
+            self.trend_placeholder.hide()
+            self._trend_layout.addWidget(self._trend, 1)
+        if keys == self._trend_tags and getattr(self, "_trend_machine", None) == self._machine:
+            return
+        try:
+            show = self._trend.show_signals  # type: ignore[attr-defined]
+            params = inspect.signature(show).parameters
+            window = next((n for n in ("window_s", "window", "span_s") if n in params), None)
+            if window is not None:
+                show(self._machine, keys, **{window: TREND_WINDOW_S})
+            else:
+                show(self._machine, keys)
+                for setter in ("set_window", "set_window_s", "set_span"):
+                    if hasattr(self._trend, setter):
+                        getattr(self._trend, setter)(TREND_WINDOW_S)
+                        break
+        except Exception:  # a broken trend must not take the machine view down
+            log.exception("embedded trend failed")
+            self._trend.hide()
+            self.trend_placeholder.setText("Trends unavailable (error)")
+            self.trend_placeholder.show()
+            return
+        self._trend_tags = keys
+        self._trend_machine = self._machine
+
+    def _make_trend(self) -> QWidget | None:
+        try:
+            from ui.trend import QtTrend  # lazy: written in parallel, may not exist yet
+        except ImportError:
+            return None
+        try:
+            trend = QtTrend(self.ctx)
+        except Exception:
+            log.exception("could not build the embedded trend")
+            self.trend_placeholder.setText("Trends unavailable (error)")
+            return None
+        trend.setParent(self.trend_panel)
+        trend.setMinimumHeight(200)
+        return trend
+
+    def _open_row(self, row: int) -> None:
+        if self._machine is not None and 0 <= row < len(self._rows):
+            self.ctx.open_trend.emit(self._machine, self._rows[row].spec.name)
+
+    def _on_event(self, event: object) -> None:
+        if self._machine is None:
+            return
+        if isinstance(event, MachinesChanged) and self._machine not in event.machine_ids:
+            return
+        self._sync_birth()
+        self._last_table = 0.0  # online/offline may have changed: show it on the next frame
+
+    def _on_frame(self, now: float) -> None:
+        if self._machine is None or not self.isVisible():
+            return
+        if now - self._last_table < 1.0 / TABLE_HZ:
+            return
+        self._refresh(now)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
+        """Fill the view at once when it appears (no stale frame from when it was hidden)."""
+        super().showEvent(event)
+        if self._machine is not None:
+            self._refresh(time.time())
+
+    def _refresh(self, now: float) -> None:
+        self._last_table = now
+        if self._machine is None:
+            return
+        snap = self._snapshot()
+        readings = {r.tag: r for r in self.ctx.store.readings(self._machine, now)}
+        changed = False
+        for index, old in enumerate(self._rows):
+            reading = readings.get(old.spec.name)
+            if reading is None:
+                continue
+            new = row_state(reading)
+            if new != old:
+                self._rows[index] = new
+                changed = True
+                texts = new.texts()
+                for column, key in ((COL_VALUE, "Value"), (COL_QUALITY, "Quality")):
+                    item = self.table.item(index, column)
+                    if item is not None:
+                        item.setText(texts[key])
+                item = self.table.item(index, COL_UPDATED)
+                if item is not None:
+                    item.setText(texts["Last update"])
+        if changed:
+            self.table.viewport().update()
+        self._refresh_header(snap, readings.get("state"))
+
+    def _refresh_header(self, snap: MachineSnapshot | None, state: Reading | None) -> None:
+        online = bool(snap and snap.online)
+        if not online:
+            name = "offline"
+        elif state is not None and state.good and isinstance(state.value, str):
+            name = state.value
+        else:
+            name = "unknown"
+        look = state_look(name)
+        if name != self._state_icon:
+            self._state_icon = name
+            self.state_icon.setPixmap(self._icon(name))
+        self._set_text(self.state_label, look.label)
+        fault = "true" if name == "fault" else "false"
+        if self.state_label.property("fault") != fault:
+            self.state_label.setProperty("fault", fault)
+            self.state_label.style().polish(self.state_label)
+        if online or snap is None:
+            online_text = "Online" if online else "Unknown"
+        else:
+            online_text = f"Offline since {_hms(snap.since)}"
+        self._set_text(self.online_label, online_text)
+        offline = "false" if online else "true"
+        if self.online_label.property("offline") != offline:
+            self.online_label.setProperty("offline", offline)
+            self.online_label.style().polish(self.online_label)
+        name_color = self.theme.text_dim if not online else self.theme.text
+        sheet = f"color: {name_color};"
+        if self.name_label.styleSheet() != sheet:
+            self.name_label.setStyleSheet(sheet)
+        if self.header.offline != (not online):
+            self.header.offline = not online
+            self.header.update()
+        texts = (self.state_label.text(), self.online_label.text(), fault, offline)
+        if texts != self._header_texts:  # re-lay the header out for the new texts and fonts
+            self._header_texts = texts
+            for label in (self.state_label, self.online_label):
+                label.ensurePolished()  # the badge's font, border and padding (QSS) first
+                text_w = label.fontMetrics().horizontalAdvance(label.text())
+                label.setMinimumWidth(text_w + 40)
+                label.updateGeometry()
+            layout = self.header.layout()
+            if layout is not None:
+                layout.invalidate()
+                layout.activate()
+
+    @staticmethod
+    def _set_text(label: QLabel, text: str) -> None:
+        if label.text() != text:
+            label.setText(text)
+
+    def _icon(self, state: str) -> QPixmap:
+        ratio = self.devicePixelRatioF() or 1.0
+        size = 40
+        pixmap = QPixmap(int(size * ratio), int(size * ratio))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        renderer = QSvgRenderer(str(icon_path(state)))
+        painter = QPainter(pixmap)
+        renderer.render(painter)
+        painter.end()
+        pixmap.setDevicePixelRatio(ratio)
+        return pixmap
+
+
+__all__ = ["COLUMNS", "QtMachineView", "command_line", "deviation", "format_value", "row_state"]

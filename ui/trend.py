@@ -1,0 +1,781 @@
+"""Trend view: one or several signals over time, live or frozen, with history, cursor and export.
+
+Data come from two places. Recent samples are pulled from ``ctx.store.window`` on each
+``ctx.frame`` tick (only while the view is visible and live). Older data come from the hub:
+when a signal is added, and whenever the window (or a pan) reaches further back than what is
+held, :meth:`copilot.station.Station.request_history` is called and the reply
+(:class:`copilot.station.HistoryArrived` on ``ctx.event``) is merged: history for the part older
+than the first ring sample, ring samples from there on. NaN marks gaps (machine offline, Bad
+values); curves use ``connect='finite'`` so a gap is drawn as a gap, never bridged.
+
+Modes:
+
+* **Stacked** (default): one plot per signal, X axes linked, time axis only under the last one.
+  Each plot has the signal's normal range as a grey band and its limits as dashed lines
+  (warning colour for hi/lo, fault colour for hihi/lolo).
+* **Overlaid**: one plot; every signal is *normalised to its engineering range* (0–100 %,
+  falling back to the data's range when the tag has none), so signals of different units share
+  one Y axis without extra ViewBoxes. Signals are told apart by grey shade and dash pattern plus
+  a legend; the cursor readout and the CSV always give engineering units.
+
+Colour appears only for limits; data lines are neutral greys (ISA-101).
+
+Pause: the X range and the curves freeze, the store keeps buffering; on resume the curves are
+re-pulled and show everything that arrived meanwhile. Any pan/zoom by mouse, wheel or pinch
+pauses automatically (like PlotJuggler); the Pause button shows it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtGui import QFont, QPen
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QGestureEvent,
+    QHBoxLayout,
+    QLabel,
+    QPinchGesture,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from copilot.protocol import HistoryReply, TagSpec
+from copilot.series import F64
+from copilot.station import HistoryArrived
+from ui.context import StationContext
+from ui.theme import SPACING, TOUCH, Theme, value_font
+
+WINDOWS: list[tuple[str, float]] = [
+    ("30 s", 30.0),
+    ("2 min", 120.0),
+    ("10 min", 600.0),
+    ("1 h", 3600.0),
+    ("8 h", 8 * 3600.0),
+]
+DEFAULT_WINDOW = 120.0
+AXIS_PX = 14
+MIN_SPAN_S = 10.0  # deepest zoom on the time axis
+NO_VALUE = "—"
+# Overlaid signals: neutral shades x dash patterns (never hues; hue means "abnormal").
+_SHADES = ("text", "bar", "text_dim")
+_DASHES = (
+    Qt.PenStyle.SolidLine,
+    Qt.PenStyle.DashLine,
+    Qt.PenStyle.DotLine,
+    Qt.PenStyle.DashDotLine,
+)
+
+
+def _empty() -> F64:
+    return np.empty(0, dtype=np.float64)
+
+
+@dataclass
+class _Signal:
+    """One plotted signal: its data and (for the current layout) its graphics items."""
+
+    machine: str
+    tag: str
+    spec: TagSpec | None = None
+    hist_t: F64 = field(default_factory=_empty)
+    hist_v: F64 = field(default_factory=_empty)
+    hist_since: float = math.inf  # oldest time the held history covers
+    t: F64 = field(default_factory=_empty)  # what is plotted (engineering units)
+    v: F64 = field(default_factory=_empty)
+    seen: tuple[int, float, int] = (-1, 0.0, -1)  # (ring length, last ring t, history version)
+    hist_version: int = 0
+    scale: tuple[float, float] | None = None  # (lo, span) for the overlaid normalisation
+    curve: pg.PlotDataItem | None = None
+    plot: pg.PlotItem | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.machine}/{self.tag}"
+
+    @property
+    def unit(self) -> str:
+        return self.spec.unit if self.spec else ""
+
+
+def _pen(theme: Theme, name: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(theme.color(name))
+    pen.setWidth(1)
+    pen.setCosmetic(True)
+    pen.setStyle(style)
+    return pen
+
+
+def _format(value: float, spec: TagSpec | None) -> str:
+    if not math.isfinite(value):
+        return NO_VALUE
+    unit = f" {spec.unit}" if spec and spec.unit else ""
+    if spec is not None and spec.type in ("int", "bool", "enum"):
+        return f"{round(value)}{unit}"
+    span = spec.eng_range.hi - spec.eng_range.lo if spec and spec.eng_range else abs(value)
+    decimals = 0 if span >= 1000 else 1 if span >= 10 else 2 if span >= 1 else 3
+    return f"{value:.{decimals}f}{unit}"
+
+
+class _TimeAxis(pg.DateAxisItem):
+    """Local wall-clock ticks an operator reads at once: HH:MM, HH:MM:SS or HH:MM:SS.f."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        """Labels for the ticks (the stock axis drops the hour and minute when zoomed in)."""
+        out = []
+        for value in values:
+            try:
+                stamp = datetime.fromtimestamp(value)
+            except (OverflowError, OSError, ValueError):
+                out.append("")
+                continue
+            if spacing >= 60:
+                out.append(stamp.strftime("%H:%M"))
+            elif spacing >= 1:
+                out.append(stamp.strftime("%H:%M:%S"))
+            else:
+                out.append(stamp.strftime("%H:%M:%S.%f")[:-5])
+        return out
+
+
+class QtTrend(QWidget):
+    """A trend of one or several signals (see the module docstring)."""
+
+    def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.theme = ctx.theme
+        self._signals: list[_Signal] = []
+        self._window = DEFAULT_WINDOW
+        self._paused = False
+        self._stacked = True
+        self._cursor: float | None = None
+        self._cursor_lines: list[pg.InfiniteLine] = []
+        self._plots: list[pg.PlotItem] = []
+        self._pending: dict[int, tuple[str, list[str], float]] = {}  # id -> (machine, tags, since)
+        self.history_handled: list[int] = []  # request ids whose reply was merged (for tests)
+        self._last_frame = 0.0
+        self._setting_range = False
+        self._syncing_cursor = False
+        self._needs_rebuild = False
+        self._build()
+        ctx.frame.connect(self._on_frame)
+        ctx.event.connect(self._on_event)
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _button(self, text: str, checkable: bool = False) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setCheckable(checkable)
+        button.setMinimumSize(TOUCH, TOUCH)
+        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        return button
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(SPACING // 2, SPACING // 2, SPACING // 2, SPACING // 2)
+        layout.setSpacing(SPACING // 2)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(SPACING // 2)
+        self.window_group = QButtonGroup(self)
+        self.window_group.setExclusive(True)
+        self.window_buttons: dict[float, QPushButton] = {}
+        for text, seconds in WINDOWS:
+            button = self._button(text, checkable=True)
+            button.setChecked(seconds == self._window)
+            button.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
+            self.window_group.addButton(button)
+            self.window_buttons[seconds] = button
+            bar.addWidget(button)
+        bar.addSpacing(SPACING)
+        self.pause_button = self._button("Pause", checkable=True)
+        self.pause_button.setStyleSheet("min-width: 96px;")  # the style sheet wins over setMin…
+        self.pause_button.clicked.connect(lambda checked: self.set_paused(bool(checked)))
+        bar.addWidget(self.pause_button)
+        self.mode_button = self._button("Overlay", checkable=True)
+        self.mode_button.setStyleSheet("min-width: 96px;")
+        self.mode_button.clicked.connect(lambda checked: self.set_stacked(not checked))
+        bar.addWidget(self.mode_button)
+        bar.addStretch(1)
+        self.csv_button = self._button("Export CSV")
+        self.csv_button.clicked.connect(self._ask_csv)
+        bar.addWidget(self.csv_button)
+        self.png_button = self._button("Export PNG")
+        self.png_button.clicked.connect(self._ask_png)
+        bar.addWidget(self.png_button)
+        layout.addLayout(bar)
+
+        # Readout + plots form the exported picture.
+        self.canvas = QWidget(self)
+        inner = QVBoxLayout(self.canvas)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.setSpacing(4)
+        self.readout = QLabel(self.canvas)
+        self.readout.setFont(value_font(18, bold=False))
+        self.readout.setWordWrap(True)
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.readout.setMinimumHeight(TOUCH // 2 + 8)
+        inner.addWidget(self.readout)
+        self.graphics = pg.GraphicsLayoutWidget(self.canvas)
+        self.graphics.setBackground(self.theme.panel)
+        self.graphics.ci.setSpacing(2)
+        viewport = self.graphics.viewport()
+        viewport.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
+        viewport.grabGesture(Qt.GestureType.PinchGesture)
+        viewport.installEventFilter(self)
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+        inner.addWidget(self.graphics, 1)
+        layout.addWidget(self.canvas, 1)
+        self._update_readout()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def show_signals(self, machine: str, tags: list[str]) -> None:
+        """Show these tags of one machine (replacing what was shown)."""
+        self._signals = [_Signal(machine, tag, self._spec(machine, tag)) for tag in tags]
+        self._rebuild()
+        self._request_history(self._signals, time.time() - self._window)
+
+    def add_signal(self, machine: str, tag: str) -> None:
+        """Add one signal (any machine) to what is shown."""
+        if any(s.machine == machine and s.tag == tag for s in self._signals):
+            return
+        sig = _Signal(machine, tag, self._spec(machine, tag))
+        self._signals.append(sig)
+        self._rebuild()
+        self._request_history([sig], self._view_range()[0])
+
+    def signals(self) -> list[str]:
+        """Keys ``machine/tag`` of the shown signals, in order."""
+        return [s.key for s in self._signals]
+
+    def set_window(self, seconds: float) -> None:
+        """Show the last ``seconds`` (while paused: that much up to the current right edge)."""
+        self._window = float(seconds)
+        button = self.window_buttons.get(self._window)
+        if button is not None and not button.isChecked():
+            button.setChecked(True)
+        right = time.time() if not self._paused else self._view_range()[1]
+        self._set_x(right - self._window, right)
+        self._request_history(self._signals, right - self._window)
+        if not self._paused:
+            self._refresh(time.time(), force=True)
+
+    def window_seconds(self) -> float:
+        """The selected time window."""
+        return self._window
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze (X range and curves) or go back to live."""
+        self._paused = bool(paused)
+        self.pause_button.setChecked(self._paused)
+        self.pause_button.setText("▶ Live" if self._paused else "Pause")
+        self.pause_button.setToolTip(
+            "Paused: tap to go back to live" if self._paused else "Freeze the trend"
+        )
+        if not self._paused:
+            self._refresh(time.time(), force=True)
+        self._update_readout()
+
+    def is_paused(self) -> bool:
+        """Whether the trend is frozen."""
+        return self._paused
+
+    def set_stacked(self, stacked: bool) -> None:
+        """One plot per signal (``True``) or all signals in one normalised plot."""
+        self._stacked = bool(stacked)
+        self.mode_button.setChecked(not self._stacked)
+        self.mode_button.setText("Stack" if not self._stacked else "Overlay")
+        x0, x1 = self._view_range()
+        self._rebuild()
+        self._set_x(x0, x1)
+
+    def is_stacked(self) -> bool:
+        """Whether each signal has its own plot."""
+        return self._stacked
+
+    def set_cursor(self, t: float | None) -> None:
+        """Place the time cursor at ``t`` (Unix seconds), or remove it."""
+        self._cursor = None if t is None else float(t)
+        self._syncing_cursor = True
+        try:
+            for line in self._cursor_lines:
+                line.setVisible(self._cursor is not None)
+                if self._cursor is not None:
+                    line.setValue(self._cursor)
+        finally:
+            self._syncing_cursor = False
+        self._update_readout()
+
+    def cursor(self) -> float | None:
+        """Where the cursor is (``None`` when hidden)."""
+        return self._cursor
+
+    def cursor_values(self) -> dict[str, str]:
+        """``machine/tag`` → value with unit at the cursor, ``"—"`` in a gap or without data.
+
+        The value is that of the sample nearest the cursor; if the cursor sits between a
+        sample and a gap marker (NaN), or before the first sample, it is a gap.
+        """
+        if self._cursor is None:
+            return {}
+        return {s.key: self._value_at(s, self._cursor) for s in self._signals}
+
+    def point_counts(self) -> dict[str, int]:
+        """Finite points currently plotted per signal."""
+        return {s.key: int(np.count_nonzero(np.isfinite(s.v))) for s in self._signals}
+
+    def plotted(self, key: str) -> tuple[F64, F64]:
+        """Copies of the (time, value) arrays plotted for ``machine/tag`` (engineering units)."""
+        for s in self._signals:
+            if s.key == key:
+                return s.t.copy(), s.v.copy()
+        raise KeyError(key)
+
+    def curves(self) -> dict[str, pg.PlotDataItem]:
+        """The curve item of each signal (for tests and inspection)."""
+        return {s.key: s.curve for s in self._signals if s.curve is not None}
+
+    def x_range(self) -> tuple[float, float]:
+        """The visible time range (Unix seconds)."""
+        return self._view_range()
+
+    def set_x_range(self, t0: float, t1: float) -> None:
+        """Show ``t0..t1`` and pause, as a pan/zoom by the user would."""
+        self._set_x(t0, t1)
+        self._user_moved()
+
+    def pinch_zoom(self, factor: float, center: float | None = None) -> None:
+        """Scale the time axis by ``factor`` (> 1 zooms in) around ``center``; pauses."""
+        if factor <= 0:
+            return
+        x0, x1 = self._view_range()
+        c = (x0 + x1) / 2 if center is None else center
+        self._set_x(c - (c - x0) / factor, c + (x1 - c) / factor)
+        self._user_moved()
+
+    def export_csv(self, path: str | Path) -> int:
+        """Write the visible data as CSV; return the number of rows written.
+
+        Long format, one row per sample and signal, header
+        ``time_iso,unix_s,machine,tag,value,unit``: ``time_iso`` is UTC ISO 8601 with
+        milliseconds, ``unix_s`` the exact source time in seconds, ``value`` in engineering
+        units and empty for a gap (NaN). Only samples inside the current X range are written.
+        """
+        x0, x1 = self._view_range()
+        rows = 0
+        with Path(path).open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(["time_iso", "unix_s", "machine", "tag", "value", "unit"])
+            for s in self._signals:
+                keep = (s.t >= x0) & (s.t <= x1)
+                for t, v in zip(s.t[keep].tolist(), s.v[keep].tolist(), strict=True):
+                    iso = datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+                    value = repr(v) if math.isfinite(v) else ""
+                    out.writerow([iso, repr(t), s.machine, s.tag, value, s.unit])
+                    rows += 1
+        return rows
+
+    def export_png(self, path: str | Path) -> bool:
+        """Save the readout and the plots as a PNG."""
+        return bool(self.canvas.grab().save(str(path), "PNG"))
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def _spec(self, machine: str, tag: str) -> TagSpec | None:
+        reading = self.ctx.store.reading(machine, tag)
+        return reading.spec if reading is not None else None
+
+    def _new_plot(self, row: int, bottom_axis: bool) -> pg.PlotItem:
+        theme = self.theme
+        axis = _TimeAxis(orientation="bottom")
+        plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": axis})
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        font = QFont("DejaVu Sans")
+        font.setPixelSize(AXIS_PX)
+        for name in ("left", "bottom"):
+            ax = plot.getAxis(name)
+            ax.setStyle(tickFont=font, tickTextOffset=6)
+            ax.setTextPen(theme.color("text"))
+            ax.setPen(theme.color("text_dim"))
+        plot.showAxis("bottom", bottom_axis)
+        vb = plot.getViewBox()
+        vb.disableAutoRange()
+        vb.setLimits(minXRange=MIN_SPAN_S)  # below that the time labels no longer fit
+        vb.setMouseEnabled(x=True, y=True)
+        vb.sigRangeChangedManually.connect(self._user_moved)
+        if self._plots:
+            plot.setXLink(self._plots[0])
+        cursor = pg.InfiniteLine(
+            pos=self._cursor or 0.0,
+            angle=90,
+            movable=True,
+            pen=pg.mkPen(theme.focus, width=2),
+            hoverPen=pg.mkPen(theme.focus, width=4),
+        )
+        cursor.setZValue(20)
+        cursor.setVisible(self._cursor is not None)
+        cursor.sigPositionChanged.connect(self._on_cursor_dragged)
+        plot.addItem(cursor, ignoreBounds=True)
+        self._cursor_lines.append(cursor)
+        self._plots.append(plot)
+        return plot
+
+    def _bands(self, plot: pg.PlotItem, sig: _Signal, normalise: bool) -> None:
+        spec = sig.spec
+        if spec is None:
+            return
+        theme = self.theme
+
+        def y(value: float) -> float:
+            return self._norm(sig, value) if normalise else value
+
+        if spec.normal is not None:
+            color = theme.color("normal_band")
+            color.setAlpha(170)
+            band = pg.LinearRegionItem(
+                values=(y(spec.normal.lo), y(spec.normal.hi)),
+                orientation="horizontal",
+                movable=False,
+                brush=pg.mkBrush(color),
+                pen=pg.mkPen(None),
+            )
+            band.setZValue(-10)
+            band.setAcceptHoverEvents(False)
+            for line in band.lines:
+                line.setPen(pg.mkPen(None))
+            plot.addItem(band, ignoreBounds=True)
+        limits = spec.limits
+        if limits is not None:
+            font = QFont("DejaVu Sans")
+            font.setPixelSize(AXIS_PX)
+            font.setBold(True)
+            for value, colour, name in (
+                (limits.lo, "warning", "L"),
+                (limits.hi, "warning", "H"),
+                (limits.lolo, "fault", "LL"),
+                (limits.hihi, "fault", "HH"),
+            ):
+                if value is None:
+                    continue
+                # Shape (dash pattern) and text carry the meaning too, not only the colour.
+                style = Qt.PenStyle.DashLine if colour == "warning" else Qt.PenStyle.DashDotLine
+                pen = _pen(theme, colour, style)
+                pen.setWidth(2)
+                text = f"{name} {value:g}" + (
+                    f" {spec.unit}" if spec.unit and not normalise else ""
+                )
+                line = pg.InfiniteLine(
+                    pos=y(value),
+                    angle=0,
+                    movable=False,
+                    pen=pen,
+                    label=text,
+                    labelOpts={
+                        "position": 0.995,
+                        "color": theme.color(colour),
+                        # HH and L above their line, H and LL below: close pairs never overlap.
+                        "anchors": [(1, 1), (1, 1)] if name in ("HH", "L") else [(1, 0), (1, 0)],
+                    },
+                )
+                if line.label is not None:
+                    line.label.setFont(font)
+                line.setZValue(-5)
+                plot.addItem(line, ignoreBounds=True)
+
+    def _rebuild(self) -> None:
+        x0, x1 = self._view_range() if self._plots else (time.time() - self._window, time.time())
+        self.graphics.clear()
+        self._plots = []
+        self._cursor_lines = []
+        theme = self.theme
+        label_style = {"color": theme.text, "font-size": f"{AXIS_PX}px"}
+        if self._stacked:
+            for i, sig in enumerate(self._signals):
+                plot = self._new_plot(i, bottom_axis=i == len(self._signals) - 1)
+                plot.setTitle(sig.key, color=theme.text, size=f"{AXIS_PX + 1}px", justify="left")
+                plot.setLabel("left", sig.unit or "value", **label_style)
+                plot.getAxis("left").setWidth(80)
+                self._bands(plot, sig, normalise=False)
+                sig.plot = plot
+                sig.curve = self._curve(plot, sig, _pen(theme, "text"))
+                self._apply_y(sig)
+        elif self._signals:
+            plot = self._new_plot(0, bottom_axis=True)
+            plot.setLabel("left", "% of range", **label_style)
+            plot.getAxis("left").setWidth(80)
+            legend = plot.addLegend(
+                offset=(8, 8),
+                labelTextColor=theme.color("text"),
+                labelTextSize=f"{AXIS_PX + 1}px",
+                brush=pg.mkBrush(theme.color("panel")),
+                pen=pg.mkPen(theme.color("border")),
+            )
+            legend.setZValue(30)
+            # Bands and limits of the first signal only: several sets would be unreadable.
+            self._bands(plot, self._signals[0], normalise=True)
+            for i, sig in enumerate(self._signals):
+                shade = _SHADES[i % len(_SHADES)]
+                dash = _DASHES[(i // len(_SHADES) + i) % len(_DASHES)] if i else _DASHES[0]
+                sig.plot = plot
+                sig.curve = self._curve(plot, sig, _pen(theme, shade, dash))
+                name = f"{sig.key} ({sig.unit})" if sig.unit else sig.key
+                legend.addItem(sig.curve, name + ("  · limits shown" if i == 0 else ""))
+            plot.getViewBox().setYRange(-2, 102, padding=0)
+        for sig in self._signals:
+            sig.seen = (-1, 0.0, -1)
+            if sig.t.size:
+                self._set_curve(sig)
+        self._set_x(x0, x1)
+        self._update_readout()
+        self.graphics.ci.layout.activate()
+
+    def _curve(self, plot: pg.PlotItem, sig: _Signal, pen: QPen) -> pg.PlotDataItem:
+        curve = pg.PlotDataItem(
+            pen=pen,
+            antialias=False,
+            connect="finite",
+        )
+        curve.setClipToView(True)
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setZValue(10)
+        plot.addItem(curve)
+        return curve
+
+    def _apply_y(self, sig: _Signal) -> None:
+        """Y range from the engineering range, else once from the first data."""
+        if sig.plot is None or not self._stacked:
+            return
+        vb = sig.plot.getViewBox()
+        if sig.spec is not None and sig.spec.eng_range is not None:
+            vb.setYRange(sig.spec.eng_range.lo, sig.spec.eng_range.hi, padding=0.03)
+        elif sig.scale is not None:
+            lo, span = sig.scale
+            vb.setYRange(lo, lo + span, padding=0.05)
+
+    def _norm(self, sig: _Signal, value: float | F64) -> float | F64:
+        lo, span = self._scale(sig)
+        return (value - lo) / span * 100.0
+
+    def _scale(self, sig: _Signal) -> tuple[float, float]:
+        if sig.spec is not None and sig.spec.eng_range is not None:
+            lo, hi = sig.spec.eng_range.lo, sig.spec.eng_range.hi
+            return lo, (hi - lo) or 1.0
+        return sig.scale or (0.0, 1.0)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def _request_history(self, signals: list[_Signal], since: float) -> None:
+        """Ask the hub for what is older than the station's ring holds, per machine."""
+        by_machine: dict[str, list[str]] = {}
+        for sig in signals:
+            if since >= sig.hist_since - 1.0:
+                continue  # already covered
+            ring_t, _ = self.ctx.store.window(sig.machine, sig.tag)
+            if ring_t.size and since >= ring_t[0] and sig.hist_since != math.inf:
+                continue  # the ring holds it all (the first request is always made)
+            if any(
+                m == sig.machine and sig.tag in tags and s <= since + 1.0
+                for m, tags, s in self._pending.values()
+            ):
+                continue
+            by_machine.setdefault(sig.machine, []).append(sig.tag)
+        for machine, tags in by_machine.items():
+            request_id = self.ctx.station.request_history(machine, tags, since)
+            self._pending[request_id] = (machine, tags, since)
+
+    def _on_event(self, event: object) -> None:
+        if not isinstance(event, HistoryArrived) or event.request_id not in self._pending:
+            return
+        machine, _tags, since = self._pending.pop(event.request_id)
+        reply = event.reply
+        if not isinstance(reply, HistoryReply):
+            return
+        for series in reply.series:
+            for sig in self._signals:
+                if sig.machine != machine or sig.tag != series.tag or since > sig.hist_since:
+                    continue
+                sig.hist_t = np.asarray(series.t, dtype=np.float64) * 1e-9
+                sig.hist_v = np.asarray(series.v, dtype=np.float64)
+                sig.hist_since = since
+                sig.hist_version += 1
+        self.history_handled.append(event.request_id)
+        if not self._paused:
+            self._refresh(time.time(), force=True)
+
+    def _pull(self, sig: _Signal) -> bool:
+        """Merge history and ring for one signal; ``False`` if nothing changed."""
+        ring_t, ring_v = self.ctx.store.window(sig.machine, sig.tag)
+        seen = (int(ring_t.size), float(ring_t[-1]) if ring_t.size else 0.0, sig.hist_version)
+        if seen == sig.seen:
+            return False
+        sig.seen = seen
+        if sig.spec is None:
+            sig.spec = self._spec(sig.machine, sig.tag)
+            self._needs_rebuild = sig.spec is not None
+        if sig.hist_t.size:
+            older = sig.hist_t < ring_t[0] if ring_t.size else np.ones(sig.hist_t.size, bool)
+            sig.t = np.concatenate((sig.hist_t[older], ring_t))
+            sig.v = np.concatenate((sig.hist_v[older], ring_v))
+        else:
+            sig.t, sig.v = ring_t, ring_v
+        if sig.scale is None and (sig.spec is None or sig.spec.eng_range is None):
+            finite = sig.v[np.isfinite(sig.v)]
+            if finite.size:
+                lo, hi = float(finite.min()), float(finite.max())
+                sig.scale = (lo, (hi - lo) or 1.0)
+                self._apply_y(sig)
+        return True
+
+    def _set_curve(self, sig: _Signal) -> None:
+        if sig.curve is None:
+            return
+        y = sig.v if self._stacked else self._norm(sig, sig.v)
+        finite = bool(np.isfinite(y).all())
+        sig.curve.setData(sig.t, y, connect="finite", skipFiniteCheck=finite)
+
+    def _refresh(self, now: float, force: bool = False) -> None:
+        if force:
+            for sig in self._signals:
+                sig.seen = (-1, 0.0, -1)
+        for sig in self._signals:
+            if self._pull(sig):
+                self._set_curve(sig)
+        if self._needs_rebuild:  # a tag's metadata arrived after the trend opened
+            self._needs_rebuild = False
+            self._rebuild()
+        self._set_x(now - self._window, now)
+        self._update_readout()
+
+    def _on_frame(self, now: float) -> None:
+        if self._paused or not self.isVisible() or not self._signals:
+            return
+        if now - self._last_frame < 1 / 31:
+            return
+        self._last_frame = now
+        self._refresh(now)
+
+    # -- interaction --------------------------------------------------------------------------
+
+    def _view_range(self) -> tuple[float, float]:
+        if not self._plots:
+            now = time.time()
+            return now - self._window, now
+        (x0, x1), _ = self._plots[0].getViewBox().viewRange()
+        return float(x0), float(x1)
+
+    def _set_x(self, x0: float, x1: float) -> None:
+        if not self._plots or x1 <= x0:
+            return
+        self._setting_range = True
+        try:
+            self._plots[0].getViewBox().setXRange(x0, x1, padding=0)
+        finally:
+            self._setting_range = False
+
+    def _user_moved(self, *_: object) -> None:
+        if self._setting_range:
+            return
+        if not self._paused:
+            self.set_paused(True)
+        x0, _x1 = self._view_range()
+        self._request_history(self._signals, x0)
+
+    def _on_cursor_dragged(self, line: pg.InfiniteLine) -> None:
+        if self._syncing_cursor:
+            return
+        self.set_cursor(float(line.value()))
+
+    def _on_click(self, event: object) -> None:
+        button = event.button()  # type: ignore[attr-defined]
+        if button != Qt.MouseButton.LeftButton or not self._plots:
+            return
+        pos = event.scenePos()  # type: ignore[attr-defined]
+        for plot in self._plots:
+            vb = plot.getViewBox()
+            if vb.sceneBoundingRect().contains(pos):
+                self.set_cursor(float(vb.mapSceneToView(pos).x()))
+                return
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """Pinch on the plot area scales the time axis."""
+        if event.type() == QEvent.Type.Gesture and isinstance(event, QGestureEvent):
+            gesture = event.gesture(Qt.GestureType.PinchGesture)
+            if isinstance(gesture, QPinchGesture) and self._plots:
+                flags = gesture.changeFlags()
+                if flags & QPinchGesture.ChangeFlag.ScaleFactorChanged:
+                    center = self._view_x(gesture.centerPoint())
+                    self.pinch_zoom(gesture.scaleFactor(), center)
+                event.accept(gesture)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _view_x(self, global_pos: QPointF) -> float | None:
+        if not self._plots:
+            return None
+        local = self.graphics.viewport().mapFromGlobal(global_pos.toPoint())
+        scene = self.graphics.mapToScene(local)
+        return float(self._plots[0].getViewBox().mapSceneToView(scene).x())
+
+    def _ask_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export CSV", "trend.csv", "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def _ask_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "trend.png", "PNG (*.png)")
+        if path:
+            self.export_png(path)
+
+    # -- readout ------------------------------------------------------------------------------
+
+    def _value_at(self, sig: _Signal, t: float) -> str:
+        n = sig.t.size
+        if n == 0:
+            return NO_VALUE
+        i = int(np.searchsorted(sig.t, t, side="right"))  # sig.t[i-1] <= t < sig.t[i]
+        if i == 0:
+            return NO_VALUE
+        before = float(sig.v[i - 1])
+        if i == n:
+            return _format(before, sig.spec)
+        after = float(sig.v[i])
+        if not (math.isfinite(before) and math.isfinite(after)):
+            return NO_VALUE
+        nearest = before if t - sig.t[i - 1] <= sig.t[i] - t else after
+        return _format(nearest, sig.spec)
+
+    def _update_readout(self) -> None:
+        state = "PAUSED" if self._paused else "LIVE"
+        if self._cursor is None:
+            self.readout.setText(f"{state}  ·  tap the plot to place the cursor")
+            return
+        stamp = datetime.fromtimestamp(self._cursor).strftime("%H:%M:%S")
+        parts = [f"{key}  {value}" for key, value in self.cursor_values().items()]
+        self.readout.setText(f"{state}  ·  Cursor {stamp}    " + "    ".join(parts))
+
+    def set_theme(self, theme: Theme) -> None:
+        """Redraw with another palette."""
+        self.theme = theme
+        self.graphics.setBackground(theme.panel)
+        self._rebuild()
+
+
+__all__ = ["WINDOWS", "QtTrend"]
