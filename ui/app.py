@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QSizePolicy,
     QStackedWidget,
     QToolBar,
     QVBoxLayout,
@@ -91,9 +92,7 @@ class QtStatusBar(QWidget):
         self.ctx = ctx
         bar = window.statusBar()
         self.link = QLabel()
-        self.security = QLabel(
-            "INSECURE — no encryption" if ctx.insecure else "🔒 secure (CurveZMQ)"
-        )
+        self.security = QLabel("INSECURE — no encryption" if ctx.insecure else "Secure (CurveZMQ)")
         if ctx.insecure:
             self.security.setObjectName("insecure")
         self.latency = QLabel()
@@ -178,15 +177,14 @@ class MainWindow(QMainWindow):
         action("⌂ Overview", ["F1", "Home"], lambda: self.show_view("overview"), "Plant overview")
         action("◀ Back", ["Alt+Left", "Backspace", "Esc"], self.back, "Previous view")
         self.title = QLabel()
-        self.title.setObjectName("sectionTitle")
+        self.title.setObjectName("viewTitle")
         bar.addWidget(self.title)
         spacer = QWidget()
-        spacer.setSizePolicy(
-            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
-        )
+        spacer.setObjectName("spacer")
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
         action("◐ Theme", ["Ctrl+T"], self.toggle_theme, "Light / dark")
-        action("⛶ Full screen", ["F11"], self.toggle_fullscreen, "Full screen")
+        action("Full screen", ["F11"], self.toggle_fullscreen, "Full screen")
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
@@ -299,6 +297,9 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
     if quit_after:
 
         def finish() -> None:
+            if screenshot and window.stack.currentWidget() is window.trend:
+                window.trend.set_cursor(time.time() - 8)  # show the cursor's read-out
+                app.processEvents()
             if screenshot:
                 window.grab().save(screenshot)
                 log.info("saved a screenshot to %s", screenshot)

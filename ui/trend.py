@@ -95,6 +95,7 @@ class _Signal:
     t: F64 = field(default_factory=_empty)  # what is plotted (engineering units)
     v: F64 = field(default_factory=_empty)
     seen: tuple[int, float, int] = (-1, 0.0, -1)  # (ring length, last ring t, history version)
+    counted: tuple[int, int] = (-2, -1)  # (samples ever stored, history version) last pulled
     hist_version: int = 0
     scale: tuple[float, float] | None = None  # (lo, span) for the overlaid normalisation
     curve: pg.PlotDataItem | None = None
@@ -166,6 +167,7 @@ class QtTrend(QWidget):
         self._pending: dict[int, tuple[str, list[str], float]] = {}  # id -> (machine, tags, since)
         self.history_handled: list[int] = []  # request ids whose reply was merged (for tests)
         self._last_frame = 0.0
+        self._last_scroll = 0.0
         self._setting_range = False
         self._syncing_cursor = False
         self._needs_rebuild = False
@@ -541,6 +543,7 @@ class QtTrend(QWidget):
             plot.getViewBox().setYRange(-2, 102, padding=0)
         for sig in self._signals:
             sig.seen = (-1, 0.0, -1)
+            sig.counted = (-2, -1)
             if sig.t.size:
                 self._set_curve(sig)
         self._set_x(x0, x1)
@@ -622,6 +625,10 @@ class QtTrend(QWidget):
 
     def _pull(self, sig: _Signal) -> bool:
         """Merge history and ring for one signal; ``False`` if nothing changed."""
+        count = self.ctx.store.sample_count(sig.machine, sig.tag)
+        if count >= 0 and (count, sig.hist_version) == sig.counted:
+            return False  # nothing new: skip copying the window
+        sig.counted = (count, sig.hist_version)
         ring_t, ring_v = self.ctx.store.window(sig.machine, sig.tag)
         seen = (int(ring_t.size), float(ring_t[-1]) if ring_t.size else 0.0, sig.hist_version)
         if seen == sig.seen:
@@ -655,19 +662,34 @@ class QtTrend(QWidget):
         if force:
             for sig in self._signals:
                 sig.seen = (-1, 0.0, -1)
+                sig.counted = (-2, -1)
+        changed = False
         for sig in self._signals:
             if self._pull(sig):
                 self._set_curve(sig)
+                changed = True
         if self._needs_rebuild:  # a tag's metadata arrived after the trend opened
             self._needs_rebuild = False
             self._rebuild()
-        self._set_x(now - self._window, now)
-        self._update_readout()
+        # Scroll only when the view moves by a pixel or new data came: no repaint for nothing.
+        if changed or force or now - self._last_scroll >= self._pixel_seconds():
+            self._last_scroll = now
+            self._set_x(now - self._window, now)
+        if changed or force:
+            self._update_readout()
+
+    def _pixel_seconds(self) -> float:
+        """How long the live window takes to scroll by one pixel."""
+        width = self._plots[0].getViewBox().width() if self._plots else 0.0
+        return self._window / max(float(width), 200.0)
 
     def _on_frame(self, now: float) -> None:
         if self._paused or not self.isVisible() or not self._signals:
             return
-        if now - self._last_frame < 1 / 31:
+        # At most the frame rate; for long windows no faster than the view scrolls one pixel,
+        # but never slower than 15 Hz, so a new value is painted within ~70 ms.
+        rate = self.ctx.settings.station.frame_hz
+        if now - self._last_frame < min(max(self._pixel_seconds(), 1 / rate), 1 / 15):
             return
         self._last_frame = now
         self._refresh(now)

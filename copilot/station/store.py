@@ -259,6 +259,15 @@ class StationStore:
                 return empty, empty.copy()
             return view.rings.window(alias, since)
 
+    def sample_count(self, machine: str, tag: str) -> int:
+        """How many samples of a tag this station has ever stored (cheap change detection)."""
+        with self._lock:
+            view = self._machines.get(machine)
+            alias = view.table.by_name.get(tag) if view else None
+            if view is None or alias is None:
+                return -1
+            return int(view.rings.total[alias])
+
     def values(self, machine: str) -> dict[str, tuple[Value, int, float]]:
         """Raw ``tag → (value, source quality, source time)``, for exact comparisons."""
         with self._lock:

@@ -30,7 +30,7 @@ def test_status_bar_shows_a_live_secure_link(live_plant: Plant, make_ctx, qtbot)
     _, window = window_for(make_ctx, qtbot)
     qtbot.waitUntil(lambda: "link live" in window.status.texts()[0], timeout=10_000)
     texts = window.status.texts()
-    assert "secure (CurveZMQ)" in texts[1]
+    assert texts[1] == "Secure (CurveZMQ)"
     qtbot.waitUntil(
         lambda: (
             "values/s" in window.status.texts()[3]
