@@ -13,7 +13,8 @@ Instruments (all on the GUI thread, ``time.time()`` so they compare with the sim
 
 * every paint of any pyqtgraph view ends in a wrapped ``GraphicsView.paintEvent``; the frame
   ends when Qt has finished that repaint pass (a zero-timer posted from the paint);
-* ours: frame = first unpainted ``ctx.frame`` tick → end of the paint pass;
+* ours: frame = the ``ctx.frame`` tick on which the view took new data → end of the paint
+  pass that shows it (ticks with nothing to draw paint nothing);
   naive: frame = first ``setData`` since the last paint → end of the paint pass;
 * latency: each sample first handed to a curve (ours: seen through ``store.window``, naive: the
   message's samples) → end of the first paint pass after it, against the sample's source time.
@@ -45,14 +46,19 @@ def _out(obj: dict[str, object]) -> None:
 
 
 def pick_signals(store, count: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """First tag of every machine (sorted), then second tags, ... until ``count``."""
+    """The first key (overview) tag of every machine, then the second ones... until ``count``."""
     machines = store.machines()
+    ranked = {
+        m.info.id: [t for t in m.tags if t.key]
+        + [t for t in m.tags if not t.key and t.type == "float"]
+        for m in machines
+    }
     picked: list[tuple[str, str]] = []
     depth = 0
-    while len(picked) < count and any(len(m.tags) > depth for m in machines):
-        for m in machines:
-            if len(m.tags) > depth and len(picked) < count:
-                picked.append((m.info.id, m.tags[depth].name))
+    while len(picked) < count and any(len(tags) > depth for tags in ranked.values()):
+        for mid, tags in ranked.items():
+            if len(tags) > depth and len(picked) < count:
+                picked.append((mid, tags[depth].name))
         depth += 1
     return picked
 
@@ -75,18 +81,22 @@ class Meter:
         self.lat: list[float] = []
         self.tick_gap_max = 0.0
         self._last_tick = 0.0
+        self.tick_time = 0.0
 
     def tick(self, now: float) -> None:
         self.ticks += 1
         if self._last_tick:
             self.tick_gap_max = max(self.tick_gap_max, now - self._last_tick)
         self._last_tick = now
-        if self.pending_since is None:
-            self.pending_since = now
+        self.tick_time = now
 
     def changed(self, ts: np.ndarray) -> None:
+        # A frame is timed from the tick on which the view took new data to the end of the
+        # paint that shows it; ticks on which the view had nothing to do paint nothing.
         if ts.size:
             self.pending_ts.append(ts)
+            if self.pending_since is None:
+                self.pending_since = self.tick_time or time.time()
 
     def painted(self) -> None:
         self.paints += 1
