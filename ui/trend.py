@@ -536,6 +536,8 @@ class QtTrend(QWidget):
             for i, sig in enumerate(self._signals):
                 shade = _SHADES[i % len(_SHADES)]
                 dash = _DASHES[(i // len(_SHADES) + i) % len(_DASHES)] if i else _DASHES[0]
+                if len(self._signals) > len(_SHADES) * len(_DASHES):
+                    dash = _DASHES[0]  # too many to tell apart anyway; dashes cost paint time
                 sig.plot = plot
                 sig.curve = self._curve(plot, sig, _pen(theme, shade, dash))
                 name = f"{sig.key} ({sig.unit})" if sig.unit else sig.key

@@ -9,26 +9,7 @@ import pytest
 
 from copilot.settings import StationSettings
 from copilot.station import Station
-from tests.helpers import InProcessHub, Plant, StationHandle, free_hub_address
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    monkeypatch.setenv("COPILOT_DATA_DIR", str(path))
-    monkeypatch.setenv("COPILOT_CONFIG", str(tmp_path / "none.toml"))
-    (tmp_path / "none.toml").write_text("")
-    return path
-
-
-@pytest.fixture
-def plant(data_dir: Path) -> Iterator[Plant]:
-    p = Plant(data_dir, free_hub_address())
-    try:
-        yield p
-    finally:
-        p.stop_all()
+from tests.helpers import InProcessHub, Plant, StationHandle
 
 
 @pytest.fixture

@@ -17,28 +17,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from copilot.bus import Bus
 from copilot.settings import Settings, StationSettings, load, with_overrides
 from copilot.station import LinkState, Station
-from tests.helpers import Plant, free_hub_address, wait_until
+from tests.helpers import Plant, wait_until
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    monkeypatch.setenv("COPILOT_DATA_DIR", str(path))
-    monkeypatch.setenv("COPILOT_CONFIG", str(tmp_path / "none.toml"))
-    (tmp_path / "none.toml").write_text("")
-    return path
-
-
-@pytest.fixture
-def plant(data_dir: Path) -> Iterator[Plant]:
-    p = Plant(data_dir, free_hub_address())
-    try:
-        yield p
-    finally:
-        p.stop_all()
 
 
 @pytest.fixture
