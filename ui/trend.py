@@ -414,7 +414,9 @@ class QtTrend(QWidget):
         font.setPixelSize(AXIS_PX)
         for name in ("left", "bottom"):
             ax = plot.getAxis(name)
-            ax.setStyle(tickFont=font, tickTextOffset=6)
+            # Major ticks and grid lines only: the minor grid is most of a frame's paint time
+            # (semi-transparent lines across the whole plot) and adds little to reading it.
+            ax.setStyle(tickFont=font, tickTextOffset=6, maxTickLevel=0)
             ax.setTextPen(theme.color("text"))
             ax.setPen(theme.color("text_dim"))
         plot.showAxis("bottom", bottom_axis)
