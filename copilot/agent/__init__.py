@@ -180,9 +180,11 @@ class _Pending:
         aliases, values, ts, quality = unpack(body)
         last = np.unique(aliases[::-1], return_index=True)[1]
         keep = np.sort(aliases.shape[0] - 1 - last)
-        text = {int(np.searchsorted(keep, i)): v for i, v in body.text.items() if i in set(keep)}
+        kept = set(keep.tolist())
+        text = {int(np.searchsorted(keep, i)): v for i, v in body.text.items() if i in kept}
         dropped = self.count - keep.shape[0]
-        self.__init__()  # type: ignore[misc]
+        self.aliases, self.values, self.ts, self.quality, self.text = [], [], [], [], []
+        self.count = 0
         self.add(
             aliases[keep].astype(np.uint32),
             values[keep],

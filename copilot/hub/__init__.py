@@ -201,9 +201,11 @@ class Hub:
         next_hb = time.monotonic()
         next_check = time.monotonic() + 0.1
         next_keys = time.monotonic() + 1.0
+        poller, polled = Poller(), None
         while not self._stop.is_set():
             assert self.router is not None
-            poller = Poller([self.router])
+            if polled is not self.router:  # first pass, or the sockets were rebound
+                poller, polled = Poller([self.router]), self.router
             for _ in poller.poll(min(next_hb, next_check) - time.monotonic()):
                 self._drain_router()
             now = time.monotonic()

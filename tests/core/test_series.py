@@ -80,3 +80,16 @@ def test_since_returns_each_sample_once_across_growth_and_wrap() -> None:
     a, t, _ = rings.since(mark)
     seen += list(zip(a.tolist(), t.tolist(), strict=True))
     assert sorted(seen) == sorted((tag, float(i)) for tag in (0, 1) for i in range(30))
+
+
+def test_agent_conflation_keeps_the_newest_sample_of_each_tag() -> None:
+    from copilot.agent import _Pending
+    from copilot.protocol.columns import unpack
+
+    pending = _Pending()
+    for i in range(3):
+        pending.add(np.array([0, 1], dtype=np.uint32), np.array([i, 10.0 + i]),
+                    np.array([i, i], dtype=np.int64), None, {})
+    assert pending.conflate() == 4
+    aliases, values, ts, _ = unpack(pending.data())
+    assert sorted(zip(aliases.tolist(), values.tolist(), strict=True)) == [(0, 2.0), (1, 12.0)]
