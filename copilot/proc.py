@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -32,6 +35,24 @@ def stop_on_signals(stop: Callable[[], None]) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def run_in_thread(loop: Callable[[], None], name: str, owner: Any) -> threading.Thread:
+    """Run ``loop`` on a daemon thread; keep an exception that ends it in ``owner.error``.
+
+    The exception is also logged, so a stopped loop is never silent.
+    """
+
+    def target() -> None:
+        try:
+            loop()
+        except BaseException as exc:
+            owner.error = exc
+            logging.getLogger(__name__).exception("%s stopped on an error", name)
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def die_with_parent() -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from copilot.bus import Bus, HandshakeWatch, Link, Poller, hub_endpoints
+from copilot.proc import run_in_thread
 from copilot.protocol import (
     ArgSpec,
     Birth,
@@ -621,16 +622,7 @@ class AgentRunner:
 
     def start(self) -> None:
         """Run in a background thread."""
-
-        def target() -> None:
-            try:
-                self.run()
-            except BaseException as exc:
-                self.error = exc
-                log.exception("agent runner stopped on an error")
-
-        self._thread = threading.Thread(target=target, name="agent-runner", daemon=True)
-        self._thread.start()
+        self._thread = run_in_thread(self.run, "agent-runner", self)
 
     def request_stop(self) -> None:
         """Ask :meth:`run` to return (safe from any thread or a signal handler)."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from copilot.bus import Bus, HandshakeWatch, Link, Poller, hub_endpoints
+from copilot.proc import run_in_thread
 from copilot.protocol import (
     TOPIC_HUB,
     Birth,
@@ -227,16 +228,7 @@ class Hub:
     def start(self) -> None:
         """Bind now, then serve on a background thread."""
         self.open()
-
-        def target() -> None:
-            try:
-                self.run()
-            except BaseException as exc:
-                self.error = exc
-                log.exception("hub loop stopped on an error")
-
-        self._thread = threading.Thread(target=target, name="hub", daemon=True)
-        self._thread.start()
+        self._thread = run_in_thread(self.run, "hub", self)
 
     def request_stop(self) -> None:
         """Ask the loop to return."""

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from copilot.bus import Bus, HandshakeWatch, Link, Poller, hub_endpoints
+from copilot.proc import run_in_thread
 from copilot.protocol import (
     Birth,
     Body,
@@ -199,16 +200,7 @@ class Station:
 
     def start(self) -> None:
         """Connect and run the I/O thread."""
-
-        def target() -> None:
-            try:
-                self._run()
-            except BaseException as exc:
-                self.error = exc
-                log.exception("station I/O thread stopped on an error")
-
-        self._thread = threading.Thread(target=target, name="station-io", daemon=True)
-        self._thread.start()
+        self._thread = run_in_thread(self._run, "station-io", self)
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the I/O thread and close its sockets."""

@@ -88,8 +88,13 @@ def test_agent_conflation_keeps_the_newest_sample_of_each_tag() -> None:
 
     pending = _Pending()
     for i in range(3):
-        pending.add(np.array([0, 1], dtype=np.uint32), np.array([i, 10.0 + i]),
-                    np.array([i, i], dtype=np.int64), None, {})
+        pending.add(
+            np.array([0, 1], dtype=np.uint32),
+            np.array([i, 10.0 + i]),
+            np.array([i, i], dtype=np.int64),
+            None,
+            {},
+        )
     assert pending.conflate() == 4
-    aliases, values, ts, _ = unpack(pending.data())
+    aliases, values, _, _ = unpack(pending.data())
     assert sorted(zip(aliases.tolist(), values.tolist(), strict=True)) == [(0, 2.0), (1, 12.0)]
