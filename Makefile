@@ -54,7 +54,7 @@ test: $(STAMP)
 # unimportable in this process and in every process the tests start.
 test-core-no-qt: $(STAMP)
 	PYTHONPATH=tests/noqt $(BIN)/python -m pytest -c tests/noqt/pytest.ini -p no:pytest-qt \
-	  --rootdir . $(PYTEST_FLAGS) tests/core
+	  --rootdir . --confcutdir . $(PYTEST_FLAGS) tests/core
 
 check: $(STAMP)
 	$(BIN)/ruff check .
