@@ -255,7 +255,8 @@ class Hub:
         self.pub.send([topic, b"COP1", self._enc_header(header), body], block=False)
         self.stats.published += 1
 
-    def _reply(self, identity: bytes, body: Body) -> None:
+    def _reply(self, identity: bytes, body: Body) -> bool:
+        """Send ``body`` to one peer of the ROUTER; ``False`` if it cannot be routed now."""
         assert self.router is not None
         header = Header(
             src="hub",
@@ -265,7 +266,7 @@ class Hub:
             hub_epoch=self.hub_epoch,
             hub_seq=self.hub_seq,
         )
-        self.router.send([identity, *self.codec.frames(header, body)], block=False)
+        return self.router.send([identity, *self.codec.frames(header, body)], block=False)
 
     def _heartbeat(self) -> None:
         self._publish(TOPIC_HUB, "hub", self.hub_epoch, 0, self.codec.encode_body(Heartbeat()))
@@ -695,17 +696,7 @@ class Hub:
                 f"{cmd.name} for {state.name} expired before it could be sent.",
             )
             return
-        header = Header(
-            src="hub",
-            epoch=self.hub_epoch,
-            seq=0,
-            ts=now,
-            hub_epoch=self.hub_epoch,
-            hub_seq=self.hub_seq,
-        )
-        assert self.router is not None
-        sent = self.router.send([state.identity, *self.codec.frames(header, cmd)], block=False)
-        if not sent:
+        if not self._reply(state.identity, cmd):
             refuse("REJECTED", "offline", f"{state.name} cannot be reached; nothing was sent.")
             return
         self._set_status(record, record.status)
@@ -735,16 +726,7 @@ class Hub:
             self._reply(identity, record.status)
             state = self.machines.get(record.cmd.machine)
             if record.status.state == "UNKNOWN" and state is not None and state.online:
-                assert self.router is not None
-                header = Header(
-                    src="hub",
-                    epoch=self.hub_epoch,
-                    seq=0,
-                    ts=time.time_ns(),
-                    hub_epoch=self.hub_epoch,
-                    hub_seq=self.hub_seq,
-                )
-                self.router.send([state.identity, *self.codec.frames(header, query)], block=False)
+                self._reply(state.identity, query)
             return
         self._reply(
             identity,
