@@ -71,6 +71,7 @@ class Meter:
 
         self._timer = QTimer
         self.paints = 0
+        self.paint_s = 0.0  # time spent in paint events
         self.passes = 0
         self.ticks = 0
         self.pending_since: float | None = None  # first unpainted tick / change
@@ -129,7 +130,9 @@ def hook_paint(meter: Meter) -> None:
     original = pg.GraphicsView.paintEvent
 
     def paintEvent(self, ev):  # type: ignore[no-untyped-def]  # noqa: N802 (Qt API)
+        start = time.perf_counter()
         result = original(self, ev)
+        meter.paint_s += time.perf_counter() - start
         meter.painted()
         return result
 
@@ -174,6 +177,7 @@ def main() -> int:
     parser.add_argument("--signals", type=int, default=50)
     parser.add_argument("--duration", type=float, default=0.0)
     parser.add_argument("--ring", type=int, default=6000)
+    parser.add_argument("--screenshot", help="save a PNG of the window when --duration ends")
     args = parser.parse_args()
 
     import pyqtgraph as pg
@@ -339,6 +343,7 @@ def main() -> int:
                 "frames": [round(f, 3) for f in frames],
                 "lat": [round(x, 2) for x in lat],
                 "paints": meter.paints,
+                "paint_s": round(meter.paint_s, 4),
                 "passes": meter.passes,
                 "ticks": meter.ticks,
                 "tick_gap_max_ms": round(meter.tick_gap_max * 1000, 1),
@@ -356,8 +361,14 @@ def main() -> int:
     reporter = QTimer()
     reporter.timeout.connect(report)
     reporter.start(1000)
+
+    def finish() -> None:
+        if args.screenshot:
+            window.grab().save(args.screenshot, "PNG")
+        app.quit()
+
     if args.duration:
-        QTimer.singleShot(int(args.duration * 1000), app.quit)
+        QTimer.singleShot(int(args.duration * 1000), finish)
     try:
         app.exec()
     finally:

@@ -209,19 +209,28 @@ class Rings:
         self.append(aliases, np.full(self.size, t), np.full(self.size, value))
 
     def window(self, alias: int, since: float | None = None) -> tuple[F64, F64]:
-        """Copies of one tag's samples in time order, optionally from ``since`` on."""
+        """Copies of one tag's samples in time order, optionally from ``since`` on.
+
+        Only what is returned is copied: a trend asking for the few samples that arrived since
+        its last frame pays for those, not for the whole ring.
+        """
         n = int(min(self.count[alias], self.capacity))
         start = int(self.count[alias] - n) % self.capacity
-        if start + n <= self.capacity:
-            t = self.t[alias, start : start + n].copy()
-            v = self.v[alias, start : start + n].copy()
-        else:
-            t = np.concatenate((self.t[alias, start:], self.t[alias, : start + n - self.capacity]))
-            v = np.concatenate((self.v[alias, start:], self.v[alias, : start + n - self.capacity]))
+        # The held samples in time order are two slices of the ring: [start:end1] then [0:end2].
+        end1 = min(start + n, self.capacity)
+        end2 = start + n - end1
+        t_row, v_row = self.t[alias], self.v[alias]
         if since is not None and n:
-            first = int(np.searchsorted(t, since, side="left"))
-            t, v = t[first:], v[first:]
-        return t, v
+            if end2 and since > t_row[end1 - 1]:  # all of it is in the second slice
+                first = int(np.searchsorted(t_row[:end2], since, side="left"))
+                return t_row[first:end2].copy(), v_row[first:end2].copy()
+            start += int(np.searchsorted(t_row[start:end1], since, side="left"))
+        if not end2:
+            return t_row[start:end1].copy(), v_row[start:end1].copy()
+        return (
+            np.concatenate((t_row[start:end1], t_row[:end2])),
+            np.concatenate((v_row[start:end1], v_row[:end2])),
+        )
 
     def oldest(self, alias: int) -> float | None:
         """Time of the oldest sample still held for ``alias``."""

@@ -20,6 +20,11 @@ Modes:
 
 Colour appears only for limits; data lines are neutral greys (ISA-101).
 
+Dense: more than 12 overlaid signals are drawn by :class:`ui.dense.DenseLines`, a per-pixel-
+column raster updated only where samples arrive (50 signals × 10 minutes stay within a 30 Hz
+frame); each signal keeps its grey shade, there is no per-line legend (the cursor readout names
+and values every signal).
+
 Pause: the X range and the curves freeze, the store keeps buffering; on resume the curves are
 re-pulled and show everything that arrived meanwhile. Any pan/zoom by mouse, wheel or pinch
 pauses automatically (like PlotJuggler); the Pause button shows it.
@@ -36,25 +41,29 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt
-from PySide6.QtGui import QFont, QPen
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
+    QFrame,
     QGestureEvent,
     QHBoxLayout,
     QLabel,
     QPinchGesture,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from copilot.pixels import Grid
 from copilot.protocol import HistoryReply, TagSpec
 from copilot.series import F64
 from copilot.station import HistoryArrived
 from ui.context import StationContext
+from ui.dense import DenseLines
 from ui.theme import SPACING, TOUCH, Theme, value_font
 
 WINDOWS: list[tuple[str, float]] = [
@@ -68,6 +77,9 @@ DEFAULT_WINDOW = 120.0
 AXIS_PX = 14
 MIN_SPAN_S = 10.0  # deepest zoom on the time axis
 NO_VALUE = "—"
+DENSE_FROM = 13  # overlaid signals drawn as one raster from this many on
+READOUT_LINES = 4  # cursor readout lines shown before it scrolls
+DENSE_READOUT_S = 0.5  # dense: the cursor readout follows new data at most this often
 # Overlaid signals: neutral shades x dash patterns (never hues; hue means "abnormal").
 _SHADES = ("text", "bar", "text_dim")
 _DASHES = (
@@ -97,6 +109,9 @@ class _Signal:
     seen: tuple[int, float, int] = (-1, 0.0, -1)  # (ring length, last ring t, history version)
     counted: tuple[int, int] = (-2, -1)  # (samples ever stored, history version) last pulled
     hist_version: int = 0
+    ring_t0: float = math.inf  # first ring sample in ``t`` (older ones came from history)
+    dense_count: int = -1  # dense mode: samples stored when last fed to the raster
+    dense_t: float = -math.inf  # dense mode: time of the last sample fed
     scale: tuple[float, float] | None = None  # (lo, span) for the overlaid normalisation
     curve: pg.PlotDataItem | None = None
     plot: pg.PlotItem | None = None
@@ -171,6 +186,12 @@ class QtTrend(QWidget):
         self._setting_range = False
         self._syncing_cursor = False
         self._needs_rebuild = False
+        self._dense: DenseLines | None = None
+        self._dense_stale = True
+        self._dense_samples = -1  # store.samples when the raster was last fed
+        self._dense_right = 0.0  # live: the right edge last set
+        self._dense_queued = False
+        self._last_readout = 0.0
         self._build()
         ctx.frame.connect(self._on_frame)
         ctx.event.connect(self._on_event)
@@ -228,9 +249,15 @@ class QtTrend(QWidget):
         self.readout.setFont(value_font(18, bold=False))
         self.readout.setWordWrap(True)
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
-        self.readout.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.readout.setMinimumHeight(TOUCH // 2 + 8)
-        inner.addWidget(self.readout)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Many signals at the cursor wrap onto several lines; past READOUT_LINES it scrolls.
+        self.readout_area = QScrollArea(self.canvas)
+        self.readout_area.setWidgetResizable(True)
+        self.readout_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.readout_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.readout_area.setWidget(self.readout)
+        self.readout_area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        inner.addWidget(self.readout_area)
         self.graphics = pg.GraphicsLayoutWidget(self.canvas)
         self.graphics.setBackground(self.theme.panel)
         self.graphics.ci.setSpacing(2)
@@ -334,14 +361,17 @@ class QtTrend(QWidget):
         """
         if self._cursor is None:
             return {}
+        self._materialise()
         return {s.key: self._value_at(s, self._cursor) for s in self._signals}
 
     def point_counts(self) -> dict[str, int]:
         """Finite points currently plotted per signal."""
+        self._materialise()
         return {s.key: int(np.count_nonzero(np.isfinite(s.v))) for s in self._signals}
 
     def plotted(self, key: str) -> tuple[F64, F64]:
         """Copies of the (time, value) arrays plotted for ``machine/tag`` (engineering units)."""
+        self._materialise()
         for s in self._signals:
             if s.key == key:
                 return s.t.copy(), s.v.copy()
@@ -378,6 +408,7 @@ class QtTrend(QWidget):
         units and empty for a gap (NaN). Only samples inside the current X range are written.
         """
         x0, x1 = self._view_range()
+        self._materialise()
         rows = 0
         with Path(path).open("w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
@@ -390,6 +421,10 @@ class QtTrend(QWidget):
                     out.writerow([iso, repr(t), s.machine, s.tag, value, s.unit])
                     rows += 1
         return rows
+
+    def is_dense(self) -> bool:
+        """Whether the signals are drawn as one raster (more than 12 overlaid)."""
+        return self._dense is not None
 
     def export_png(self, path: str | Path) -> bool:
         """Save the readout and the plots as a PNG."""
@@ -425,6 +460,8 @@ class QtTrend(QWidget):
         vb.setLimits(minXRange=MIN_SPAN_S)  # below that the time labels no longer fit
         vb.setMouseEnabled(x=True, y=True)
         vb.sigRangeChangedManually.connect(self._user_moved)
+        vb.sigRangeChanged.connect(self._view_changed)
+        vb.sigResized.connect(self._view_changed)
         if self._plots:
             plot.setXLink(self._plots[0])
         cursor = pg.InfiniteLine(
@@ -452,8 +489,19 @@ class QtTrend(QWidget):
             return self._norm(sig, value) if normalise else value
 
         if spec.normal is not None:
-            color = theme.color("normal_band")
-            color.setAlpha(170)
+            # Opaque (the 170/255 blend of the band over the panel, computed once): a
+            # translucent fill across the whole plot was a fifth of every repaint.
+            band, panel = theme.color("normal_band"), theme.color("panel")
+            color = QColor(
+                *(
+                    round(b * 170 / 255 + p * 85 / 255)
+                    for b, p in (
+                        (band.red(), panel.red()),
+                        (band.green(), panel.green()),
+                        (band.blue(), panel.blue()),
+                    )
+                )
+            )
             band = pg.LinearRegionItem(
                 values=(y(spec.normal.lo), y(spec.normal.hi)),
                 orientation="horizontal",
@@ -508,6 +556,8 @@ class QtTrend(QWidget):
         x0, x1 = self._view_range() if self._plots else (time.time() - self._window, time.time())
         self.graphics.clear()
         self._plots = []
+        self._dense = None
+        self._dense_stale = True
         self._cursor_lines = []
         theme = self.theme
         label_style = {"color": theme.text, "font-size": f"{AXIS_PX}px"}
@@ -521,6 +571,26 @@ class QtTrend(QWidget):
                 sig.plot = plot
                 sig.curve = self._curve(plot, sig, _pen(theme, "text"))
                 self._apply_y(sig)
+        elif len(self._signals) >= DENSE_FROM:
+            plot = self._new_plot(0, bottom_axis=True)
+            plot.setLabel("left", "% of range", **label_style)
+            plot.getAxis("left").setWidth(80)
+            plot.setTitle(
+                f"{len(self._signals)} signals overlaid, each in % of its range · "
+                "tap the plot to read every value",
+                color=theme.text,
+                size=f"{AXIS_PX + 1}px",
+                justify="left",
+            )
+            self._bands(plot, self._signals[0], normalise=True)
+            colours = [theme.color(_SHADES[i % len(_SHADES)]) for i in range(len(self._signals))]
+            self._dense = DenseLines(colours)
+            self._dense.setZValue(10)
+            plot.addItem(self._dense, ignoreBounds=True)
+            for sig in self._signals:
+                sig.plot = plot
+                sig.curve = None
+            plot.getViewBox().setYRange(-2, 102, padding=0)
         elif self._signals:
             plot = self._new_plot(0, bottom_axis=True)
             plot.setLabel("left", "% of range", **label_style)
@@ -627,8 +697,13 @@ class QtTrend(QWidget):
                 sig.hist_since = since
                 sig.hist_version += 1
         self.history_handled.append(event.request_id)
-        if not self._paused:
+        if self._dense is not None:  # one redraw for the replies of every machine
+            self._dense_stale = True
+            self._schedule_dense()
+        elif not self._paused:
             self._refresh(time.time(), force=True)
+        else:  # panned back while paused: show the older data where the view is
+            self._redraw_history()
 
     def _pull(self, sig: _Signal) -> bool:
         """Merge history and ring for one signal; ``False`` if nothing changed."""
@@ -644,6 +719,7 @@ class QtTrend(QWidget):
         if sig.spec is None:
             sig.spec = self._spec(sig.machine, sig.tag)
             self._needs_rebuild = sig.spec is not None
+        sig.ring_t0 = float(ring_t[0]) if ring_t.size else math.inf
         if sig.hist_t.size:
             older = sig.hist_t < ring_t[0] if ring_t.size else np.ones(sig.hist_t.size, bool)
             sig.t = np.concatenate((sig.hist_t[older], ring_t))
@@ -658,6 +734,122 @@ class QtTrend(QWidget):
                 self._apply_y(sig)
         return True
 
+    def _redraw_history(self) -> None:
+        """Paused: merge newly arrived history into what is shown, without adding live data."""
+        if self._dense is not None:
+            self._dense_stale = True
+            self._schedule_dense()
+            return
+        for sig in self._signals:
+            if sig.hist_version == sig.seen[2]:
+                continue
+            ring = sig.t >= sig.ring_t0
+            older = sig.hist_t < sig.ring_t0
+            sig.t = np.concatenate((sig.hist_t[older], sig.t[ring]))
+            sig.v = np.concatenate((sig.hist_v[older], sig.v[ring]))
+            sig.seen = (sig.seen[0], sig.seen[1], sig.hist_version)
+            self._set_curve(sig)
+        self._update_readout()
+
+    def _materialise(self) -> None:
+        """Dense mode feeds the raster only new samples: bring ``t``/``v`` up to date."""
+        if self._dense is not None:
+            for sig in self._signals:
+                self._pull(sig)
+
+    # -- dense raster ---------------------------------------------------------------------------
+
+    def _sync_dense(self, now: float, live: bool) -> bool:
+        """Feed new samples to the raster (everything again if the grid changed)."""
+        layer = self._dense
+        if layer is None or not self._plots:
+            return False
+        vb = self._plots[0].getViewBox()
+        width, height = float(vb.width()), float(vb.height())
+        if width < 2 or height < 2:
+            return False
+        dpr = float(self.graphics.devicePixelRatioF())
+        columns = max(1, round(width * dpr))
+        (x0, x1), (y0, y1) = vb.viewRange()
+        span = self._window if live else x1 - x0
+        if not (span > 0 and y1 > y0):
+            return False
+        grid = Grid(span / columns, y1, y0, max(1, round(height * dpr)), columns + 4)
+        if live:  # the right edge on a column boundary just after now: no data ever off-screen
+            right = (grid.column(now) + 1) * grid.dt
+            if right != self._dense_right or abs(x1 - right) > grid.dt / 2:
+                self._dense_right = right
+                self._set_x(right - span, right)
+            x0, x1 = right - span, right
+        last = grid.column(x1)
+        c0 = grid.column(x0)
+        if self._dense_stale or not grid.same(layer.grid) or c0 < layer.first:
+            self._dense_stale = False
+            self._dense_samples = self.ctx.store.samples
+            layer.begin(grid, c0 - 1, dpr)
+            for i, sig in enumerate(self._signals):
+                sig.seen = (-1, 0.0, -1)
+                sig.counted = (-2, -1)
+                self._pull(sig)
+                sig.dense_count = max(sig.counted[0], 0)
+                sig.dense_t = float(sig.t[-1]) if sig.t.size else -math.inf
+                start = max(0, int(np.searchsorted(sig.t, x0)) - 1)
+                layer.add(i, sig.t[start:], self._dense_y(sig, sig.v[start:]), last)
+            layer.commit(last)
+            return True
+        changed = False
+        store = self.ctx.store
+        samples = store.samples
+        if samples == self._dense_samples:  # nothing arrived anywhere since the last frame
+            return bool(layer.commit(last))
+        self._dense_samples = samples
+        for i, sig in enumerate(self._signals):
+            count = store.sample_count(sig.machine, sig.tag)
+            if count == sig.dense_count:
+                continue
+            if count < sig.dense_count:  # the machine was born again: new rings
+                self._dense_stale = True
+                continue
+            sig.dense_count = count
+            t, v = store.window(sig.machine, sig.tag, sig.dense_t)
+            fresh = t > sig.dense_t
+            if not fresh.all():
+                t, v = t[fresh], v[fresh]
+            if t.size:
+                sig.dense_t = float(t[-1])
+                layer.add(i, t, self._dense_y(sig, v), last)
+                changed = True
+            if sig.spec is None:
+                sig.spec = self._spec(sig.machine, sig.tag)
+                self._dense_stale = sig.spec is not None
+        layer.commit(last)
+        return changed
+
+    def _dense_y(self, sig: _Signal, v: F64) -> F64:
+        if sig.scale is None and (sig.spec is None or sig.spec.eng_range is None):
+            finite = v[np.isfinite(v)]
+            if finite.size:
+                lo, hi = float(finite.min()), float(finite.max())
+                sig.scale = (lo, (hi - lo) or 1.0)
+        return np.asarray(self._norm(sig, v), dtype=np.float64)
+
+    def _view_changed(self, *_: object) -> None:
+        """Paused (or resized) dense view: redraw for the new range, once per event-loop pass."""
+        if self._dense is not None and not self._setting_range:
+            self._schedule_dense()
+
+    def _schedule_dense(self) -> None:
+        if not self._dense_queued:
+            self._dense_queued = True
+            QTimer.singleShot(0, self._run_dense)
+
+    def _run_dense(self) -> None:
+        self._dense_queued = False
+        live = not self._paused
+        if live and not self.isVisible():
+            return
+        self._sync_dense(time.time(), live)
+
     def _set_curve(self, sig: _Signal) -> None:
         if sig.curve is None:
             return
@@ -666,6 +858,17 @@ class QtTrend(QWidget):
         sig.curve.setData(sig.t, y, connect="finite", skipFiniteCheck=finite)
 
     def _refresh(self, now: float, force: bool = False) -> None:
+        if self._dense is not None:
+            self._dense_stale = self._dense_stale or force
+            changed = self._sync_dense(now, live=True)
+            if self._needs_rebuild:
+                self._needs_rebuild = False
+                self._rebuild()
+            late = now - self._last_readout >= DENSE_READOUT_S
+            if force or (changed and self._cursor is not None and late):
+                self._last_readout = now
+                self._update_readout()
+            return
         if force:
             for sig in self._signals:
                 sig.seen = (-1, 0.0, -1)
@@ -696,6 +899,9 @@ class QtTrend(QWidget):
         # At most the frame rate; for long windows no faster than the view scrolls one pixel,
         # but never slower than 15 Hz, so a new value is painted within ~70 ms.
         rate = self.ctx.settings.station.frame_hz
+        if self._dense is not None:  # cheap: only new samples' columns are drawn
+            self._refresh(now)
+            return
         if now - self._last_frame < min(max(self._pixel_seconds(), 1 / rate), 1 / 15):
             return
         self._last_frame = now
@@ -795,10 +1001,22 @@ class QtTrend(QWidget):
         state = "PAUSED" if self._paused else "LIVE"
         if self._cursor is None:
             self.readout.setText(f"{state}  ·  tap the plot to place the cursor")
-            return
-        stamp = datetime.fromtimestamp(self._cursor).strftime("%H:%M:%S")
-        parts = [f"{key}  {value}" for key, value in self.cursor_values().items()]
-        self.readout.setText(f"{state}  ·  Cursor {stamp}    " + "    ".join(parts))
+        else:
+            stamp = datetime.fromtimestamp(self._cursor).strftime("%H:%M:%S")
+            parts = [f"{key}  {value}" for key, value in self.cursor_values().items()]
+            self.readout.setText(f"{state}  ·  Cursor {stamp}    " + "    ".join(parts))
+        self._fit_readout()
+
+    def _fit_readout(self) -> None:
+        width = max(self.readout_area.viewport().width(), 200)
+        full = max(self.readout.heightForWidth(width), 1)
+        lines = max(1, round(full / self.readout.fontMetrics().lineSpacing()))
+        self.readout_area.setFixedHeight(math.ceil(full / lines * min(lines, READOUT_LINES)) + 4)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        """The readout wraps to the new width."""
+        super().resizeEvent(event)
+        self._fit_readout()
 
     def set_theme(self, theme: Theme) -> None:
         """Redraw with another palette."""

@@ -88,7 +88,8 @@ class StationStore:
         self._link_quality = 0
         self._link_since = 0.0
         self.commands: dict[str, CommandStatus] = {}
-        self.version = 0
+        self.version = 0  # bumped by births, deaths and snapshots
+        self.samples = 0  # samples applied ever: a view that saw this number has nothing new
 
     # -- writer side (I/O thread) -------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class StationStore:
             if quality is not None:
                 values = np.where(quality >= 0x80, np.nan, values)
             view.rings.append(aliases, ts, values)
+            self.samples += int(aliases.size)
             view.online = True
             view.last_update = time.time()
         return True
@@ -134,6 +136,7 @@ class StationStore:
             view.since = at
             view.table.mark_all(int(Quality.BAD_STALE))
             view.rings.append_all(at)
+            self.samples += view.rings.size
             self.version += 1
         return True
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from copilot.protocol import Quality, TagSpec
 from copilot.series import BatchError, MinMax, Rings, TagTable, occurrence_rank
@@ -25,6 +27,27 @@ def test_ring_keeps_newest_in_time_order_with_repeats_in_one_batch() -> None:
     assert v.tolist() == [20, 30, 40, 50]
     t, v = rings.window(0, since=3.5)
     assert v.tolist() == [40, 50]
+
+
+@given(
+    batches=st.lists(st.integers(1, 7), min_size=1, max_size=12),
+    capacity=st.integers(1, 9),
+    since=st.floats(-1.0, 60.0),
+)
+def test_ring_window_since_is_the_tail_of_the_whole_window(
+    batches: list[int], capacity: int, since: float
+) -> None:
+    rings = Rings(1, capacity)
+    n = 0
+    for size in batches:
+        ts = np.arange(n, n + size, dtype=np.float64)
+        rings.append(np.zeros(size, dtype=np.int64), ts, ts * 10)
+        n += size
+    t_all, v_all = rings.window(0)
+    t, v = rings.window(0, since=since)
+    keep = t_all >= since
+    assert t.tolist() == t_all[keep].tolist()
+    assert v.tolist() == v_all[keep].tolist()
 
 
 def test_ring_grows_to_cover_its_time_span_instead_of_overwriting() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import save_screenshot
@@ -270,3 +270,76 @@ def test_overlaid_several_machines_dark(live_plant, make_ctx, qtbot, styled):
     QApplication.processEvents()
     path = Path(save_screenshot(trend, "trend_overlaid_dark"))
     assert path.stat().st_size > 0
+
+
+def _dense_signals(ctx, count: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    picked = []
+    for snap in ctx.store.machines():
+        for spec in snap.tags:
+            if spec.type == "float" and spec.eng_range is not None:
+                picked.append((snap.info.id, spec.name))
+    assert len(picked) >= count
+    return picked[:count]
+
+
+def test_many_overlaid_signals_draw_as_one_raster_at_their_values(
+    live_plant, make_ctx, qtbot, styled
+):
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot, window=120.0)
+    signals = _dense_signals(ctx, 16)
+    trend.set_stacked(False)
+    trend.show_signals(signals[0][0], [signals[0][1]])
+    for machine, tag in signals[1:]:
+        trend.add_signal(machine, tag)
+    assert trend.is_dense() and not trend.is_stacked()
+    assert trend.curves() == {}  # one raster item, not 16 curves
+    layer = trend._dense
+    assert layer is not None
+    qtbot.waitUntil(lambda: all(n >= 5 for n in trend.point_counts().values()), timeout=20_000)
+    commits = layer.commits
+    qtbot.waitUntil(lambda: layer.commits > commits + 3, timeout=10_000)
+
+    # What the operator sees: at each signal's newest sample, its line's pixel on screen.
+    trend.set_paused(True)
+    QApplication.processEvents()
+    image = trend.graphics.grab().toImage()
+    vb = trend._plots[0].getViewBox()
+    background = QColor(ctx.theme.panel).lightness()
+    missed = []
+    for machine, tag in signals:
+        t, v = trend.plotted(f"{machine}/{tag}")
+        finite = np.flatnonzero(np.isfinite(v))
+        i = int(finite[-2])  # not the newest: it may have arrived after the last raster frame
+        sig = next(s for s in trend._signals if s.key == f"{machine}/{tag}")
+        y = float(trend._norm(sig, float(v[i])))
+        scene = vb.mapViewToScene(QPointF(float(t[i]), y))
+        px = trend.graphics.mapFromScene(scene)
+        dark = [
+            QColor(image.pixel(px.x() + dx, px.y() + dy)).lightness()
+            for dx in range(-2, 3)
+            for dy in range(-2, 3)
+        ]
+        if min(dark) > background - 40:
+            missed.append(f"{machine}/{tag}")
+    assert not missed, f"no line pixel drawn at the newest value of {missed}"
+
+    # Paused: the raster stops; resumed: it shows what arrived meanwhile.
+    frozen = layer.commits
+    n0, _ = store_len(ctx)
+    qtbot.waitUntil(lambda: store_len(ctx)[0] >= n0 + 3, timeout=20_000)
+    QApplication.processEvents()
+    assert layer.commits == frozen
+    trend.set_paused(False)
+    qtbot.waitUntil(lambda: layer.commits > frozen, timeout=5_000)
+
+    # The cursor reads every signal, with units.
+    trend.set_paused(True)
+    t, _v = trend.plotted(f"{signals[0][0]}/{signals[0][1]}")
+    trend.set_cursor(float(t[-3]))
+    values = trend.cursor_values()
+    assert len(values) == 16 and all(v != NO_VALUE for v in values.values())
+    QApplication.processEvents()
+    # The readout wraps onto several lines (and scrolls past four) instead of being cut off.
+    assert trend.readout_area.height() > 2 * trend.readout.fontMetrics().lineSpacing()
+    save_screenshot(trend, "trend_dense")
