@@ -17,7 +17,8 @@ Instruments (all on the GUI thread, ``time.time()`` so they compare with the sim
   pass that shows it (ticks with nothing to draw paint nothing);
   naive: frame = first ``setData`` since the last paint → end of the paint pass;
 * latency: each sample first handed to a curve (ours: seen through ``store.window``, naive: the
-  message's samples) → end of the first paint pass after it, against the sample's source time.
+  message's samples) → end of the first paint pass after it, against the sample's source time;
+  gap markers (NaN at the time a machine went quiet) are not samples and are left out.
 
 Once a second a JSON line goes to stdout: ``{"type": "stats", ...}`` with the raw frame and
 latency lists of that second. Runs until SIGTERM (or ``--duration``).
@@ -237,7 +238,10 @@ def main() -> int:
                 last = fetched.get((machine, tag), 0.0)
                 if t[-1] > last:
                     fetched[(machine, tag)] = float(t[-1])
-                    meter.changed(t[int(np.searchsorted(t, last, side="right")) :])
+                    new = int(np.searchsorted(t, last, side="right"))
+                    # Gap markers (NaN, stamped with when a machine went quiet) are not
+                    # published samples: they have no publish-to-paint latency.
+                    meter.changed(t[new:][np.isfinite(v[new:])])
             return t, v
 
         station.store.window = window_fn  # type: ignore[method-assign]

@@ -37,6 +37,8 @@ from ui.context import StationContext
 
 log = logging.getLogger(__name__)
 
+STATUS_S = 1.0  # status bar counters refresh (latency, rates): a reading a second is plenty
+
 
 def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
@@ -105,7 +107,7 @@ class QtStatusBar(QWidget):
         self.refresh()
 
     def _on_frame(self, now: float) -> None:
-        if now - self._last >= 0.5:
+        if now - self._last >= STATUS_S:
             self._last = now
             self.refresh()
 

@@ -273,6 +273,7 @@ class QtMachineTile(QWidget):
         self._spark_path = QPainterPath()
         self._spark_band: QRectF | None = None
         self._spark_dirty = True
+        self.spark_at = 0.0  # when the sparkline was last rebuilt
         self._spark_label = ""
         self.set_snapshot(snapshot)
 
@@ -305,6 +306,7 @@ class QtMachineTile(QWidget):
         self._rank = RANK_NORMAL
         self._signature = ()
         self._spark_dirty = True
+        self.spark_at = 0.0  # when the sparkline was last rebuilt
         self._spark_label = f"{_pretty_tag(keys[0].name)} · last 3 min" if keys else ""
         self.setAccessibleName(snapshot.info.name)
 
@@ -380,6 +382,7 @@ class QtMachineTile(QWidget):
 
     def refresh_spark(self, store: StationStore, now: float) -> None:
         """Rebuild the sparkline of the first key tag (only for tiles on screen)."""
+        self.spark_at = now
         if self.visibleRegion().isEmpty():
             self._spark_dirty = True
             return
@@ -823,7 +826,6 @@ class QtOverview(QWidget):
         self._version = -1
         self._needs_sync = True
         self._next = 0
-        self._next_spark = 0
         self._last_order = 0.0
         self._last_pass = 0.0
         self._layout_width = -1
@@ -878,12 +880,11 @@ class QtOverview(QWidget):
             return
         for _ in range(min(n, math.ceil(n * VALUE_HZ / pass_hz))):
             self._next %= n
-            self.tiles[order[self._next]].refresh(store, now)
+            tile = self.tiles[order[self._next]]
+            tile.refresh(store, now)
+            if now - tile.spark_at >= 1 / SPARK_HZ:  # in the same pass: one repaint for both
+                tile.refresh_spark(store, now)
             self._next += 1
-        for _ in range(min(n, math.ceil(n * SPARK_HZ / pass_hz))):
-            self._next_spark %= n
-            self.tiles[order[self._next_spark]].refresh_spark(store, now)
-            self._next_spark += 1
         if now - self._last_order >= ORDER_S:
             self._last_order = now
             self._reorder()
