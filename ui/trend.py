@@ -773,7 +773,9 @@ class QtTrend(QWidget):
         width, height = float(vb.width()), float(vb.height())
         if width < 2 or height < 2:
             return False
-        dpr = float(self.graphics.devicePixelRatioF())
+        # One column and row per logical pixel: on a high-DPI screen the image is scaled up, so
+        # a line is as wide as the other 1-px lines (one device pixel would be hard to see).
+        dpr = 1.0
         columns = max(1, round(width * dpr))
         (x0, x1), (y0, y1) = vb.viewRange()
         span = self._window if live else x1 - x0

@@ -304,6 +304,7 @@ def test_many_overlaid_signals_draw_as_one_raster_at_their_values(
     trend.set_paused(True)
     QApplication.processEvents()
     image = trend.graphics.grab().toImage()
+    dpr = image.devicePixelRatio()
     vb = trend._plots[0].getViewBox()
     background = QColor(ctx.theme.panel).lightness()
     missed = []
@@ -315,8 +316,9 @@ def test_many_overlaid_signals_draw_as_one_raster_at_their_values(
         y = float(trend._norm(sig, float(v[i])))
         scene = vb.mapViewToScene(QPointF(float(t[i]), y))
         px = trend.graphics.mapFromScene(scene)
+        x, y_px = round(px.x() * dpr), round(px.y() * dpr)  # the grab is in device pixels
         dark = [
-            QColor(image.pixel(px.x() + dx, px.y() + dy)).lightness()
+            QColor(image.pixel(x + dx, y_px + dy)).lightness()
             for dx in range(-2, 3)
             for dy in range(-2, 3)
         ]
