@@ -78,7 +78,9 @@ AXIS_PX = 14
 MIN_SPAN_S = 10.0  # deepest zoom on the time axis
 NO_VALUE = "—"
 DENSE_FROM = 13  # overlaid signals drawn as one raster from this many on
+HISTORY_MARGIN_S = 60.0  # samples that left the ring are kept this long past the window
 READOUT_LINES = 4  # cursor readout lines shown before it scrolls
+DENSE_KEEP_S = 5.0  # dense: how often the rings are folded into the signals' series
 DENSE_READOUT_S = 0.5  # dense: the cursor readout follows new data at most this often
 # Overlaid signals: neutral shades x dash patterns (never hues; hue means "abnormal").
 _SHADES = ("text", "bar", "text_dim")
@@ -109,7 +111,7 @@ class _Signal:
     seen: tuple[int, float, int] = (-1, 0.0, -1)  # (ring length, last ring t, history version)
     counted: tuple[int, int] = (-2, -1)  # (samples ever stored, history version) last pulled
     hist_version: int = 0
-    ring_t0: float = math.inf  # first ring sample in ``t`` (older ones came from history)
+    live_t0: float = math.inf  # oldest station sample in ``t``; older ones come from history
     dense_count: int = -1  # dense mode: samples stored when last fed to the raster
     dense_t: float = -math.inf  # dense mode: time of the last sample fed
     scale: tuple[float, float] | None = None  # (lo, span) for the overlaid normalisation
@@ -201,6 +203,7 @@ class QtTrend(QWidget):
         self._dense_right = 0.0  # live: the right edge last set
         self._dense_queued = False
         self._last_readout = 0.0
+        self._last_materialise = 0.0
         self._build()
         ctx.frame.connect(self._on_frame)
         ctx.event.connect(self._on_event)
@@ -724,13 +727,22 @@ class QtTrend(QWidget):
         if sig.spec is None:
             sig.spec = self._spec(sig.machine, sig.tag)
             self._needs_rebuild = sig.spec is not None
-        sig.ring_t0 = float(ring_t[0]) if ring_t.size else math.inf
-        if sig.hist_t.size:
-            older = sig.hist_t < ring_t[0] if ring_t.size else np.ones(sig.hist_t.size, bool)
-            sig.t = np.concatenate((sig.hist_t[older], ring_t))
-            sig.v = np.concatenate((sig.hist_v[older], ring_v))
-        else:
-            sig.t, sig.v = ring_t, ring_v
+        cut = float(ring_t[0]) if ring_t.size else math.inf
+        if ring_t.size and sig.live_t0 == math.inf:
+            sig.live_t0 = cut
+        # Samples seen in the ring that have left it since: kept (the history from the hub
+        # only covers what is older than the first station sample), but not past the window.
+        fallen = (sig.t >= sig.live_t0) & (sig.t < cut)
+        keep_t, keep_v = sig.t[fallen], sig.v[fallen]
+        horizon = time.time() - self._window - HISTORY_MARGIN_S
+        if not self._paused and keep_t.size and keep_t[0] < horizon:
+            stay = keep_t >= horizon
+            keep_t, keep_v = keep_t[stay], keep_v[stay]
+            sig.live_t0 = float(keep_t[0]) if keep_t.size else cut
+            sig.hist_since = math.inf  # looking back there again needs the hub's history
+        older = sig.hist_t < sig.live_t0
+        sig.t = np.concatenate((sig.hist_t[older], keep_t, ring_t))
+        sig.v = np.concatenate((sig.hist_v[older], keep_v, ring_v))
         if sig.scale is None and (sig.spec is None or sig.spec.eng_range is None):
             finite = sig.v[np.isfinite(sig.v)]
             if finite.size:
@@ -748,8 +760,8 @@ class QtTrend(QWidget):
         for sig in self._signals:
             if sig.hist_version == sig.seen[2]:
                 continue
-            ring = sig.t >= sig.ring_t0
-            older = sig.hist_t < sig.ring_t0
+            ring = sig.t >= sig.live_t0
+            older = sig.hist_t < sig.live_t0
             sig.t = np.concatenate((sig.hist_t[older], sig.t[ring]))
             sig.v = np.concatenate((sig.hist_v[older], sig.v[ring]))
             sig.seen = (sig.seen[0], sig.seen[1], sig.hist_version)
@@ -874,6 +886,11 @@ class QtTrend(QWidget):
             ):
                 return  # nothing arrived and the view has not reached its next column
             changed = self._sync_dense(now, live=True)
+            if now - self._last_materialise >= DENSE_KEEP_S:
+                # The raster is fed only new samples; fold the rings into ``t``/``v`` before
+                # samples leave them, so a later rebuild still has them.
+                self._last_materialise = now
+                self._materialise()
             if self._needs_rebuild:
                 self._needs_rebuild = False
                 self._rebuild()

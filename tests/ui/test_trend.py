@@ -345,3 +345,34 @@ def test_many_overlaid_signals_draw_as_one_raster_at_their_values(
     # The readout wraps onto several lines (and scrolls past four) instead of being cut off.
     assert trend.readout_area.height() > 2 * trend.readout.fontMetrics().lineSpacing()
     save_screenshot(trend, "trend_dense")
+
+
+def test_samples_that_leave_the_ring_stay_on_the_trend(live_plant, make_ctx, qtbot, styled):
+    # A 16-sample ring (~3 s at 5 Hz) under a 30 s window: what scrolls out of the ring while
+    # the trend is open must stay drawn, not leave a hole between the history and the ring.
+    ctx = make_ctx(ring_samples=16)
+    trend = open_trend(ctx, qtbot, window=30.0)
+    qtbot.waitUntil(lambda: len(trend.history_handled) >= 1, timeout=10_000)
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] >= 16, timeout=20_000)
+    opened = float(trend.plotted(KEY)[0][-1])
+
+    def ring_start() -> float:
+        t, _ = ctx.store.window(MACHINE, TAG)
+        return float(t[0])
+
+    qtbot.waitUntil(lambda: ring_start() > opened + 6.0, timeout=30_000)
+    qtbot.waitUntil(lambda: trend.plotted(KEY)[0][-1] >= ring_start(), timeout=5_000)
+    t, v = trend.plotted(KEY)
+    between = np.isfinite(v) & (t > opened) & (t < ring_start())
+    # 5 Hz for at least 6 s: about 30 samples, none lost.
+    assert between.sum() >= 25, f"{between.sum()} samples between {opened} and the ring"
+    assert np.all(np.diff(t) > 0)
+
+    # Panning back further (which pauses) asks the hub again and shows its reply, paused.
+    handled = len(trend.history_handled)
+    trend.set_x_range(opened - 60.0, opened + 5.0)
+    assert trend.is_paused()
+    qtbot.waitUntil(lambda: len(trend.history_handled) > handled, timeout=10_000)
+    assert trend.is_paused()
+    t2, _v2 = trend.plotted(KEY)
+    assert (t2[(t2 > opened) & (t2 < ring_start())]).size >= between.sum()
