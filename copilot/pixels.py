@@ -198,14 +198,7 @@ class Canvas:
             diff = np.bincount(start, minlength=size) - np.bincount(stop, minlength=size)
             cover = np.cumsum(diff.reshape(rows + 1, k)[:rows], axis=0) > 0
             block[cover] = np.uint32(colour)
-        if k == g.capacity and np.array_equal(slots, np.arange(k)):
-            self.pixels[:] = block
-        else:
-            self.pixels[:, slots] = block
-
-    def clear(self) -> None:
-        """Every pixel transparent."""
-        self.pixels.fill(0)
+        self.pixels[:, slots] = block
 
 
 def argb(r: int, g: int, b: int, a: int = 255) -> int:

@@ -6,7 +6,7 @@ instead keeps, per line, which rows it covers in each pixel column
 (:class:`copilot.pixels.ColumnRuns`) and an ARGB image of all of them
 (:class:`copilot.pixels.Canvas`). New samples touch only their columns; scrolling the live
 window at constant zoom reuses every column (they sit on a global time grid); a frame is one or
-two image blits at device pixels. Colours follow the trend's neutral shades: still no hue for
+two image blits at whole pixels. Colours follow the trend's neutral shades: still no hue for
 normal data (ISA-101).
 
 The owner (:class:`ui.trend.QtTrend`) decides the grid, feeds samples and calls :meth:`commit`.
@@ -42,7 +42,7 @@ class DenseLines(pg.GraphicsObject):
         self._bounds = QRectF()
         self.commits = 0  # for tests and benchmarks
 
-    def begin(self, grid: Grid, first: int, dpr: float) -> None:
+    def begin(self, grid: Grid, first: int) -> None:
         """Start over on ``grid``; runs are computed from column ``first`` on."""
         self.grid = grid
         self.runs = [ColumnRuns(grid) for _ in self._colours]
@@ -51,11 +51,9 @@ class DenseLines(pg.GraphicsObject):
             by_colour.setdefault(colour, []).append(runs)
         self._layers = list(by_colour.items())
         self._canvas = Canvas(grid)
-        image = pg.functions.ndarray_to_qimage(
+        self._image = pg.functions.ndarray_to_qimage(
             self._canvas.pixels, QImage.Format.Format_ARGB32_Premultiplied
         )
-        image.setDevicePixelRatio(dpr)
-        self._image = image
         self.first = first
         self.right = first - 1
         self._dirty = []
@@ -102,7 +100,7 @@ class DenseLines(pg.GraphicsObject):
         return QRectF(self._bounds)
 
     def paint(self, painter: QPainter, *_: object) -> None:
-        """Blit the visible columns at device pixels (one or two pieces of the column ring)."""
+        """Blit the visible columns at whole pixels (one or two pieces of the column ring)."""
         grid, image = self.grid, self._image
         if grid is None or image is None or self.right < self.first:
             return
@@ -116,9 +114,7 @@ class DenseLines(pg.GraphicsObject):
         if c1 < c0:
             return
         origin = painter.transform().map(QPointF(c0 * grid.dt, grid.top))
-        dpr = image.devicePixelRatio()
-        x = round(origin.x() * dpr) / dpr
-        y = round(origin.y() * dpr) / dpr
+        x, y = round(origin.x()), round(origin.y())
         painter.save()
         painter.resetTransform()
         s0 = c0 % cap
@@ -126,7 +122,7 @@ class DenseLines(pg.GraphicsObject):
         head = min(n, cap - s0)
         painter.drawImage(QPointF(x, y), image, QRectF(s0, 0, head, grid.rows))
         if n > head:
-            painter.drawImage(QPointF(x + head / dpr, y), image, QRectF(0, 0, n - head, grid.rows))
+            painter.drawImage(QPointF(x + head, y), image, QRectF(0, 0, n - head, grid.rows))
         painter.restore()
 
 

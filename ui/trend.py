@@ -506,8 +506,6 @@ class QtTrend(QWidget):
             return self._norm(sig, value) if normalise else value
 
         if spec.normal is not None:
-            # Opaque (the 170/255 blend of the band over the panel, computed once): a
-            # translucent fill across the whole plot was a fifth of every repaint.
             color = theme.color("normal_band")
             color.setAlpha(170)  # the grid (drawn under the plot) shows through
             band = pg.LinearRegionItem(
@@ -743,12 +741,20 @@ class QtTrend(QWidget):
         older = sig.hist_t < sig.live_t0
         sig.t = np.concatenate((sig.hist_t[older], keep_t, ring_t))
         sig.v = np.concatenate((sig.hist_v[older], keep_v, ring_v))
-        if sig.scale is None and (sig.spec is None or sig.spec.eng_range is None):
-            finite = sig.v[np.isfinite(sig.v)]
-            if finite.size:
-                lo, hi = float(finite.min()), float(finite.max())
-                sig.scale = (lo, (hi - lo) or 1.0)
-                self._apply_y(sig)
+        if self._scale_from(sig, sig.v):
+            self._apply_y(sig)
+        return True
+
+    @staticmethod
+    def _scale_from(sig: _Signal, v: F64) -> bool:
+        """Without an engineering range, take the first data's range; ``True`` if set now."""
+        if sig.scale is not None or (sig.spec is not None and sig.spec.eng_range is not None):
+            return False
+        finite = v[np.isfinite(v)]
+        if not finite.size:
+            return False
+        lo, hi = float(finite.min()), float(finite.max())
+        sig.scale = (lo, (hi - lo) or 1.0)
         return True
 
     def _redraw_history(self) -> None:
@@ -787,13 +793,12 @@ class QtTrend(QWidget):
             return False
         # One column and row per logical pixel: on a high-DPI screen the image is scaled up, so
         # a line is as wide as the other 1-px lines (one device pixel would be hard to see).
-        dpr = 1.0
-        columns = max(1, round(width * dpr))
+        columns = max(1, round(width))
         (x0, x1), (y0, y1) = vb.viewRange()
         span = self._window if live else x1 - x0
         if not (span > 0 and y1 > y0):
             return False
-        grid = Grid(span / columns, y1, y0, max(1, round(height * dpr)), columns + 4)
+        grid = Grid(span / columns, y1, y0, max(1, round(height)), columns + 4)
         if live:  # the right edge on a column boundary just after now: no data ever off-screen
             right = (grid.column(now) + 1) * grid.dt
             if right != self._dense_right or abs(x1 - right) > grid.dt / 2:
@@ -805,7 +810,7 @@ class QtTrend(QWidget):
         if self._dense_stale or not grid.same(layer.grid) or c0 < layer.first:
             self._dense_stale = False
             self._dense_samples = self.ctx.store.samples
-            layer.begin(grid, c0 - 1, dpr)
+            layer.begin(grid, c0 - 1)
             for i, sig in enumerate(self._signals):
                 sig.seen = (-1, 0.0, -1)
                 sig.counted = (-2, -1)
@@ -845,11 +850,7 @@ class QtTrend(QWidget):
         return changed
 
     def _dense_y(self, sig: _Signal, v: F64) -> F64:
-        if sig.scale is None and (sig.spec is None or sig.spec.eng_range is None):
-            finite = v[np.isfinite(v)]
-            if finite.size:
-                lo, hi = float(finite.min()), float(finite.max())
-                sig.scale = (lo, (hi - lo) or 1.0)
+        self._scale_from(sig, v)
         return np.asarray(self._norm(sig, v), dtype=np.float64)
 
     def _view_changed(self, *_: object) -> None:
@@ -928,10 +929,10 @@ class QtTrend(QWidget):
             return
         # At most the frame rate; for long windows no faster than the view scrolls one pixel,
         # but never slower than 15 Hz, so a new value is painted within ~70 ms.
-        rate = self.ctx.settings.station.frame_hz
         if self._dense is not None:  # cheap: only new samples' columns are drawn
             self._refresh(now)
             return
+        rate = self.ctx.settings.station.frame_hz
         if now - self._last_frame < min(max(self._pixel_seconds(), 1 / rate), 1 / 15):
             return
         self._last_frame = now
