@@ -845,7 +845,8 @@ class QtTrend(QWidget):
                 changed = True
             if sig.spec is None:
                 sig.spec = self._spec(sig.machine, sig.tag)
-                self._dense_stale = sig.spec is not None
+                if sig.spec is not None:  # its range arrived: redraw in it
+                    self._dense_stale = True
         layer.commit(last)
         return changed
 
