@@ -1041,9 +1041,9 @@ class QtTrend(QWidget):
 
     def _fit_readout(self) -> None:
         width = max(self.readout_area.viewport().width(), 200)
-        full = max(self.readout.heightForWidth(width), 1)
-        lines = max(1, round(full / self.readout.fontMetrics().lineSpacing()))
-        self.readout_area.setFixedHeight(math.ceil(full / lines * min(lines, READOUT_LINES)) + 4)
+        line = self.readout.fontMetrics().lineSpacing()
+        lines = max(1, round(self.readout.heightForWidth(width) / line))
+        self.readout_area.setFixedHeight(line * min(lines, READOUT_LINES) + 2)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         """The readout wraps to the new width."""
