@@ -63,6 +63,7 @@ class StationSettings(msgspec.Struct, forbid_unknown_fields=True):
     resync_min_interval_ms: int = 1000
     rcvhwm: int = 100_000
     rcvbuf_bytes: int = 0
+    max_tags_per_machine: int = 50_000  # a BIRTH with more is refused and counted
     theme: Literal["light", "dark"] = "light"
     kiosk: bool = False
 

@@ -7,6 +7,11 @@ both sides; reads copy what they return, so a view never sees a half-applied bat
 Quality as shown is the source quality made worse by what the station knows: the machine is
 offline (Bad/stale), the value is older than its ``max_age_ms`` (Uncertain/stale), the hub link
 is lost (Uncertain/comm_lost) or a resync is under way (Uncertain/resyncing).
+
+Memory follows what arrives, not what a BIRTH claims: tags are numbered densely (a huge alias
+costs nothing) and a tag's ring is allocated with its first sample, short at first
+(:class:`~copilot.station.rings.TagRings`). Whatever cannot be applied is counted by reason in
+:attr:`StationStore.drops` and skipped; the store never raises into the I/O loop for bad input.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 from copilot.protocol import (
@@ -23,6 +29,7 @@ from copilot.protocol import (
     CommandSpec,
     CommandStatus,
     Data,
+    DropCounters,
     MachineInfo,
     Quality,
     SnapshotItem,
@@ -31,7 +38,8 @@ from copilot.protocol import (
     severity_of,
 )
 from copilot.protocol.columns import ColumnError, seconds, unpack
-from copilot.series import F64, BatchError, Rings, TagTable
+from copilot.series import F64, I64, BatchError, TagTable
+from copilot.station.rings import TagRings
 
 
 @dataclass(frozen=True)
@@ -65,24 +73,118 @@ class MachineSnapshot:
     last_update: float
 
 
-class MachineView:
-    """One machine as the station knows it (guarded by the store's lock)."""
+class RefusedError(ValueError):
+    """A message the store cannot apply; ``reason`` is the drop counter it is counted under."""
 
-    def __init__(self, birth: Birth, epoch: int, ring_samples: int) -> None:
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
+_MAX_ALIAS = 2**32  # DATA carries aliases as u32
+
+
+class MachineView:
+    """One machine as the station knows it (guarded by the store's lock).
+
+    Tags are numbered densely in BIRTH order (``0..n-1``); :meth:`dense` turns a batch's wire
+    aliases into those numbers, so memory follows the number of tags, never the largest alias.
+    """
+
+    def __init__(self, birth: Birth, epoch: int, ring_samples: int, max_tags: int) -> None:
+        tags = birth.tags
+        if len(tags) > max_tags:
+            raise RefusedError("too_many_tags", f"{len(tags)} tags, more than {max_tags}")
+        self.by_name = {t.name: i for i, t in enumerate(tags)}
+        if len(self.by_name) != len(tags):
+            raise RefusedError("bad_birth", "two tags with one name")
+        if any(not 0 <= t.alias < _MAX_ALIAS for t in tags):
+            raise RefusedError("bad_birth", "an alias outside 0..2^32-1")
+        wire = np.array([t.alias for t in tags], dtype=np.int64)
+        order = np.argsort(wire, kind="stable")
+        self._sorted = wire[order]
+        self._dense_of_sorted = order.astype(np.int64)
+        if self._sorted.size > 1 and (self._sorted[1:] == self._sorted[:-1]).any():
+            raise RefusedError("bad_birth", "two tags with one alias")
+        self._identity = bool((wire == np.arange(wire.size)).all())
         self.birth = birth
         self.epoch = epoch
-        self.table = TagTable(birth.tags)
-        self.rings = Rings(self.table.size, ring_samples)
+        self.table = TagTable([msgspec.structs.replace(t, alias=i) for i, t in enumerate(tags)])
+        self.rings = TagRings(len(tags), ring_samples)
         self.online = True
         self.since = time.time()
         self.last_update = 0.0
 
+    @property
+    def size(self) -> int:
+        """Number of tags."""
+        return len(self.birth.tags)
+
+    def dense(self, aliases: I64) -> I64:
+        """Dense tag numbers of a batch's wire aliases; :class:`BatchError` if one is unknown."""
+        if aliases.size == 0:
+            return aliases
+        n = self.size
+        if self._identity:
+            if n == 0 or aliases.min() < 0 or aliases.max() >= n:
+                raise BatchError("unknown alias")
+            return aliases
+        if n == 0:
+            raise BatchError("unknown alias")
+        idx = np.minimum(np.searchsorted(self._sorted, aliases), n - 1)
+        if not (self._sorted[idx] == aliases).all():
+            raise BatchError("unknown alias")
+        return self._dense_of_sorted[idx]
+
+    def carry_rings(self, old: MachineView) -> None:
+        """Keep the recent samples of every tag ``old`` had under the same name and type."""
+        new_specs = self.birth.tags
+        moves = {
+            i: self.by_name[spec.name]
+            for i, spec in enumerate(old.birth.tags)
+            if spec.name in self.by_name and new_specs[self.by_name[spec.name]].type == spec.type
+        }
+        self.rings = old.rings.carried_over(self.size, moves)
+
+    def apply(self, data: Data) -> int:
+        """Apply a DATA batch; the number of samples, or :class:`RefusedError` with a reason."""
+        try:
+            aliases, values, ts_ns, quality = unpack(data)
+        except ColumnError as exc:
+            raise RefusedError("bad_columns", str(exc)) from exc
+        try:
+            tags = self.dense(aliases)
+        except BatchError as exc:
+            raise RefusedError("unknown_alias", str(exc)) from exc
+        if data.text and any(not 0 <= index < tags.size for index in data.text):
+            raise RefusedError("bad_text", "a text entry for a sample the batch does not have")
+        ts = seconds(ts_ns)
+        try:
+            self.table.apply(tags, values, ts, quality, data.text)
+        except BatchError as exc:
+            raise RefusedError("bad_columns", str(exc)) from exc
+        if quality is not None:
+            values = np.where(quality >= 0x80, np.nan, values)
+        self.rings.append(tags, ts, values)
+        return int(tags.size)
+
 
 class StationStore:
-    """All machines' state, shared between the I/O thread (writer) and views (readers)."""
+    """All machines' state, shared between the I/O thread (writer) and views (readers).
 
-    def __init__(self, ring_samples: int = 1024) -> None:
+    What cannot be applied (a BIRTH that does not hold together, a batch with unknown aliases,
+    a snapshot item that fails either way) is skipped and counted in :attr:`drops` by reason.
+    """
+
+    def __init__(
+        self,
+        ring_samples: int = 1024,
+        drops: DropCounters | None = None,
+        max_tags_per_machine: int = 50_000,
+    ) -> None:
         self.ring_samples = ring_samples
+        self.max_tags_per_machine = max_tags_per_machine
+        self.drops = drops if drops is not None else DropCounters()
         self._lock = threading.Lock()
         self._machines: dict[str, MachineView] = {}
         self._link_quality = 0
@@ -93,35 +195,42 @@ class StationStore:
 
     # -- writer side (I/O thread) -------------------------------------------------------------
 
-    def apply_birth(self, birth: Birth, epoch: int) -> None:
-        """A machine started a session: new metadata, values unknown until its DATA."""
+    def _view(self, birth: Birth, epoch: int, old: MachineView | None) -> MachineView:
+        view = MachineView(birth, epoch, self.ring_samples, self.max_tags_per_machine)
+        if old is not None:
+            view.carry_rings(old)
+        return view
+
+    def apply_birth(self, birth: Birth, epoch: int) -> bool:
+        """A machine started a session: new metadata, values unknown until its DATA.
+
+        A re-BIRTH rebuilds the machine's tables; tags it still has (same name and type) keep
+        their recent samples, whatever their aliases are now. ``False`` (and counted) if the
+        BIRTH does not hold together; the machine's previous state then stays as it was.
+        """
         with self._lock:
-            old = self._machines.get(birth.machine.id)
-            view = MachineView(birth, epoch, self.ring_samples)
-            if old is not None and [t.name for t in old.birth.tags] == [t.name for t in birth.tags]:
-                view.rings = old.rings
+            try:
+                view = self._view(birth, epoch, self._machines.get(birth.machine.id))
+            except RefusedError as refused:
+                self.drops.count(refused.reason)
+                return False
             self._machines[birth.machine.id] = view
             self.version += 1
+        return True
 
     def apply_data(self, machine: str, epoch: int, data: Data) -> bool:
-        """Apply a DATA batch of the current session; ``False`` if it does not belong to one."""
-        try:
-            aliases, values, ts_ns, quality = unpack(data)
-        except ColumnError:
-            return False
-        ts = seconds(ts_ns)
+        """Apply a DATA batch of the current session; ``False`` (and counted) if it cannot be."""
         with self._lock:
             view = self._machines.get(machine)
             if view is None or view.epoch != epoch:
+                self.drops.count("no_session")
                 return False
             try:
-                view.table.apply(aliases, values, ts, quality, data.text)
-            except BatchError:
+                applied = view.apply(data)
+            except RefusedError as refused:
+                self.drops.count(refused.reason)
                 return False
-            if quality is not None:
-                values = np.where(quality >= 0x80, np.nan, values)
-            view.rings.append(aliases, ts, values)
-            self.samples += int(aliases.size)
+            self.samples += applied
             view.online = True
             view.last_update = time.time()
         return True
@@ -135,35 +244,48 @@ class StationStore:
             view.online = False
             view.since = at
             view.table.mark_all(int(Quality.BAD_STALE))
-            view.rings.append_all(at)
-            self.samples += view.rings.size
+            self.samples += view.rings.append_all(at)
             self.version += 1
         return True
 
     def apply_snapshot(self, items: Sequence[SnapshotItem]) -> None:
-        """Replace everything with a snapshot (machines absent from it are forgotten)."""
+        """Replace everything with a snapshot (machines absent from it are forgotten).
+
+        An item that cannot be applied is skipped and counted (``snapshot_<reason>``); the
+        other machines are applied all the same.
+        """
         with self._lock:
             fresh: dict[str, MachineView] = {}
             for item in items:
                 mid = item.birth.machine.id
-                old = self._machines.get(mid)
-                view = MachineView(item.birth, item.epoch, self.ring_samples)
-                if old is not None and [t.name for t in old.birth.tags] == [
-                    t.name for t in item.birth.tags
-                ]:
-                    view.rings = old.rings
-                view.online = item.online
-                view.since = item.since * 1e-9
                 try:
-                    aliases, values, ts_ns, quality = unpack(item.values)
-                    view.table.apply(aliases, values, seconds(ts_ns), quality, item.values.text)
-                except (BatchError, ColumnError):
+                    view = self._view(item.birth, item.epoch, self._machines.get(mid))
+                    view.online = item.online
+                    view.since = item.since * 1e-9
+                    self._apply_values(view, item.values)
+                except RefusedError as refused:
+                    self.drops.count(f"snapshot_{refused.reason}")
                     continue
                 view.last_update = time.time()
                 fresh[mid] = view
             self._machines = fresh
             self._link_quality = 0
             self.version += 1
+
+    @staticmethod
+    def _apply_values(view: MachineView, values: Data) -> None:
+        """A snapshot's last values set the table only (the rings keep their own samples)."""
+        try:
+            aliases, numbers, ts_ns, quality = unpack(values)
+            tags = view.dense(aliases)
+        except (ColumnError, BatchError) as exc:
+            raise RefusedError("bad_values", str(exc)) from exc
+        if values.text and any(not 0 <= index < tags.size for index in values.text):
+            raise RefusedError("bad_values", "a text entry for a sample the batch does not have")
+        try:
+            view.table.apply(tags, numbers, seconds(ts_ns), quality, values.text)
+        except BatchError as exc:
+            raise RefusedError("bad_values", str(exc)) from exc
 
     def set_link_quality(self, quality: int) -> None:
         """Make every value at most this good (0 = the link is fine)."""
@@ -208,8 +330,7 @@ class StationStore:
 
     def _reading(self, mid: str, view: MachineView, alias: int, now: float) -> Reading:
         table = view.table
-        spec = table.specs[alias]
-        assert spec is not None
+        spec = view.birth.tags[alias]  # as the machine declared it (``table`` numbers densely)
         quality = int(table.quality[alias])
         ts = float(table.ts[alias])
         stale_since: float | None = None
@@ -238,7 +359,7 @@ class StationStore:
             view = self._machines.get(machine)
             if view is None:
                 return None
-            alias = view.table.by_name.get(tag)
+            alias = view.by_name.get(tag)
             if alias is None:
                 return None
             return self._reading(machine, view, alias, now)
@@ -250,13 +371,13 @@ class StationStore:
             view = self._machines.get(machine)
             if view is None:
                 return []
-            return [self._reading(machine, view, t.alias, now) for t in view.birth.tags]
+            return [self._reading(machine, view, i, now) for i in range(view.size)]
 
     def window(self, machine: str, tag: str, since: float | None = None) -> tuple[F64, F64]:
         """Copies of a tag's recent samples (NaN marks gaps and Bad values)."""
         with self._lock:
             view = self._machines.get(machine)
-            alias = view.table.by_name.get(tag) if view else None
+            alias = view.by_name.get(tag) if view else None
             if view is None or alias is None:
                 empty = np.empty(0, dtype=np.float64)
                 return empty, empty.copy()
@@ -266,7 +387,7 @@ class StationStore:
         """How many samples of a tag this station has ever stored (cheap change detection)."""
         with self._lock:
             view = self._machines.get(machine)
-            alias = view.table.by_name.get(tag) if view else None
+            alias = view.by_name.get(tag) if view else None
             if view is None or alias is None:
                 return -1
             return int(view.rings.total[alias])
@@ -280,9 +401,9 @@ class StationStore:
             table = view.table
             return {
                 t.name: (
-                    table.display_value(t.alias),
-                    int(table.quality[t.alias]),
-                    float(table.ts[t.alias]),
+                    table.display_value(i),
+                    int(table.quality[i]),
+                    float(table.ts[i]),
                 )
-                for t in view.birth.tags
+                for i, t in enumerate(view.birth.tags)
             }

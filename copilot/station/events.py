@@ -1,0 +1,88 @@
+"""What the station tells its listeners: low-rate, past-tense facts.
+
+Every event is a frozen dataclass. Listeners are called on the station's dispatch thread, in
+the order the events happened, never on the I/O thread (see :class:`copilot.station.Station`).
+High-rate samples are never events: views pull them from the store on their own timer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal
+
+from copilot.protocol import CommandStatus, ErrorReply, HistoryReply
+
+
+class LinkState(enum.Enum):
+    """The station's link to the hub."""
+
+    CONNECTING = "connecting"
+    SYNCING = "syncing"
+    LIVE = "live"
+    LOST = "lost"
+
+
+LinkCause = Literal[
+    "starting",  # the station has just started
+    "syncing",  # joining or resynchronising: a snapshot is on its way
+    "live",  # the snapshot is in and updates follow it
+    "no_answer",  # nothing answers at the hub's address (down, wrong address, firewall)
+    "key_refused",  # the hub does not admit this station's key (unknown or revoked)
+    "handshake_failed",  # wrong hub key, or one side runs insecure and the other not
+    "version_mismatch",  # the hub speaks another protocol version
+    "hub_silent",  # the hub answered before but its heartbeats stopped
+]
+"""Why the link is in its state, as a closed set a UI can map to its own words or icons."""
+
+
+@dataclass(frozen=True)
+class LinkChanged:
+    """The link to the hub changed state, with a sentence for the status bar.
+
+    ``reason`` is for people ("the hub refused this key…"); ``cause`` is the same fact as a
+    closed set for code (:data:`LinkCause`).
+    """
+
+    state: LinkState
+    since: float
+    reason: str
+    cause: LinkCause = "syncing"
+
+
+@dataclass(frozen=True)
+class MachinesChanged:
+    """Machines were born, died or were replaced by a snapshot."""
+
+    machine_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CommandUpdated:
+    """A command moved in its lifecycle."""
+
+    status: CommandStatus
+
+
+@dataclass(frozen=True)
+class HistoryArrived:
+    """The hub answered a history request."""
+
+    request_id: int
+    reply: HistoryReply | ErrorReply
+
+
+@dataclass(frozen=True)
+class WorkerFailed:
+    """A worker's handler raised on one item; the worker goes on with the next.
+
+    ``item`` is a short description of what was being handled, ``error`` the exception's type
+    and message.
+    """
+
+    worker: str
+    item: str
+    error: str
+
+
+Event = LinkChanged | MachinesChanged | CommandUpdated | HistoryArrived | WorkerFailed

@@ -1,0 +1,286 @@
+"""The Qt-free station client that the dashboard sits on: one hub, one picture of the plant.
+
+:class:`Station` puts the parts together: a :class:`~copilot.station.link.HubLink` (sockets and
+the one I/O thread that owns them), a :class:`~copilot.station.sync.Sync` (snapshot, held
+updates, resync, link state), :class:`~copilot.station.commands.Commands` (send, query, status
+order) and the :class:`~copilot.station.store.StationStore` views read on their own timer.
+
+Listeners get only low-rate events (:mod:`copilot.station.events`). They are called on a
+dispatch thread (a :class:`~copilot.station.worker.Worker`), in order, never on the I/O thread:
+a slow or broken listener cannot stall the sockets. A listener that raises is logged with the
+event it got, counted in ``stats.listener_errors``, and the others still hear the event.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from copilot.bus import Bus, Link
+from copilot.protocol import (
+    Body,
+    Codec,
+    Command,
+    CommandStatus,
+    ErrorReply,
+    Header,
+    HistoryReply,
+    HistoryRequest,
+    Origin,
+    Scalar,
+    SnapshotEnd,
+    SnapshotItem,
+)
+from copilot.settings import StationSettings
+from copilot.station.commands import Commands
+from copilot.station.events import Event, HistoryArrived, LinkCause, LinkState
+from copilot.station.link import HubLink
+from copilot.station.stats import StationStats
+from copilot.station.store import Reading, StationStore
+from copilot.station.sync import Sync
+from copilot.station.worker import Worker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EVENT_INBOX = 10_000  # events waiting for listeners; past it new ones are dropped and counted
+
+
+class Station:
+    """Client of one hub. Start it, read :attr:`store`, stop it."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        hub: str,
+        settings: StationSettings | None = None,
+        heartbeat_ms: int = 1000,
+        liveness: int = 3,
+        name: str = "station",
+    ) -> None:
+        self.bus = bus
+        self.settings = settings or StationSettings()
+        self.hub = hub
+        self.name = name
+        self.stats = StationStats()
+        self.store = StationStore(
+            self.settings.ring_samples,
+            self.stats.counters,
+            self.settings.max_tags_per_machine,
+        )
+        self._listeners: list[Callable[[Event], None]] = []
+        self._logged_listeners: set[str] = set()
+        self._dispatch: Worker[Event] = Worker(
+            f"station-events-{name}", self._deliver, maxsize=EVENT_INBOX
+        )
+        self._link = HubLink(bus, hub, self.settings, name, self.stats.counters)
+        self.router_ep, self.pub_ep = self._link.router_ep, self._link.pub_ep
+        self.commands = Commands(self.store, self._link.submit, self._emit)
+        self.sync = Sync(
+            self.store,
+            self.stats,
+            self.settings,
+            liveness * heartbeat_ms / 1000,
+            hub,
+            self._link.send,
+            self._emit,
+            self.commands.apply,
+        )
+        self._ids = itertools.count(1)
+        self._stopped = False
+
+    # -- public API (any thread) --------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener(event)`` for every low-rate event, on the dispatch thread."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        """Connect and run the I/O thread (and the thread that calls the listeners)."""
+        self._dispatch.start()
+        self._link.start(_Handler(self))
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the I/O thread, close its sockets, deliver the events already queued."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._link.stop(timeout)
+        self._dispatch.stop(drain=True)
+        self._dispatch.join(timeout)
+
+    def request_history(
+        self,
+        machine: str,
+        tags: list[str],
+        since: float,
+        until: float = 0.0,
+        max_points: int = 4000,
+    ) -> int:
+        """Ask the hub for history (times in s); the answer comes as :class:`HistoryArrived`."""
+        request_id = next(self._ids)
+        self._link.submit(
+            HistoryRequest(
+                machine=machine,
+                tags=tags,
+                since=int(since * 1e9),
+                until=int(until * 1e9),
+                max_points=max_points,
+                request_id=request_id,
+            )
+        )
+        return request_id
+
+    def send_command(
+        self,
+        machine: str,
+        name: str,
+        args: dict[str, Scalar] | None = None,
+        *,
+        ttl_s: float = 10.0,
+        origin: Origin = "api",
+        operator: str = "",
+        cmd_id: str | None = None,
+    ) -> str:
+        """Send a command through the hub; follow it with :class:`CommandUpdated` events."""
+        return self.commands.send(
+            machine, name, args, ttl_s=ttl_s, origin=origin, operator=operator, cmd_id=cmd_id
+        )
+
+    def query_command(self, cmd_id: str) -> None:
+        """Ask where a command stands (after a reconnect: ask, never resend)."""
+        self.commands.query(cmd_id)
+
+    def pause_io(self, seconds: float) -> None:
+        """Fault injection: stop reading the sockets for ``seconds``, as a stalled station would."""
+        self._link.pause(seconds)
+
+    def readings(self, machine: str) -> list[Reading]:
+        """Shortcut to :meth:`StationStore.readings`."""
+        return self.store.readings(machine)
+
+    def worker(self, name: str, handler: Callable[[T], None], maxsize: int = 100) -> Worker[T]:
+        """A :class:`Worker` whose failures reach this station's listeners as events.
+
+        The caller starts and stops it (audio capture, speech, text-to-speech...).
+        """
+        return Worker(name, handler, maxsize=maxsize, on_error=self._emit)
+
+    # -- link state, for views and tests --------------------------------------------------------
+
+    @property
+    def state(self) -> LinkState:
+        """The link's state."""
+        return self.sync.state
+
+    @property
+    def state_since(self) -> float:
+        """Wall-clock time the link entered its state."""
+        return self.sync.state_since
+
+    @property
+    def link_reason(self) -> str:
+        """Why the link is in its state, as a sentence for people."""
+        return self.sync.reason
+
+    @property
+    def link_cause(self) -> LinkCause:
+        """Why the link is in its state, as a closed set for code."""
+        return self.sync.cause
+
+    @property
+    def hub_epoch(self) -> int:
+        """The hub session the picture belongs to."""
+        return self.sync.hub_epoch
+
+    @property
+    def hub_seq(self) -> int:
+        """The last hub update applied."""
+        return self.sync.hub_seq
+
+    @property
+    def error(self) -> BaseException | None:
+        """What ended the I/O thread, if anything did (``None`` while it runs)."""
+        return self._link.error
+
+    @property
+    def sub(self) -> Link | None:
+        """The update socket (owned by the I/O thread)."""
+        return self._link.sub
+
+    @property
+    def dealer(self) -> Link | None:
+        """The control socket (owned by the I/O thread)."""
+        return self._link.dealer
+
+    @property
+    def _codec(self) -> Codec:
+        return self._link.codec  # tests read its drop counters
+
+    @property
+    def _thread(self) -> threading.Thread | None:
+        return self._link.thread  # tests check the I/O thread is alive
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if not self._dispatch.submit(event):
+            self.stats.events_dropped += 1
+
+    def _deliver(self, event: Event) -> None:
+        """On the dispatch thread: every listener hears the event, whatever the others do."""
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                self.stats.listener_errors += 1
+                key = f"{getattr(listener, '__qualname__', listener)!s}/{type(event).__name__}"
+                if key not in self._logged_listeners and len(self._logged_listeners) < 100:
+                    self._logged_listeners.add(key)
+                    log.exception("station listener %s failed on %r", key, event)
+
+
+class _Handler:
+    """What the I/O thread calls: routes each message to the part that owns it."""
+
+    def __init__(self, station: Station) -> None:
+        self._station = station
+        self._sync = station.sync
+        self._commands = station.commands
+        self._link = station._link
+
+    def on_start(self) -> None:
+        self._sync.request_snapshot("joining")
+
+    def on_update(self, header: Header, body: Body) -> None:
+        self._sync.on_update(header, body)
+
+    def on_reply(self, header: Header, body: Body) -> None:
+        match body:
+            case SnapshotItem():
+                self._sync.on_snapshot_item(body)
+            case SnapshotEnd():
+                self._sync.on_snapshot_end(body)
+            case HistoryReply():
+                self._station._emit(HistoryArrived(body.request_id, body))
+            case ErrorReply():
+                log.warning("station: hub says %s", body.message)
+                self._station._emit(HistoryArrived(0, body))
+            case CommandStatus():
+                self._commands.apply(body)
+            case _:
+                self._station.stats.counters.count("unexpected_type")
+
+    def on_unsent(self, body: Body) -> None:
+        if isinstance(body, Command):
+            self._commands.unsent(body)
+
+    def on_handshake_failures(self, failures: list[str]) -> None:
+        self._sync.handshake_failed(failures)
+
+    def tick(self, now: float) -> None:
+        self._sync.tick(now, self._link.handshake_ok)
