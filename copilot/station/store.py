@@ -156,8 +156,6 @@ class MachineView:
             tags = self.dense(aliases)
         except BatchError as exc:
             raise RefusedError("unknown_alias", str(exc)) from exc
-        if data.text and any(not 0 <= index < tags.size for index in data.text):
-            raise RefusedError("bad_text", "a text entry for a sample the batch does not have")
         ts = seconds(ts_ns)
         try:
             self.table.apply(tags, values, ts, quality, data.text)
@@ -280,8 +278,6 @@ class StationStore:
             tags = view.dense(aliases)
         except (ColumnError, BatchError) as exc:
             raise RefusedError("bad_values", str(exc)) from exc
-        if values.text and any(not 0 <= index < tags.size for index in values.text):
-            raise RefusedError("bad_values", "a text entry for a sample the batch does not have")
         try:
             view.table.apply(tags, numbers, seconds(ts_ns), quality, values.text)
         except BatchError as exc:
