@@ -28,12 +28,25 @@ class TagRings:
         self.t = np.empty((0, self.capacity), dtype=np.float64)
         self.v = np.empty((0, self.capacity), dtype=np.float64)
         self.count = np.zeros(0, dtype=np.int64)  # per row: samples ever appended
-        self.total = np.zeros(tags, dtype=np.int64)  # per tag: samples ever appended
+        self._all_rows = tags == 0
 
     @property
     def rows(self) -> int:
         """Tags that have a row (have had a sample)."""
         return int(self.count.shape[0])
+
+    @property
+    def total(self) -> I64:
+        """Per tag: samples ever appended (never reset; 0 for a tag without samples)."""
+        out = np.zeros(self.tags, dtype=np.int64)
+        has = self.row >= 0
+        out[has] = self.count[self.row[has]]
+        return out
+
+    def total_of(self, tag: int) -> int:
+        """Samples ever appended to one tag (cheap change detection for a view)."""
+        row = int(self.row[tag])
+        return 0 if row < 0 else int(self.count[row])
 
     @property
     def nbytes(self) -> int:
@@ -48,6 +61,7 @@ class TagRings:
         self.t = np.concatenate((self.t, pad))
         self.v = np.concatenate((self.v, pad.copy()))
         self.count = np.concatenate((self.count, np.zeros(add, dtype=np.int64)))
+        self._all_rows = self.rows == self.tags
 
     def _grow(self, needed: int) -> None:
         """Lengthen every row to hold ``needed`` samples (rows have not wrapped yet)."""
@@ -68,7 +82,7 @@ class TagRings:
         if tags.size == 0:
             return
         rows = self.row[tags]
-        if (rows < 0).any():
+        if not self._all_rows and (rows < 0).any():
             self._add_rows(np.unique(tags[rows < 0]))
             rows = self.row[tags]
         counts = np.bincount(rows, minlength=self.rows)
@@ -81,7 +95,6 @@ class TagRings:
         self.t[rows, pos] = ts
         self.v[rows, pos] = values
         self.count += counts
-        self.total += np.bincount(tags, minlength=self.tags)
 
     def append_all(self, t: float, value: float = np.nan) -> int:
         """Append one sample to every tag that has samples (NaN marks a gap); how many."""
@@ -125,7 +138,6 @@ class TagRings:
             return fresh
         olds = np.array([o for o, _ in pairs], dtype=np.int64)
         news = np.array([n for _, n in pairs], dtype=np.int64)
-        fresh.total[news] = self.total[olds]
         has_row = self.row[olds] >= 0
         if not has_row.any():
             return fresh
@@ -135,4 +147,5 @@ class TagRings:
         fresh.v = self.v[old_rows]
         fresh.count = self.count[old_rows]
         fresh.row[news[has_row]] = np.arange(old_rows.size, dtype=np.int64)
+        fresh._all_rows = fresh.rows == fresh.tags
         return fresh

@@ -153,14 +153,12 @@ class MachineView:
         except ColumnError as exc:
             raise RefusedError("bad_columns", str(exc)) from exc
         try:
-            tags = self.dense(aliases)
-        except BatchError as exc:
-            raise RefusedError("unknown_alias", str(exc)) from exc
-        ts = seconds(ts_ns)
-        try:
+            # aliases 0..n-1 in BIRTH order are their own dense numbers; the table checks them
+            tags = aliases if self._identity else self.dense(aliases)
+            ts = seconds(ts_ns)
             self.table.apply(tags, values, ts, quality, data.text)
         except BatchError as exc:
-            raise RefusedError("bad_columns", str(exc)) from exc
+            raise RefusedError("unknown_alias", str(exc)) from exc
         if quality is not None:
             values = np.where(quality >= 0x80, np.nan, values)
         self.rings.append(tags, ts, values)
@@ -386,7 +384,7 @@ class StationStore:
             alias = view.by_name.get(tag) if view else None
             if view is None or alias is None:
                 return -1
-            return int(view.rings.total[alias])
+            return view.rings.total_of(alias)
 
     def values(self, machine: str) -> dict[str, tuple[Value, int, float]]:
         """Raw ``tag → (value, source quality, source time)``, for exact comparisons."""

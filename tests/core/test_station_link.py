@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from copilot.bus import Bus, Security
+from copilot.bus import Bus, KeyStore, Security
 from copilot.protocol import (
     Birth,
     Body,
@@ -24,7 +26,7 @@ from copilot.protocol import (
 from copilot.protocol.columns import pack
 from copilot.settings import StationSettings
 from copilot.station import Event, LinkChanged, LinkState, MachinesChanged, Station
-from tests.helpers import free_hub_address, wait_until
+from tests.helpers import InProcessHub, free_hub_address, wait_until
 
 HUB_EPOCH = 1_700_000_000_000_000_000
 
@@ -192,3 +194,34 @@ def test_nothing_answering_is_said_so(station: Station) -> None:
     assert "nothing answers at" in station.link_reason
     wait_until(lambda: [c.cause for c in changes][-1:] == ["no_answer"], 5, "the event")
     assert changes[0].cause == "syncing"
+
+
+@pytest.mark.parametrize(("pin_hub", "cause"), [(True, "key_refused"), (False, "handshake_failed")])
+def test_a_refused_handshake_is_a_link_cause_a_ui_can_show(
+    data_dir: Path, tmp_path: Path, pin_hub: bool, cause: str
+) -> None:
+    hub = InProcessHub(data_dir)
+    remote = KeyStore(tmp_path / "remote")  # keys made on another host, not admitted here
+    remote.init()
+    if pin_hub:
+        shutil.copy(data_dir / "keys" / "hub.key", remote.dir / "hub.key")
+    else:  # admitted, but it pins another hub's key
+        KeyStore(data_dir).allow(remote.dir / "station.key", "remote", "station")
+    bus = Bus(Security(insecure=False, keys=remote, identity="station"))
+    station = Station(bus, hub.address, StationSettings())
+    changes: list[LinkChanged] = []
+    station.add_listener(lambda e: changes.append(e) if isinstance(e, LinkChanged) else None)
+    station.start()
+    try:
+        wait_until(lambda: station.link_cause == cause, 10, cause)
+        assert station.state == LinkState.LOST
+        assert station.link_reason == station.stats.last_handshake_failure
+        wait_until(lambda: any(c.cause == cause for c in changes), 5, "the event")
+        # it stays said: the snapshot retries do not turn it back into "connecting"
+        deadline = time.monotonic() + 3.5
+        wait_until(lambda: time.monotonic() > deadline or station.link_cause != cause, 5)
+        assert station.link_cause == cause and station.state == LinkState.LOST
+    finally:
+        station.stop()
+        bus.close()
+        hub.close()
