@@ -175,7 +175,7 @@ class HubLink:
                 self.watch.close()
                 self.bus.forget(self.watch.link)
 
-    def _failed(self, where: str, what: str, exc: Exception) -> None:
+    def failed(self, where: str, what: str, exc: Exception) -> None:
         """One message (or tick) could not be handled: count it, log it once per kind."""
         self.apply_errors += 1
         self.drops.count("apply_error")
@@ -190,7 +190,7 @@ class HubLink:
         try:
             call()
         except Exception as exc:
-            self._failed(where, "call", exc)
+            self.failed(where, "call", exc)
 
     def _tick(self, handler: LinkHandler, now: float) -> None:
         if self.watch is not None:
@@ -212,11 +212,11 @@ class HubLink:
                 body = self._requests.get_nowait()
             except queue.Empty:
                 return
-            if not self.send(body):
-                try:
+            try:
+                if not self.send(body):
                     handler.on_unsent(body)
-                except Exception as exc:
-                    self._failed("refusing", type(body).__name__, exc)
+            except Exception as exc:  # e.g. a request that cannot be encoded
+                self.failed("sending", type(body).__name__, exc)
 
     def _drain_dealer(self, handler: LinkHandler) -> None:
         assert self.dealer is not None
@@ -230,7 +230,7 @@ class HubLink:
             try:
                 handler.on_reply(*decoded)
             except Exception as exc:
-                self._failed("applying", type(decoded[1]).__name__, exc)
+                self.failed("applying", type(decoded[1]).__name__, exc)
 
     def _drain_sub(self, handler: LinkHandler) -> None:
         assert self.sub is not None
@@ -247,4 +247,4 @@ class HubLink:
             try:
                 handler.on_update(*decoded)
             except Exception as exc:
-                self._failed("applying", type(decoded[1]).__name__, exc)
+                self.failed("applying", type(decoded[1]).__name__, exc)

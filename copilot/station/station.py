@@ -89,6 +89,7 @@ class Station:
             self._link.send,
             self._emit,
             self.commands.apply,
+            self._link.failed,
         )
         self._ids = itertools.count(1)
         self._stopped = False
@@ -241,7 +242,7 @@ class Station:
                 key = f"{getattr(listener, '__qualname__', listener)!s}/{type(event).__name__}"
                 if key not in self._logged_listeners and len(self._logged_listeners) < 100:
                     self._logged_listeners.add(key)
-                    log.exception("station listener %s failed on %r", key, event)
+                    log.exception("station listener %s failed on %.300r", key, event)
 
 
 class _Handler:

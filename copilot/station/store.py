@@ -16,6 +16,7 @@ costs nothing) and a tag's ring is allocated with its first sample, short at fir
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -40,6 +41,8 @@ from copilot.protocol import (
 from copilot.protocol.columns import ColumnError, seconds, unpack
 from copilot.series import F64, I64, BatchError, TagTable
 from copilot.station.rings import TagRings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class StationStore:
         self.drops = drops if drops is not None else DropCounters()
         self._lock = threading.Lock()
         self._machines: dict[str, MachineView] = {}
+        self._logged: set[str] = set()
         self._link_quality = 0
         self._link_since = 0.0
         self.commands: dict[str, CommandStatus] = {}
@@ -261,6 +265,12 @@ class StationStore:
                     self._apply_values(view, item.values)
                 except RefusedError as refused:
                     self.drops.count(f"snapshot_{refused.reason}")
+                    continue
+                except Exception:  # one machine must not keep every station from joining
+                    self.drops.count("snapshot_apply_error")
+                    if len(self._logged) < 100 and mid not in self._logged:
+                        self._logged.add(mid)  # once per machine: snapshots repeat
+                        log.exception("station: snapshot item of %.80r could not be applied", mid)
                     continue
                 view.last_update = time.time()
                 fresh[mid] = view

@@ -59,6 +59,7 @@ class Sync:
         send: Callable[[Body], bool],
         emit: Callable[[Event], None],
         on_status: Callable[[CommandStatus], object],
+        failed: Callable[[str, str, Exception], None],
     ) -> None:
         self.store = store
         self.stats = stats
@@ -68,6 +69,7 @@ class Sync:
         self._send = send
         self._emit = emit
         self._on_status = on_status
+        self._failed = failed
         self.state = LinkState.CONNECTING
         self.state_since = time.time()
         self.cause: LinkCause = "starting"
@@ -164,7 +166,10 @@ class Sync:
                 self.resync("updates were missed while joining")
                 self._held.extend(held[i:])
                 return
-            self._apply(header, body)
+            try:
+                self._apply(header, body)
+            except Exception as exc:  # one bad update must not cost the ones behind it
+                self._failed("applying", type(body).__name__, exc)
 
     # -- the update stream ----------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from copilot.protocol import (
 )
 from copilot.protocol.columns import pack
 from copilot.settings import StationSettings
-from copilot.station import Event, LinkChanged, LinkState, MachinesChanged, Station
+from copilot.station import Event, LinkChanged, LinkState, MachinesChanged, Station, WorkerFailed
 from tests.helpers import InProcessHub, free_hub_address, wait_until
 
 HUB_EPOCH = 1_700_000_000_000_000_000
@@ -225,3 +225,28 @@ def test_a_refused_handshake_is_a_link_cause_a_ui_can_show(
         station.stop()
         bus.close()
         hub.close()
+
+
+def test_a_station_worker_reports_its_failures_to_the_listeners(
+    fake_hub: FakeHub, station: Station
+) -> None:
+    failures: list[WorkerFailed] = []
+    station.add_listener(lambda e: failures.append(e) if isinstance(e, WorkerFailed) else None)
+    station.start()
+    said: list[str] = []
+
+    def speak(text: str) -> None:
+        if not text:
+            raise ValueError("nothing to say")
+        said.append(text)
+
+    tts = station.worker("tts", speak)
+    tts.start()
+    try:
+        for text in ("press 2 stopped", "", "kiln 1 hot"):
+            tts.submit(text)
+        wait_until(lambda: failures and len(said) == 2, 5, "worker failure as an event")
+        assert failures == [WorkerFailed("tts", "str", "ValueError: nothing to say")]
+    finally:
+        tts.stop()
+        tts.join(5)

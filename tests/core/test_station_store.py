@@ -160,3 +160,31 @@ def test_rings_wrap_and_keep_time_order() -> None:
     assert list(rings.total) == [1, 0, 6]
     assert rings.append_all(7.0) == 2  # gap markers only for tags that have samples
     assert np.isnan(rings.window(0)[1][-1]) and rings.total[1] == 0
+
+
+def test_an_unexpected_error_in_one_snapshot_item_skips_only_that_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = StationStore(ring_samples=8)
+    real = StationStore._apply_values
+
+    def flaky(view, values) -> None:  # type: ignore[no-untyped-def]
+        if view.birth.machine.id == "press-2":
+            raise ZeroDivisionError("a bug nobody expected")
+        real(view, values)
+
+    monkeypatch.setattr(StationStore, "_apply_values", staticmethod(flaky))
+    items = [
+        SnapshotItem(
+            birth=birth({"temp": 0}, mid=mid),
+            epoch=1,
+            online=True,
+            since=T0,
+            values=data([0], [1.0], 0),
+        )
+        for mid in ("press-1", "press-2", "press-3")
+    ]
+    store.apply_snapshot(items)
+    store.apply_snapshot(items)
+    assert store.machine_ids() == ["press-1", "press-3"]
+    assert store.drops.as_dict() == {"snapshot_apply_error": 2}
