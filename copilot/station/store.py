@@ -26,6 +26,7 @@ import msgspec
 import numpy as np
 
 from copilot.protocol import (
+    TERMINAL_STATES,
     Birth,
     CommandSpec,
     CommandStatus,
@@ -180,9 +181,11 @@ class StationStore:
         ring_samples: int = 1024,
         drops: DropCounters | None = None,
         max_tags_per_machine: int = 50_000,
+        max_commands: int = 10_000,
     ) -> None:
         self.ring_samples = ring_samples
         self.max_tags_per_machine = max_tags_per_machine
+        self.max_commands = max(1, max_commands)
         self.drops = drops if drops is not None else DropCounters()
         self._lock = threading.Lock()
         self._machines: dict[str, MachineView] = {}
@@ -300,9 +303,22 @@ class StationStore:
                 self.version += 1
 
     def apply_command_status(self, status: CommandStatus) -> None:
-        """Remember the latest status of a command."""
+        """Remember the latest status of a command (at most ``max_commands``, oldest go first)."""
         with self._lock:
+            self.commands.pop(status.cmd_id, None)  # re-inserted: the dict stays in update order
             self.commands[status.cmd_id] = status
+            if len(self.commands) > self.max_commands:
+                self._forget_commands()
+
+    def _forget_commands(self) -> None:
+        """Drop the oldest finished commands (then the oldest of any state) down to 90 %."""
+        keep = self.max_commands * 9 // 10
+        for cmd_id in [c for c, s in self.commands.items() if s.state in TERMINAL_STATES]:
+            if len(self.commands) <= keep:
+                return
+            del self.commands[cmd_id]
+        for cmd_id in list(self.commands)[: len(self.commands) - keep]:
+            del self.commands[cmd_id]
 
     # -- reader side (views, tests) -----------------------------------------------------------
 

@@ -39,6 +39,7 @@ from copilot.station.store import StationStore
 log = logging.getLogger(__name__)
 
 MAX_HELD = 500_000  # updates held while a snapshot is on its way; past it they are dropped
+MAX_SNAPSHOT_ITEMS = 100_000  # machines in one snapshot; past it they are dropped
 SNAPSHOT_TIMEOUT_S = 3.0
 
 _HANDSHAKE_CAUSES: frozenset[LinkCause] = frozenset(
@@ -140,8 +141,12 @@ class Sync:
 
     def on_snapshot_item(self, item: SnapshotItem) -> None:
         """One machine of the snapshot we asked for (others' answers are ignored)."""
-        if item.request_id == self._snapshot_id and self._snapshot_sent:
+        if item.request_id != self._snapshot_id or not self._snapshot_sent:
+            return
+        if len(self._snapshot) < MAX_SNAPSHOT_ITEMS:
             self._snapshot.append(item)
+        else:
+            self.stats.counters.count("snapshot_too_many_items")
 
     def on_snapshot_end(self, end: SnapshotEnd) -> None:
         """The snapshot is complete: apply it, then the held updates that follow it."""

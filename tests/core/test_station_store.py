@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from copilot.protocol import Birth, Data, MachineInfo, SnapshotItem, TagSpec
+from copilot.protocol import Birth, CommandStatus, Data, MachineInfo, SnapshotItem, TagSpec
 from copilot.protocol.columns import pack, pack_values
 from copilot.station import StationStore
 from copilot.station.rings import TagRings
@@ -188,3 +188,12 @@ def test_an_unexpected_error_in_one_snapshot_item_skips_only_that_machine(
     store.apply_snapshot(items)
     assert store.machine_ids() == ["press-1", "press-3"]
     assert store.drops.as_dict() == {"snapshot_apply_error": 2}
+
+
+def test_command_statuses_are_bounded_and_finished_ones_go_first() -> None:
+    store = StationStore(max_commands=10)
+    store.apply_command_status(CommandStatus(cmd_id="open", machine="m", state="EXECUTING"))
+    for i in range(30):
+        store.apply_command_status(CommandStatus(cmd_id=f"c{i}", machine="m", state="COMPLETED"))
+    assert len(store.commands) <= 10
+    assert "open" in store.commands and "c29" in store.commands and "c0" not in store.commands
