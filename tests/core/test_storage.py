@@ -22,7 +22,6 @@ from copilot.storage import (
     open_database,
     schema_version,
 )
-from tests.helpers import ROOT
 
 STEPS = (
     Migration(1, "CREATE TABLE t (x INTEGER);"),
@@ -133,7 +132,10 @@ def test_journal_records_survive_kill_9(tmp_path: Path) -> None:
         """
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
