@@ -10,7 +10,8 @@ with the newest state. After a crash a command whose last state had not reached 
 still ACCEPTED or EXECUTING there, and is reported UNKNOWN — never run again.
 
 Retention: finished commands older than ``keep_s`` are deleted, and at most ``keep_count``
-finished ones are kept; commands still in flight are never pruned.
+finished ones are kept (checked at open, at most hourly and every 1,000 new commands, on the
+writer thread); commands still in flight are never pruned.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ _COLUMNS = (
     "cmd_id, machine, name, state, cause, message, observed, not_after, received_at, updated_at"
 )
 IN_FLIGHT = ("ACCEPTED", "EXECUTING")
-DAY_NS = 86_400 * 10**9
+PRUNE_EVERY_NS = 3600 * 10**9
 
 
 class CommandJournal:
@@ -109,6 +110,7 @@ class CommandJournal:
         self._pending: dict[str, JournalEntry] = {}  # written, not yet known to be committed
         self._lock = threading.Lock()
         self._begun = 0
+        self._pruned_at = 0
         self.prune_now()
 
     @property
@@ -199,7 +201,7 @@ class CommandJournal:
                 "the command was not run."
             ) from None
         self._begun += 1
-        if self._begun % 1000 == 0:
+        if self._begun % 1000 == 0 or now - self._pruned_at > PRUNE_EVERY_NS:
             self.prune_now()
         return bool(new)
 
@@ -273,8 +275,9 @@ class CommandJournal:
             return 0
 
     def prune_now(self) -> int:
-        """Apply the retention rule (time and count) now."""
-        return self.prune(self._clock() - self.keep_ns)
+        """Apply the retention rule (time and count) now; also done at open, hourly, per 1,000."""
+        self._pruned_at = self._clock()
+        return self.prune(self._pruned_at - self.keep_ns)
 
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:
