@@ -118,7 +118,8 @@ class CommandDesk:
         if self.journal is not None:
             try:
                 if not self.journal.begin(cmd.cmd_id, cmd.machine, cmd.name, args, cmd.not_after):
-                    self.stats.duplicates += 1
+                    self.stats.duplicates += 1  # another writer of this journal had it first
+                    self.query(cmd.cmd_id)
                     return
             except StorageError as exc:
                 self.stats.journal_errors += 1

@@ -38,7 +38,9 @@ def example_frames() -> tuple[list[bytes], list[bytes]]:
     birth = Birth(
         machine=MachineInfo(id="press-1", name="Press 1", kind="press", line="L1"),
         tags=[
-            TagSpec(name="temp", alias=0, unit="degC", eng_range=Range(0.0, 200.0), max_age_ms=3000),
+            TagSpec(
+                name="temp", alias=0, unit="degC", eng_range=Range(0.0, 200.0), max_age_ms=3000
+            ),
             TagSpec(name="running", alias=1, type="bool"),
         ],
         commands=[
