@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from copilot import __version__
-from copilot.bus import Bus, BusError, KeyFileError, KeyStore, Security
+from copilot.bus import AllowedKey, Bus, BusError, KeyFileError, KeyStore, Security
 from copilot.proc import stop_on_signals
 from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
 from copilot.storage import InstanceLock, StorageError
@@ -179,8 +179,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 f"{name!r} is this host's own key name: give the remote key a name of its own "
                 "with --name (e.g. --name press-line-2)."
             )
-        key = store.allow(path, name, args.role)
-        print(f"Allowed {key.name} ({key.role}): {key.public}")
+        key = store.allow(path, name, args.role, args.machines or ())
+        bound = f" for machines {', '.join(key.machines)}" if key.machines else ""
+        print(f"Allowed {key.name} ({key.role}){bound}: {key.public}")
     elif action == "revoke":
         if not args.file:
             raise CliError("Name the key to revoke: copilot keys revoke NAME.")
@@ -188,10 +189,21 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print(f"Revoked {key.name} ({key.role}); its open session is cut within a second.")
     elif action == "list":
         allow = store.load_allowlist()
-        for key in allow.keys:
-            print(f"allowed  {key.name:<16} {key.role:<8} {key.public}")
-        for key in allow.revoked:
-            print(f"revoked  {key.name:<16} {key.role:<8} {key.public}")
+        rows = [("allowed", k) for k in allow.keys] + [("revoked", k) for k in allow.revoked]
+        width = max([16, *(len(k.name) for _, k in rows)])
+
+        def machines(key: AllowedKey) -> str:
+            if key.role != "agent":
+                return "-"
+            return ",".join(key.machines) if key.machines else "(first claim)"
+
+        mwidth = max([13, *(len(machines(k)) for _, k in rows)])
+        print(f"{'STATUS':<8} {'NAME':<{width}} {'ROLE':<8} {'MACHINES':<{mwidth}} PUBLIC KEY")
+        for status, key in rows:
+            print(
+                f"{status:<8} {key.name:<{width}} {key.role:<8} {machines(key):<{mwidth}} "
+                f"{key.public}"
+            )
     return 0
 
 
@@ -357,6 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="key file (allow) or key name (revoke)")
     p.add_argument("--name", help="name for an allowed key (default: file name)")
     p.add_argument("--role", choices=["agent", "station"], default="agent")
+    p.add_argument(
+        "--machines",
+        metavar="ID[,ID…|PATTERN]",
+        help="allow: the machine ids this agent key may speak for (fnmatch patterns, e.g. press-*)",
+    )
     p.set_defaults(func=cmd_keys)
 
     def window(p: argparse.ArgumentParser) -> None:

@@ -48,10 +48,25 @@ class ClientSettings(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AgentSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """The machine-side SDK."""
+    """The machine-side SDK.
+
+    ``max_data_bytes`` is the largest DATA message an agent sends (keep it below the hub's
+    message size limit); a backlog held while the hub is away is sent as many such messages.
+    The backlog is bounded by ``backlog_samples`` and ``backlog_bytes``: past either, the oldest
+    samples are dropped, counted and logged. A refused handshake is retried with a new socket
+    after ``redial_min_ms``, doubling up to ``redial_max_ms``. The command journal keeps finished
+    commands for ``journal_keep_days`` and at most ``journal_keep_commands`` of them.
+    """
 
     heartbeat_ms: int = 1000
     sndhwm: int = 10_000
+    max_data_bytes: int = 1_000_000
+    backlog_samples: int = 2_000_000
+    backlog_bytes: int = 64_000_000
+    redial_min_ms: int = 250
+    redial_max_ms: int = 2000
+    journal_keep_days: float = 7.0
+    journal_keep_commands: int = 10_000
 
 
 class StationSettings(msgspec.Struct, forbid_unknown_fields=True):

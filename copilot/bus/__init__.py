@@ -3,7 +3,15 @@
 This package is the only place that imports ``zmq`` (an import-linter contract says so).
 """
 
-from copilot.bus.keys import AllowedKey, AllowList, KeyFileError, KeyPair, KeyStore
+from copilot.bus.keys import (
+    AllowedKey,
+    AllowList,
+    KeyFileError,
+    KeyPair,
+    KeyStore,
+    parse_machines,
+)
+from copilot.bus.redial import Redial
 from copilot.bus.transport import (
     Bus,
     BusError,
@@ -27,6 +35,8 @@ __all__ = [
     "KeyStore",
     "Link",
     "Poller",
+    "Redial",
     "Security",
     "hub_endpoints",
+    "parse_machines",
 ]

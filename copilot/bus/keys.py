@@ -2,16 +2,27 @@
 
 Layout: ``<name>.key`` (public) and ``<name>.key_secret`` (mode 0600) for this host's
 identities (``hub``, ``station``, ``agent``, ``cli``), and ``allowed.json`` — the keys the hub
-admits, each with a name and a role, plus the names revoked. A revoked name can only come
-back by being allowed again explicitly. Every error is a :class:`KeyFileError` with one sentence.
+admits, each with a name, a role and (agents) the machine ids it may speak for, plus the names
+revoked. A revoked name can only come back by being allowed again explicitly. Every error is a
+:class:`KeyFileError` with one sentence; an allow-list that cannot be read or parsed is such an
+error too (never an empty list: that would refuse everyone as "unknown key").
+
+Machine bindings: ``machines`` holds machine ids or :mod:`fnmatch` patterns (``press-*``).
+:meth:`AllowList.may_speak_for` is what the hub asks before it believes a message about a
+machine: ``True`` (bound to this key), ``False`` (not admitted, or the id is bound to another
+key), ``None`` (this key has no binding and no other key's binding covers the id — the hub's
+first-claim rule decides).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal
 
@@ -40,13 +51,26 @@ class KeyPair:
     secret: bytes
 
 
+MACHINE_PATTERN = re.compile(r"^[a-z0-9_\-*?\[\]!]{1,64}$")
+
+
 class AllowedKey(msgspec.Struct):
-    """One key the hub admits."""
+    """One key the hub admits; ``machines`` (agents only) binds it to ids or patterns."""
 
     name: str
     public: str
     role: Role
     added_at: int
+    machines: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def user(self) -> str:
+        """The ZAP User-Id of this key's connections: ``role:name``."""
+        return f"{self.role}:{self.name}"
+
+    def binds(self, machine_id: str) -> bool:
+        """Whether one of this key's patterns covers ``machine_id``."""
+        return any(fnmatchcase(machine_id, pattern) for pattern in self.machines)
 
 
 class AllowList(msgspec.Struct):
@@ -62,6 +86,46 @@ class AllowList(msgspec.Struct):
             if key.public == text:
                 return key.name, key.role
         return None
+
+    def key_of(self, user: str) -> AllowedKey | None:
+        """The admitted key whose connections carry User-Id ``user`` (``role:name``)."""
+        for key in self.keys:
+            if key.user == user:
+                return key
+        return None
+
+    def may_speak_for(self, user: str, machine_id: str) -> bool | None:
+        """Whether the key ``user`` (``role:name``) may speak for ``machine_id``.
+
+        ``True``: the id is bound to this key. ``False``: the key is not an admitted agent key,
+        or the id is outside its binding, or (key without binding) another key's binding covers
+        the id. ``None``: the key has no binding and nobody else's covers the id — the hub's
+        first-claim rule applies.
+        """
+        key = self.key_of(user)
+        if key is None or key.role != "agent":
+            return False
+        if key.machines:
+            return key.binds(machine_id)
+        if any(k.binds(machine_id) for k in self.keys if k is not key and k.role == "agent"):
+            return False
+        return None
+
+
+def parse_machines(text: str | Iterable[str]) -> list[str]:
+    """``ID[,ID…|PATTERN]`` as a list of patterns; a malformed one is a :class:`KeyFileError`."""
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    out = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if not MACHINE_PATTERN.match(part):
+            raise KeyFileError(
+                f"{part!r} is not a machine id or pattern: use lower-case letters, digits, "
+                "'-', '_' and the wildcards '*', '?', '[…]' (at most 64 characters)."
+            )
+        out.append(part)
+    return out
 
 
 def _valid_z85_key(key: bytes) -> bool:
@@ -154,13 +218,25 @@ class KeyStore:
     # -- allow-list ---------------------------------------------------------------------------
 
     def load_allowlist(self) -> AllowList:
-        """Read ``allowed.json`` (empty if absent)."""
-        if not self.allowed_path.exists():
-            return AllowList()
+        """Read ``allowed.json`` (empty if absent); unusable → :class:`KeyFileError`."""
+        path = self.allowed_path
         try:
-            return msgspec.json.decode(self.allowed_path.read_bytes(), type=AllowList)
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise KeyFileError(f"Allow-list {self.allowed_path} cannot be read: {exc}.") from None
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return AllowList()
+        except OSError as exc:
+            raise KeyFileError(
+                f"Allow-list {path} cannot be read ({exc.strerror}); fix its permissions "
+                "or remove it and admit the keys again with `copilot keys allow`."
+            ) from None
+        try:
+            return msgspec.json.decode(raw, type=AllowList)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            reason = str(exc).replace(" - ", ", ").rstrip(".")
+            raise KeyFileError(
+                f"Allow-list {path} is corrupt ({reason}); restore it from a backup or remove "
+                "it and admit the keys again with `copilot keys allow`."
+            ) from None
 
     def allowlist_mtime(self) -> float:
         """Modification time of the allow-list (0 if absent), to notice changes cheaply."""
@@ -176,17 +252,38 @@ class KeyStore:
         os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
         os.replace(tmp, self.allowed_path)
 
-    def _add(self, allow: AllowList, name: str, public: str, role: Role) -> None:
+    def _add(
+        self, allow: AllowList, name: str, public: str, role: Role, machines: Sequence[str] = ()
+    ) -> None:
         allow.keys = [k for k in allow.keys if k.name != name and k.public != public]
         allow.revoked = [k for k in allow.revoked if k.name != name and k.public != public]
-        allow.keys.append(AllowedKey(name=name, public=public, role=role, added_at=time.time_ns()))
+        allow.keys.append(
+            AllowedKey(
+                name=name,
+                public=public,
+                role=role,
+                added_at=time.time_ns(),
+                machines=list(machines),
+            )
+        )
         self._save(allow)
 
-    def allow(self, path: Path, name: str, role: Role) -> AllowedKey:
-        """Admit the public key in ``path`` under ``name`` with ``role``."""
+    def allow(
+        self, path: Path, name: str, role: Role, machines: str | Sequence[str] = ()
+    ) -> AllowedKey:
+        """Admit the public key in ``path`` under ``name`` with ``role``.
+
+        ``machines`` (agents only: ``ID[,ID…|PATTERN]`` or a list) binds the key to those ids.
+        """
+        patterns = parse_machines(machines)
+        if patterns and role != "agent":
+            raise KeyFileError(
+                f"Only agent keys speak for machines; {name!r} is a {role} key, so leave out "
+                "--machines."
+            )
         public = self.public_of(path).decode()
         allow = self.load_allowlist()
-        self._add(allow, name, public, role)
+        self._add(allow, name, public, role, patterns)
         return next(k for k in self.load_allowlist().keys if k.name == name)
 
     def revoke(self, name: str) -> AllowedKey:

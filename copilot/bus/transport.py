@@ -104,16 +104,34 @@ class Gatekeeper(zmq.auth.thread.ThreadAuthenticator):
         self._lock = threading.Lock()
         self.refused: Counter[str] = Counter()
         self.last_refusal = ""
+        self.error: KeyFileError | None = None  # the allow-list on disk cannot be used
+
+    def load(self) -> AllowList:
+        """Read the allow-list now; an unreadable or corrupt one raises :class:`KeyFileError`."""
+        with self._lock:
+            mtime = self._keys.allowlist_mtime()
+            self._allow = self._keys.load_allowlist()
+            self._mtime = mtime
+            self.error = None
+            return self._allow
 
     def allowlist(self) -> AllowList:
-        """The current allow-list, re-read if the file changed."""
+        """The current allow-list, re-read if the file changed.
+
+        If a changed file cannot be used, the previous list stays in force and :attr:`error`
+        holds the one-sentence reason (a hub checks it and stops rather than run on a stale
+        or empty list).
+        """
         with self._lock:
             mtime = self._keys.allowlist_mtime()
             if mtime != self._mtime:
                 try:
                     self._allow = self._keys.load_allowlist()
+                    self.error = None
                 except KeyFileError as exc:
-                    log.error("%s Keeping the previous allow-list.", exc)
+                    if self.error is None or str(exc) != str(self.error):
+                        log.error("%s", exc)
+                    self.error = exc
                 self._mtime = mtime
             return self._allow
 
@@ -185,9 +203,9 @@ class Link:
         """SUB only: receive topics starting with ``prefix``."""
         self.sock.setsockopt(zmq.SUBSCRIBE, prefix)
 
-    def close(self) -> None:
-        """Close at once, dropping anything unsent (linger 0)."""
-        self.sock.close(linger=0)
+    def close(self, linger_ms: int = 0) -> None:
+        """Close, dropping anything still unsent after ``linger_ms`` (default: at once)."""
+        self.sock.close(linger=linger_ms)
 
 
 class HandshakeWatch:
@@ -207,6 +225,7 @@ class HandshakeWatch:
         self._target = link
         self.side = side
         self.failures = 0
+        self.disconnects = 0
         self.last_failure = ""
         self.connected = False
 
@@ -225,6 +244,7 @@ class HandshakeWatch:
                 continue
             if event == zmq.EVENT_DISCONNECTED:
                 self.connected = False
+                self.disconnects += 1
                 continue
             if event == zmq.EVENT_CONNECTED:
                 continue
@@ -290,8 +310,10 @@ class Bus:
             return
         if self.gatekeeper is None:
             assert self.security.keys is not None
-            self.gatekeeper = Gatekeeper(self.ctx, self.security.keys)
-            self.gatekeeper.start()
+            gatekeeper = Gatekeeper(self.ctx, self.security.keys)
+            gatekeeper.load()  # an unusable allow-list stops the server here, in one sentence
+            gatekeeper.start()
+            self.gatekeeper = gatekeeper
         pair = self.security.pair()
         link.sock.setsockopt(zmq.ZAP_DOMAIN, ZAP_DOMAIN.encode())
         link.sock.setsockopt(zmq.CURVE_SERVER, 1)
@@ -392,11 +414,15 @@ class Bus:
         self.links.append(watch.link)
         return watch
 
-    def forget(self, link: Link) -> None:
-        """Close one link now (e.g. to rebind after a key was revoked)."""
+    def forget(self, link: Link, linger_ms: int = 0) -> None:
+        """Close one link now (e.g. to rebind after a key was revoked).
+
+        ``linger_ms`` lets a last message (an agent's DEATH) leave; closing the context at
+        :meth:`close` waits at most that long for it.
+        """
         if link in self.links:
             self.links.remove(link)
-        link.close()
+        link.close(linger_ms)
 
     def close(self) -> None:
         """Close every socket, stop the ZAP thread and end the context, without lingering."""

@@ -32,6 +32,7 @@ from typing import ClassVar, NamedTuple
 import msgspec
 import numpy as np
 
+from copilot.arguments import ArgProblem, parse_args
 from copilot.protocol.messages import (
     ArgSpec,
     CommandSpec,
@@ -1084,73 +1085,12 @@ class MachineModel:
     def _parse_args(
         self, spec: CommandSpec, args: Mapping[str, Scalar]
     ) -> dict[str, Scalar] | CommandResult:
-        who = self.info.name
-        known = {a.name: a for a in spec.args}
-        for key in args:
-            if key not in known:
-                takes = ", ".join(known) if known else "no arguments"
-                return CommandResult(
-                    ok=False,
-                    cause="bad_args",
-                    message=f"{who}: {spec.name} does not take {key!r} (it takes {takes}).",
-                )
-        parsed: dict[str, Scalar] = {}
-        for a in spec.args:
-            unit = f" {a.unit}" if a.unit else ""
-            if a.name not in args:
-                if a.type == "enum":
-                    what = f"one of {', '.join(a.choices or [])}"
-                elif a.type in ("float", "int"):
-                    what = f"a number in {a.unit}" if a.unit else "a number"
-                else:
-                    what = f"a {a.type}"
-                return CommandResult(
-                    ok=False,
-                    cause="bad_args",
-                    message=f"{who}: {spec.name} needs {a.name} ({what}).",
-                )
-            raw = args[a.name]
-            if a.type in ("float", "int"):
-                if (
-                    isinstance(raw, bool)
-                    or not isinstance(raw, int | float)
-                    or not math.isfinite(raw)
-                    or (a.type == "int" and not float(raw).is_integer())
-                ):
-                    return CommandResult(
-                        ok=False,
-                        cause="bad_args",
-                        message=f"{who}: {a.name} must be a number{' in' + unit if unit else ''}, "
-                        f"not {raw!r}.",
-                    )
-                if a.range is not None and not a.range.contains(float(raw)):
-                    return self._refuse(
-                        "out_of_range",
-                        f"{who} cannot set the {a.description.lower() or a.name} to "
-                        f"{_fmt(float(raw))}{unit}: the allowed range is "
-                        f"{_fmt(a.range.lo)}–{_fmt(a.range.hi)}{unit}.",
-                        self.SET_TAG,
-                    )
-                parsed[a.name] = float(raw) if a.type == "float" else int(raw)
-            elif a.type == "enum":
-                if not isinstance(raw, str) or raw not in (a.choices or []):
-                    return CommandResult(
-                        ok=False,
-                        cause="bad_args",
-                        message=f"{who}: {a.name} must be one of "
-                        f"{', '.join(a.choices or [])}, not {raw!r}.",
-                    )
-                parsed[a.name] = raw
-            elif a.type == "bool":
-                if not isinstance(raw, bool):
-                    return CommandResult(
-                        ok=False,
-                        cause="bad_args",
-                        message=f"{who}: {a.name} must be true or false, not {raw!r}.",
-                    )
-                parsed[a.name] = raw
-            else:
-                parsed[a.name] = str(raw)
+        parsed = parse_args(spec, args)  # the one validator (copilot.arguments)
+        if isinstance(parsed, ArgProblem):
+            message = f"{self.info.name}: {parsed.sentence}"
+            if parsed.cause == "out_of_range":
+                return self._refuse(parsed.cause, message, self.SET_TAG)
+            return CommandResult(ok=False, cause=parsed.cause, message=message)
         return parsed
 
     def _cmd_start(self) -> CommandResult:

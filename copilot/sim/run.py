@@ -64,6 +64,7 @@ class SimulatedPlant:
                 journal_path=journal_dir / f"{m.info.id}.sqlite",
                 heartbeat_ms=settings.agent.heartbeat_ms,
                 sndhwm=settings.agent.sndhwm,
+                settings=settings.agent,
             )
             for m in self.plant.machines
         }
