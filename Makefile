@@ -1,6 +1,7 @@
 # Operator Co-Pilot — every target sets itself up on first use and is safe to run again.
 #   make demo    simulated plant + hub + station (creates .venv on first use)
 #   make test    the whole test suite (core tests also run with Qt made unimportable)
+#   make demo-check  the real window under Xvfb, screenshot checked (CI runs it)
 #   make check   ruff, mypy (strict on copilot/), import-linter
 #   make bench   every benchmark in bench/, JSON lines
 
@@ -72,6 +73,12 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/copilot demo $(DEMO_FLAGS)
+
+# The real window: `copilot demo` under Xvfb with Qt's xcb plugin, a screenshot through the X
+# server checked not blank (tests/display/real_window.sh; CI runs it). PNG= names the picture.
+demo-check: $(STAMP)
+	@$(MAKE) --no-print-directory ci-display-packages
+	bash tests/display/real_window.sh $(PNG)
 
 test: $(STAMP)
 	@if ls tests/ui/test_*.py >/dev/null 2>&1; then \
