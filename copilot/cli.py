@@ -30,8 +30,7 @@ from copilot import __version__
 from copilot.bus import Bus, BusError, KeyFileError, KeyStore, Security, hub_endpoints
 from copilot.proc import stop_on_signals
 from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
-from copilot.sim.faults import FaultScheduleError
-from copilot.sim.run import SimSettingsError
+from copilot.sim.errors import FaultScheduleError, SimSettingsError
 from copilot.storage import InstanceLock, StorageError
 
 log = logging.getLogger("copilot")
@@ -472,7 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"copilot {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to run (COMMAND --help)"
+    )
 
     def client(p: argparse.ArgumentParser) -> None:
         p.add_argument("--hub", help=f"hub address (env COPILOT_HUB; default {DEFAULT_HUB})")

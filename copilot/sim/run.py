@@ -23,6 +23,7 @@ from copilot.agent import AgentRunner, AgentSession, CommandOutcome
 from copilot.bus import Bus, Security
 from copilot.protocol import Command
 from copilot.settings import Settings, SimSettings
+from copilot.sim.errors import SimSettingsError
 from copilot.sim.faults import (
     FaultRecord,
     default_schedule,
@@ -34,10 +35,6 @@ from copilot.sim.plant import Plant
 log = logging.getLogger(__name__)
 
 MAX_RATE_HZ = 1000.0  # samples per second per tag; beyond this the plant cannot keep time
-
-
-class SimSettingsError(ValueError):
-    """The simulated plant's settings are out of range; the message is one sentence."""
 
 
 def check_sim_settings(sim: SimSettings) -> None:
