@@ -132,6 +132,20 @@ def _check_view(view: str | None, machines: dict[str, list[str]] | None, hint: s
         )
 
 
+def _check_screenshot(path: str | None) -> None:
+    """``--screenshot`` names an image file in a folder that exists (Qt fails silently)."""
+    if not path:
+        return
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
+        raise CliError(f"--screenshot {path}: name a .png (or .jpg, .bmp) file.")
+    folder = target.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise CliError(
+            f"--screenshot {path}: the folder {folder} does not exist or is not writable."
+        )
+
+
 def _note_ignored_window_flags(args: argparse.Namespace) -> None:
     """With --headless there is no window: say which window flags are ignored."""
     given = [
@@ -336,6 +350,12 @@ def _launch_window(settings: Settings, args: argparse.Namespace, rig: Any = None
     """Open the Qt window, found through the ``copilot.station`` entry point (package ``ui``)."""
     from importlib.metadata import entry_points
 
+    from copilot.display import xcb_problem
+
+    _check_screenshot(getattr(args, "screenshot", None))
+    problem = xcb_problem(offscreen=bool(getattr(args, "offscreen", False)))
+    if problem:  # Qt would abort with a core dump and blame the wrong library
+        raise CliError(problem)
     found = [ep for ep in entry_points(group="copilot.station") if ep.name == "window"]
     if not found:
         raise CliError(

@@ -200,6 +200,8 @@ BAD_COMMAND_LINES = [
     ("demo --headless --bind {hub} --view trend:cnc-01/nope", "cnc-01 has no tag 'nope'", 1),
     ("demo --bind {hub} --view sideways", "'sideways' is not a view", 1),
     ("station --hub {hub} --view machine:", "'machine:' is not a view", 1),
+    ("demo --offscreen --bind {hub} --screenshot {dir}/x.gif", "name a .png", 1),
+    ("station --offscreen --screenshot {missing}/x.png", "does not exist or is not writable", 1),
     ("sim --hub {hub} --faults {missing}", "cannot be read", 1),
     ("sim --hub {hub} --faults {dir}/broken.toml", "is not valid TOML", 1),
     ("sim --hub {hub} --faults {dir}/bad-kind.toml", "unknown fault kind 'explosion'", 1),
@@ -343,3 +345,25 @@ def test_machines_prints_column_headers(plant: Plant) -> None:
     assert header.split() == ["ID", "STATE", "KIND", "LINE", "NAME"]
     assert [row.split()[0] for row in rows] == ["cnc-01", "press-01"]
     sim.send_signal(signal.SIGKILL)
+
+
+def test_missing_xcb_library_is_named_with_its_package() -> None:
+    from copilot.display import XCB_LIBRARIES, uses_xcb, xcb_problem
+
+    x11 = {"DISPLAY": ":0"}
+    fake = {"libc.so.6": "libc6", "libnot-here.so.9": "libnot-here9"}
+    assert xcb_problem(x11, libraries=fake) == (
+        "The station window cannot open: Qt's X11 (xcb) plugin needs libnot-here.so.9, missing "
+        "here; install with 'sudo apt-get install libnot-here9' (or 'make system-packages'), "
+        "or run with --offscreen or --headless."
+    )
+    assert xcb_problem(x11, offscreen=True, libraries=fake) is None
+    assert xcb_problem({"QT_QPA_PLATFORM": "offscreen"}, libraries=fake) is None
+    assert xcb_problem(x11, libraries={"libc.so.6": "libc6"}) is None
+    assert uses_xcb({"QT_QPA_PLATFORM": "xcb"}, offscreen=False)
+    assert not uses_xcb({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, offscreen=False)
+    assert not uses_xcb({}, offscreen=False)
+    # The Makefile installs exactly the packages that hold these libraries.
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    block = makefile.split("QT_PACKAGES :=", 1)[1].split("\n# ", 1)[0]
+    assert set(block.replace("\\", " ").split()) == set(XCB_LIBRARIES.values())

@@ -4,9 +4,9 @@
 #
 #   bash tests/display/real_window.sh [PNG]      (make demo-check; CI runs it)
 #
-# Fails when the xcb plugin cannot load ("Could not load the Qt platform plugin"), when the demo
-# exits early or does not stop cleanly, when the station never goes live, or when the screen stays
-# blank. Needs xvfb-run, xauth and xwd (make ci-display-packages). Uses its own data folder and a
+# Fails when the xcb plugin cannot load (Qt: "Could not load the Qt platform plugin"; copilot
+# checks its libraries first: "X11 (xcb) plugin needs ..."), when the demo exits early or does
+# not stop cleanly, when the station never goes live, or when the screen stays blank. Needs xvfb-run, xauth and xwd (make ci-display-packages). Uses its own data folder and a
 # free port, so it runs beside a developer's own demo; stops the demo and everything it started.
 # Writes the screenshot to PNG (default build/real-window-1280x800.png).
 set -euo pipefail
@@ -94,7 +94,7 @@ trap stop_demo EXIT
 end=$(($(date +%s) + DEADLINE_S))
 live=""
 while [ "$(date +%s)" -lt "$end" ]; do
-  if grep -q "Could not load the Qt platform plugin" "$log"; then
+  if grep -q -e "Could not load the Qt platform plugin" -e "X11 (xcb) plugin needs" "$log"; then
     fail "Qt's xcb platform plugin did not load (a system library is missing? see 'make system-packages')"
   fi
   if ! kill -0 "$demo" 2>/dev/null; then
@@ -114,7 +114,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 [ -n "$live" ] || fail "the station did not go live within $DEADLINE_S s"
 [ -n "${verdict:-}" ] && [ -s "$png" ] || fail "the screen stayed blank within $DEADLINE_S s"
-grep -q "Could not load the Qt platform plugin" "$log" && fail "Qt's xcb platform plugin did not load"
+grep -q -e "Could not load the Qt platform plugin" -e "X11 (xcb) plugin needs" "$log" && fail "Qt's xcb platform plugin did not load"
 shot_at=$(elapsed "$t0")
 
 # A clean stop: SIGTERM closes the window and every process the demo started, with status 0.
