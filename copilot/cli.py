@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlparse
@@ -108,8 +108,13 @@ def _check_address(address: str, where: str) -> None:
         )
 
 
-def _check_view(view: str | None, machines: dict[str, list[str]] | None, hint: str = "") -> None:
-    """``--view`` is overview, machine:ID or trend:ID/TAG, for a machine the plant has."""
+def _check_view(
+    view: str | None, machines: Mapping[str, list[str] | None] | None, hint: str = ""
+) -> None:
+    """``--view`` is overview, machine:ID or trend:ID/TAG, for a machine the plant has.
+
+    ``machines`` maps each machine id to its tags (None: not known); None: no plant known.
+    """
     if view is None or view == "overview":
         return
     kind, _, rest = view.partition(":")
@@ -123,8 +128,8 @@ def _check_view(view: str | None, machines: dict[str, list[str]] | None, hint: s
         return
     if machine not in machines:
         raise CliError(f"--view {view!r}: the plant has no machine {machine!r}; {hint}.")
-    if tag and tag not in machines[machine]:
-        tags = machines[machine]
+    tags = machines[machine]
+    if tag and tags is not None and tag not in tags:
         more = ", …" if len(tags) > 6 else ""
         raise CliError(
             f"--view {view!r}: machine {machine} has no tag {tag!r}; its tags are "
@@ -376,6 +381,20 @@ def _launch_window(settings: Settings, args: argparse.Namespace, rig: Any = None
         raise CliError(str(exc)) from None
 
 
+def _hub_machine_ids(settings: Settings) -> list[str] | None:
+    """The machine ids the hub knows, if it answers within two seconds (else None)."""
+    from copilot.protocol import MachinesReply, MachinesRequest
+    from copilot.station.client import HubUnreachableError, request_once
+
+    try:
+        reply = request_once(
+            _security(settings, "cli"), settings.client.hub, MachinesRequest(), 2.0
+        )
+    except HubUnreachableError:
+        return None
+    return [m.id for m in reply.machines] if isinstance(reply, MachinesReply) else None
+
+
 def cmd_station(args: argparse.Namespace) -> int:
     """Open the station (headless: a live status line)."""
     from copilot.station import Station
@@ -389,6 +408,12 @@ def cmd_station(args: argparse.Namespace) -> int:
     )
     _check_address(settings.client.hub, "--hub, COPILOT_HUB or client.hub")
     _check_view(args.view, None)
+    if args.view and args.view != "overview" and not args.headless:
+        known = _hub_machine_ids(settings)
+        if known:
+            more = f", … ({len(known)} in all)" if len(known) > 5 else ""
+            hint = f"the hub at {settings.client.hub} knows {', '.join(known[:5])}{more}"
+            _check_view(args.view, dict.fromkeys(known), hint)
     if not args.headless:
         return _launch_window(settings, args)
     _note_ignored_window_flags(args)

@@ -367,3 +367,17 @@ def test_missing_xcb_library_is_named_with_its_package() -> None:
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
     block = makefile.split("QT_PACKAGES :=", 1)[1].split("\n# ", 1)[0]
     assert set(block.replace("\\", " ").split()) == set(XCB_LIBRARIES.values())
+
+
+def test_station_view_of_a_machine_the_hub_does_not_know(plant: Plant) -> None:
+    plant.hub()
+    sim = plant.sim("--machines", "2")
+    wait_until(lambda: len(plant.machines().machines) == 2, 15, "two machines")
+    station = plant.spawn("station", "--hub", plant.address, "--view", "machine:nope")
+    code, out, err = finish(station)
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [
+        f"copilot: --view 'machine:nope': the plant has no machine 'nope'; the hub at "
+        f"{plant.address} knows cnc-01, press-01."
+    ]
+    sim.send_signal(signal.SIGKILL)
