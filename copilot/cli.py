@@ -371,13 +371,9 @@ def _launch_window(settings: Settings, args: argparse.Namespace, rig: Any = None
         launch: Callable[[Settings, argparse.Namespace, Any], int] = found[0].load()
     except ImportError as exc:
         raise CliError(f"The station window cannot start: {exc}.") from None
-    from copilot.demo import DemoError
-
     try:
         return launch(settings, args, rig)
-    except DemoError as exc:
-        raise CliError(str(exc)) from None  # empty: the hub has said why already
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # also DemoError, empty when the demo's hub has said why
         raise CliError(str(exc)) from None
 
 
