@@ -1,9 +1,11 @@
 """Can the station window open on this X display? Checked before Qt is loaded.
 
+Qt's own messages for both problems below are several lines, blame the wrong library, and end
+in a core dump; :func:`xcb_problem` puts each in one sentence.
+
 Qt's xcb platform plugin (``PySide6/Qt/plugins/platforms/libqxcb.so`` and ``libQt6XcbQpa``)
-links the system libraries below. When one is missing Qt aborts with several lines that blame
-the wrong library (``libxcb-cursor0``) and a core dump; :func:`xcb_problem` says which are
-missing, and the Debian packages that hold them, in one sentence instead. The table was made
+links the system libraries below; when one is missing, :func:`xcb_problem` names it and its
+Debian package. It also says when no X server answers at ``$DISPLAY``. The table was made
 with ``ldd`` / ``readelf -d`` on the installed wheel; the Makefile's ``QT_PACKAGES`` installs the
 same packages.
 """
@@ -65,6 +67,23 @@ def missing_libraries(libraries: Mapping[str, str] = XCB_LIBRARIES) -> dict[str,
     return missing
 
 
+def display_answers(display: str) -> bool:
+    """Whether the X server named by ``display`` (e.g. ``:0``) accepts a connection from us."""
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return True  # cannot tell; the missing library is reported instead
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        return int(xcb.xcb_connection_has_error(connection)) == 0
+    finally:
+        xcb.xcb_disconnect(connection)
+
+
 def xcb_problem(
     env: Mapping[str, str] | None = None,
     offscreen: bool = False,
@@ -76,6 +95,13 @@ def xcb_problem(
         return None
     missing = missing_libraries(libraries)
     if not missing:
+        display = env.get("DISPLAY", "")
+        if display and not display_answers(display):
+            return (
+                f"The station window cannot open: no X server answers at DISPLAY={display} "
+                "(is it running, and may this user use it?); "
+                "run with --offscreen or --headless without one."
+            )
         return None
     names = " and ".join(sorted(missing)) if len(missing) <= 3 else f"{len(missing)} libraries"
     packages = " ".join(dict.fromkeys(p.split("|")[-1] for p in missing.values()))

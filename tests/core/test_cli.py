@@ -202,6 +202,8 @@ BAD_COMMAND_LINES = [
     ("station --hub {hub} --view machine:", "'machine:' is not a view", 1),
     ("demo --offscreen --bind {hub} --screenshot {dir}/x.gif", "name a .png", 1),
     ("station --offscreen --screenshot {missing}/x.png", "does not exist or is not writable", 1),
+    ("env:QT_QPA_PLATFORM=xcb env:DISPLAY=:4711 demo --bind {hub}", "no X server answers", 1),
+    ("env:QT_QPA_PLATFORM=xcb env:DISPLAY=:4711 station --hub {hub}", "DISPLAY=:4711", 1),
     ("sim --hub {hub} --faults {missing}", "cannot be read", 1),
     ("sim --hub {hub} --faults {dir}/broken.toml", "is not valid TOML", 1),
     ("sim --hub {hub} --faults {dir}/bad-kind.toml", "unknown fault kind 'explosion'", 1),
@@ -350,7 +352,7 @@ def test_machines_prints_column_headers(plant: Plant) -> None:
 def test_missing_xcb_library_is_named_with_its_package() -> None:
     from copilot.display import XCB_LIBRARIES, uses_xcb, xcb_problem
 
-    x11 = {"DISPLAY": ":0"}
+    x11 = {"DISPLAY": ":4711"}  # no X server there
     fake = {"libc.so.6": "libc6", "libnot-here.so.9": "libnot-here9"}
     assert xcb_problem(x11, libraries=fake) == (
         "The station window cannot open: Qt's X11 (xcb) plugin needs libnot-here.so.9, missing "
@@ -359,7 +361,10 @@ def test_missing_xcb_library_is_named_with_its_package() -> None:
     )
     assert xcb_problem(x11, offscreen=True, libraries=fake) is None
     assert xcb_problem({"QT_QPA_PLATFORM": "offscreen"}, libraries=fake) is None
-    assert xcb_problem(x11, libraries={"libc.so.6": "libc6"}) is None
+    assert xcb_problem(x11, libraries={"libc.so.6": "libc6"}) == (
+        "The station window cannot open: no X server answers at DISPLAY=:4711 (is it running, "
+        "and may this user use it?); run with --offscreen or --headless without one."
+    )
     assert uses_xcb({"QT_QPA_PLATFORM": "xcb"}, offscreen=False)
     assert not uses_xcb({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, offscreen=False)
     assert not uses_xcb({}, offscreen=False)
