@@ -41,14 +41,10 @@ def test_port_in_use_is_one_sentence(plant: Plant) -> None:
 
 def test_second_hub_on_the_same_data_folder_is_refused(plant: Plant) -> None:
     first = plant.hub()
-    other = Plant(plant.data_dir, plant.address.rsplit(":", 1)[0] + ":1")
-    from tests.helpers import free_hub_address
-
     code, _, err = finish(plant.spawn("hub", "--bind", free_hub_address()))
     assert code == 1
     sentence = one_sentence(err)
     assert "Another hub is already running" in sentence and str(first.pid) in sentence
-    del other
 
 
 def test_missing_or_corrupt_key_file_is_one_sentence(plant: Plant) -> None:
