@@ -9,6 +9,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Debian packages are checked again whenever this Makefile changes (a new package reaches
+# machines that were set up before it was added), the Python packages when pyproject.toml does.
+SYSTEM_STAMP := $(VENV)/.system-packages
+READY  := $(SYSTEM_STAMP) $(STAMP)
 # Debian packages. "a|b" means the first of a, b that the archive has (Debian 13 renamed
 # libglib2.0-0 to libglib2.0-0t64). QT_PACKAGES: every library that Qt's xcb platform plugin
 # (PySide6/Qt/plugins/platforms/libqxcb.so), libQt6XcbQpa, QtGui, QtCore, QtDBus and the xcb GL
@@ -27,7 +31,7 @@ PYTEST_FLAGS ?= -q
 
 .PHONY: install system-packages ci-display-packages deb-packages demo demo-check test test-ui test-core-no-qt check bench clean
 
-install: $(STAMP)
+install: $(READY)
 
 system-packages:
 	@$(MAKE) --no-print-directory deb-packages PACKAGES='$(DEB_PACKAGES)'
@@ -64,23 +68,26 @@ deb-packages:
 	  exit 1; \
 	fi
 
-$(STAMP): pyproject.toml
+$(SYSTEM_STAMP): Makefile
 	@$(MAKE) --no-print-directory system-packages
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP): pyproject.toml | $(SYSTEM_STAMP)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[ui,test,dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(READY)
 	$(BIN)/copilot demo $(DEMO_FLAGS)
 
 # The real window: `copilot demo` under Xvfb with Qt's xcb plugin, a screenshot through the X
 # server checked not blank (tests/display/real_window.sh; CI runs it). PNG= names the picture.
-demo-check: $(STAMP)
+demo-check: $(READY)
 	@$(MAKE) --no-print-directory ci-display-packages
 	bash tests/display/real_window.sh $(PNG)
 
-test: $(STAMP)
+test: $(READY)
 	@if ls tests/ui/test_*.py >/dev/null 2>&1; then \
 	  echo "UI tests (Qt offscreen)"; \
 	  QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_FLAGS) tests/ui; \
@@ -89,17 +96,17 @@ test: $(STAMP)
 
 # The core must run with PySide6 and pyqtgraph absent: tests/noqt/sitecustomize.py makes them
 # unimportable in this process and in every process the tests start.
-test-core-no-qt: $(STAMP)
+test-core-no-qt: $(READY)
 	PYTHONPATH=tests/noqt $(BIN)/python -m pytest -c tests/noqt/pytest.ini -p no:pytest-qt \
 	  --rootdir . --confcutdir . $(PYTEST_FLAGS) tests/core
 
-check: $(STAMP)
+check: $(READY)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
+bench: $(READY)
 	$(BIN)/python -m bench all --json
 
 clean:
