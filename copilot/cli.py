@@ -2,9 +2,11 @@
 
 Every subcommand builds its :class:`~copilot.settings.Settings` from defaults, the TOML file,
 the environment and its own flags, in that order. Expected failures (a port in use, a missing
-key file, a second hub on the same data folder...) end with one sentence on stderr and exit
-status 1; ``machines`` exits 2 when no hub answers. Ctrl-C and SIGTERM stop everything the
-command started within two seconds.
+key file, a second hub on the same data folder, a bad fault schedule, an unwritable data
+folder...) end with one sentence on stderr and exit status 1; ``machines`` exits 2 when no hub
+answers, and a bad command line (an unknown flag, ``--rate 0``) is one line and exit status 2.
+Nothing a person types prints a traceback (``-v`` shows one for an unexpected error). Ctrl-C
+and SIGTERM stop everything the command started within two seconds.
 """
 
 from __future__ import annotations
@@ -12,24 +14,35 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlparse
 
 import msgspec
 
 from copilot import __version__
-from copilot.bus import AllowedKey, Bus, BusError, KeyFileError, KeyStore, Security
+from copilot.bus import AllowedKey, Bus, BusError, KeyFileError, KeyStore, Security, hub_endpoints
 from copilot.proc import stop_on_signals
 from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
+from copilot.sim.errors import FaultScheduleError, SimSettingsError
 from copilot.storage import InstanceLock, StorageError
 
 log = logging.getLogger("copilot")
 
-EXPECTED_ERRORS = (BusError, KeyFileError, StorageError, SettingsError)
+EXPECTED_ERRORS = (
+    BusError,
+    KeyFileError,
+    StorageError,
+    SettingsError,
+    FaultScheduleError,
+    SimSettingsError,
+)
 
 
 class CliError(Exception):
@@ -54,7 +67,111 @@ def _settings(args: argparse.Namespace, overrides: dict[str, dict[str, Any]]) ->
     base = load()
     if getattr(args, "insecure", False):
         overrides.setdefault("security", {})["insecure"] = True
-    return with_overrides(base, overrides)
+    settings = with_overrides(base, overrides)
+    _check_data_folder(settings)
+    return settings
+
+
+def _check_data_folder(settings: Settings) -> None:
+    """The data folder exists (created on first use) and this user may write in it."""
+    where = settings.data_dir or "the default data folder"
+    if settings.data_dir and Path(settings.data_dir).is_file():
+        raise CliError(
+            f"The data folder {settings.data_dir} is a file; set COPILOT_DATA_DIR to a folder."
+        )
+    try:
+        path = settings.data_path
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CliError(
+            f"Cannot create the data folder {exc.filename or where}: {reason.lower()}; "
+            "set COPILOT_DATA_DIR to a folder you can write."
+        ) from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise CliError(
+            f"Cannot write in the data folder {path}; set COPILOT_DATA_DIR to a folder you can "
+            "write."
+        )
+
+
+def _check_address(address: str, where: str) -> None:
+    """One sentence for a hub address that cannot work (before any socket sees it)."""
+    try:
+        hub_endpoints(address)  # BusError: scheme, host or port missing
+        port = urlparse(address).port if address.startswith("tcp://") else None
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65534:
+        raise CliError(
+            f"Hub address {address!r} ({where}) has a port out of range: use 1 to 65534 "
+            "(the hub also listens on the next port)."
+        )
+
+
+def _check_view(
+    view: str | None, machines: Mapping[str, list[str] | None] | None, hint: str = ""
+) -> None:
+    """``--view`` is overview, machine:ID or trend:ID/TAG, for a machine the plant has.
+
+    ``machines`` maps each machine id to its tags (None: not known); None: no plant known.
+    """
+    if view is None or view == "overview":
+        return
+    kind, _, rest = view.partition(":")
+    machine, _, tag = rest.partition("/")
+    if not ((kind == "machine" and machine and not tag) or (kind == "trend" and machine and tag)):
+        raise CliError(
+            f"--view {view!r} is not a view: use overview, machine:ID or trend:ID/TAG "
+            "(e.g. machine:press-01 or trend:oven-01/zone1_temp_c)."
+        )
+    if machines is None:
+        return
+    if machine not in machines:
+        raise CliError(f"--view {view!r}: the plant has no machine {machine!r}; {hint}.")
+    tags = machines[machine]
+    if tag and tags is not None and tag not in tags:
+        more = ", …" if len(tags) > 6 else ""
+        raise CliError(
+            f"--view {view!r}: machine {machine} has no tag {tag!r}; its tags are "
+            f"{', '.join(tags[:6])}{more}."
+        )
+
+
+def _check_screenshot(path: str | None) -> None:
+    """``--screenshot`` names an image file in a folder that exists (Qt fails silently)."""
+    if not path:
+        return
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
+        raise CliError(f"--screenshot {path}: name a .png (or .jpg, .bmp) file.")
+    folder = target.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise CliError(
+            f"--screenshot {path}: the folder {folder} does not exist or is not writable."
+        )
+
+
+def _note_ignored_window_flags(args: argparse.Namespace) -> None:
+    """With --headless there is no window: say which window flags are ignored."""
+    given = [
+        flag
+        for flag, value in (
+            ("--view", args.view),
+            ("--theme", args.theme),
+            ("--kiosk", args.kiosk),
+            ("--offscreen", args.offscreen),
+            ("--screenshot", args.screenshot),
+            ("--quit-after", args.quit_after),
+        )
+        if value
+    ]
+    if given:
+        print(
+            f"copilot: note: {' and '.join(given)} "
+            f"{'is' if len(given) == 1 else 'are'} ignored with --headless (there is no window).",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _security(settings: Settings, identity: str) -> Security:
@@ -75,6 +192,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
     from copilot.hub import Hub
 
     settings = _settings(args, {"hub": {"bind": args.bind}})
+    _check_address(settings.hub.bind, "--bind or hub.bind")
     lock = InstanceLock(settings.data_path / "hub.lock", "hub")
     lock.acquire()
     bus = Bus(_security(settings, "hub"))
@@ -111,6 +229,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
             },
         },
     )
+    _check_address(settings.client.hub, "--hub, COPILOT_HUB or client.hub")
     stop = _wait_for_stop()
     run_plant(settings, _security(settings, "agent"), stop)
     return 0
@@ -125,6 +244,7 @@ def cmd_machines(args: argparse.Namespace) -> int:
     from copilot.station.client import HubUnreachableError, request_once
 
     settings = _settings(args, {"client": {"hub": args.hub}})
+    _check_address(settings.client.hub, "--hub, COPILOT_HUB or client.hub")
     try:
         reply = request_once(
             _security(settings, "cli"), settings.client.hub, MachinesRequest(), args.timeout
@@ -139,6 +259,8 @@ def cmd_machines(args: argparse.Namespace) -> int:
     else:
         if not rows:
             print("The hub knows no machines yet.")
+        else:
+            print(f"{'ID':<16} {'STATE':<12} {'KIND':<12} {'LINE':<8} NAME")
         for row in rows:
             print(
                 f"{row['id']:<16} {row['state']:<12} {row['kind']:<12} {row['line']:<8} "
@@ -245,6 +367,12 @@ def _launch_window(settings: Settings, args: argparse.Namespace, rig: Any = None
     """Open the Qt window, found through the ``copilot.station`` entry point (package ``ui``)."""
     from importlib.metadata import entry_points
 
+    from copilot.display import xcb_problem
+
+    _check_screenshot(getattr(args, "screenshot", None))
+    problem = xcb_problem(offscreen=bool(getattr(args, "offscreen", False)))
+    if problem:  # Qt would abort with a core dump and blame the wrong library
+        raise CliError(problem)
     found = [ep for ep in entry_points(group="copilot.station") if ep.name == "window"]
     if not found:
         raise CliError(
@@ -257,8 +385,22 @@ def _launch_window(settings: Settings, args: argparse.Namespace, rig: Any = None
         raise CliError(f"The station window cannot start: {exc}.") from None
     try:
         return launch(settings, args, rig)
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # also DemoError, empty when the demo's hub has said why
         raise CliError(str(exc)) from None
+
+
+def _hub_machine_ids(settings: Settings) -> list[str] | None:
+    """The machine ids the hub knows, if it answers within two seconds (else None)."""
+    from copilot.protocol import MachinesReply, MachinesRequest
+    from copilot.station.client import HubUnreachableError, request_once
+
+    try:
+        reply = request_once(
+            _security(settings, "cli"), settings.client.hub, MachinesRequest(), 2.0
+        )
+    except HubUnreachableError:
+        return None
+    return [m.id for m in reply.machines] if isinstance(reply, MachinesReply) else None
 
 
 def cmd_station(args: argparse.Namespace) -> int:
@@ -272,8 +414,17 @@ def cmd_station(args: argparse.Namespace) -> int:
             "station": {"theme": args.theme, "kiosk": args.kiosk or None},
         },
     )
+    _check_address(settings.client.hub, "--hub, COPILOT_HUB or client.hub")
+    _check_view(args.view, None)
+    if args.view and args.view != "overview" and not args.headless:
+        known = _hub_machine_ids(settings)
+        if known:
+            more = f", … ({len(known)} in all)" if len(known) > 5 else ""
+            hint = f"the hub at {settings.client.hub} knows {', '.join(known[:5])}{more}"
+            _check_view(args.view, dict.fromkeys(known), hint)
     if not args.headless:
         return _launch_window(settings, args)
+    _note_ignored_window_flags(args)
     security = _security(settings, "station")
     bus = Bus(security)
     station = Station(bus, settings.client.hub, settings.station)
@@ -289,7 +440,7 @@ def cmd_station(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start the simulated plant and the hub, then a station window (or a status line)."""
-    from copilot.demo import DemoRig, ScenarioError, load_scenario
+    from copilot.demo import DemoError, DemoRig, ScenarioError, load_scenario
     from copilot.station import Station
 
     settings = _settings(
@@ -300,19 +451,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "station": {"theme": args.theme, "kiosk": args.kiosk or None},
         },
     )
+    _check_address(settings.hub.bind, "--bind or hub.bind")
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
+        rig = DemoRig(settings, scenario)  # builds the plant model: checks faults and scenario
     except ScenarioError as exc:
         raise CliError(str(exc)) from None
-    rig = DemoRig(settings, scenario)
+    _check_view(args.view, rig.machines(), rig.some_machines())
     if not args.headless:
         return _launch_window(settings, args, rig)
+    _note_ignored_window_flags(args)
     security = _security(settings, "station")
     stop = _wait_for_stop()
     bus = Bus(security)
     station = Station(bus, rig.address, settings.station)
     try:
-        rig.start()
+        try:
+            rig.start()
+        except DemoError as exc:
+            raise CliError(str(exc)) from None  # empty: the hub has said why already
         station.start()
         print(
             f"Demo: hub at {rig.address}, simulated plant, data in {settings.data_path}. "
@@ -330,15 +487,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parser ------------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (not the usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``copilot: <what is wrong> (see copilot CMD --help)`` and exit 2."""
+        text = message.rstrip(".")
+        self.exit(2, f"copilot: {text} (see {self.prog} --help).\n")
+
+
+def _number(
+    kind: type[int] | type[float], *, minimum: float, strict: bool = False, unit: str = ""
+) -> Callable[[str], float]:
+    """An argparse type: a finite number at least (or, ``strict``, more than) ``minimum``."""
+    bound = f"more than {minimum:g}" if strict else f"{minimum:g} or more"
+    name = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {name}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {bound}{unit}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the commands)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="copilot", description="Operator Co-Pilot: hub, simulated plant, station and tools."
     )
     parser.add_argument("--version", action="version", version=f"copilot {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to run (COMMAND --help)"
+    )
 
     def client(p: argparse.ArgumentParser) -> None:
         p.add_argument("--hub", help=f"hub address (env COPILOT_HUB; default {DEFAULT_HUB})")
@@ -351,17 +539,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sim", help="run the simulated plant")
     client(p)
-    p.add_argument("--machines", type=int, help="number of machines (default 12)")
-    p.add_argument("--tags-per-machine", type=int, help="pad each machine to M tags, for load")
-    p.add_argument("--rate", type=float, help="samples per second per tag (default 2)")
-    p.add_argument("--seed", type=int, help="random seed (same seed, same plant)")
+    p.add_argument(
+        "--machines", type=_number(int, minimum=0), help="number of machines (default 12)"
+    )
+    p.add_argument(
+        "--tags-per-machine",
+        type=_number(int, minimum=0),
+        metavar="M",
+        help="pad each machine to M tags, for load (default 0: each kind's own tags)",
+    )
+    p.add_argument(
+        "--rate",
+        type=_number(float, minimum=0, strict=True, unit=" samples per second"),
+        metavar="HZ",
+        help="samples per second per tag (default 2)",
+    )
+    p.add_argument("--seed", type=int, help="random seed (same seed, same plant; default 0)")
     p.add_argument("--faults", help="TOML fault schedule (see copilot/sim/faults.example.toml)")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("machines", help="list the machines the hub knows")
     client(p)
     p.add_argument("--json", action="store_true", help="one JSON array")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    p.add_argument(
+        "--timeout",
+        type=_number(float, minimum=0, strict=True, unit=" seconds"),
+        default=5.0,
+        help="seconds to wait for the hub (default 5)",
+    )
     p.set_defaults(func=cmd_machines)
 
     p = sub.add_parser("keys", help="CurveZMQ keys and the hub's allow-list")
@@ -381,14 +586,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--kiosk", action="store_true", help="full-screen panel mode")
         p.add_argument(
             "--view",
-            default="overview",
-            help="overview | machine:ID | trend:ID/TAG (default overview)",
+            help="the view to open: overview | machine:ID | trend:ID/TAG (default overview)",
         )
         p.add_argument("--offscreen", action="store_true", help="render without a display")
         p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window")
         p.add_argument(
             "--quit-after",
-            type=float,
+            type=_number(float, minimum=0, strict=True, unit=" seconds"),
             metavar="SECONDS",
             help="quit after this long (with --screenshot: take it then)",
         )
@@ -402,7 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="simulated plant + hub + station window")
     p.add_argument("--bind", help=f"hub address (default {DEFAULT_HUB})")
     p.add_argument("--insecure", action="store_true", help="no CurveZMQ (shown everywhere)")
-    p.add_argument("--seed", type=int, help="random seed for the plant")
+    p.add_argument("--seed", type=int, help="random seed for the plant (default 0)")
     p.add_argument("--faults", help="TOML fault schedule (a denser fault programme)")
     p.add_argument("--scenario", help="TOML timeline: kill an agent, stop the hub, inject a fault")
     p.add_argument("--headless", action="store_true", help="plant and hub only, no window")
@@ -418,11 +622,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except CliError as exc:
-        print(f"copilot: {exc}", file=sys.stderr)
+        if str(exc):  # empty: a child process has said why already
+            print(f"copilot: {exc}", file=sys.stderr)
         return exc.code
     except EXPECTED_ERRORS as exc:
         print(f"copilot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or an input nobody foresaw: one line still, unless -v
+        if args.verbose:
+            raise
+        print(
+            f"copilot: unexpected error: {type(exc).__name__}: {exc} "
+            "(run again with -v to see where it happened, and please report it).",
+            file=sys.stderr,
+        )
+        return 1
     return code

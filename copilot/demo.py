@@ -17,12 +17,14 @@ with the demo process if that is killed.
 from __future__ import annotations
 
 import logging
+import socket
 import subprocess
 import threading
 import time
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 import msgspec
 
@@ -30,7 +32,8 @@ from copilot.bus import Security
 from copilot.proc import spawn, terminate
 from copilot.protocol import MachinesRequest
 from copilot.settings import Settings
-from copilot.sim.run import SimulatedPlant
+from copilot.sim.plant import Plant
+from copilot.sim.run import SimulatedPlant, build_plant
 from copilot.station.client import HubUnreachableError, request_once
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,37 @@ Action = Literal["kill_agent", "restart_agent", "inject_fault", "stop_hub", "sta
 
 class ScenarioError(ValueError):
     """A scenario file is wrong; the message names the file and the event."""
+
+
+class DemoError(RuntimeError):
+    """The demo cannot start; ``str()`` is one sentence, empty when the hub said it already."""
+
+
+def port_in_use(address: str) -> str | None:
+    """A sentence if the hub's two TCP ports (P and P+1) cannot be bound here, else None."""
+    parsed = urlparse(address)
+    if parsed.scheme != "tcp" or not parsed.hostname:
+        return None
+    try:
+        port = parsed.port
+    except ValueError:
+        return None  # the hub explains a bad address itself
+    if port is None:
+        return None
+    for p in (port, port + 1):
+        try:
+            family = socket.AF_INET6 if ":" in parsed.hostname else socket.AF_INET
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as ZeroMQ binds
+                s.bind((parsed.hostname, p))
+        except OSError as exc:
+            if exc.errno in (98, 48):  # EADDRINUSE (Linux, BSD)
+                return (
+                    f"Cannot start the demo's hub on {address}: port {p} is already in use "
+                    "(another demo or hub?); stop it or choose another address with --bind."
+                )
+            return None  # not ours to judge (e.g. an address of another host): the hub says
+    return None
 
 
 class ScenarioEvent(msgspec.Struct, forbid_unknown_fields=True):
@@ -80,9 +114,22 @@ class DemoRig:
     """Hub child process + simulated plant thread + scenario timeline."""
 
     def __init__(self, settings: Settings, scenario: Scenario | None = None) -> None:
+        """Build the plant model (checking the fault schedule and scenario); start nothing yet.
+
+        Raises:
+            FaultScheduleError, SimSettingsError, ScenarioError: one sentence each.
+
+        """
         self.settings = settings
         self.address = settings.hub.bind
         self.scenario = scenario or Scenario()
+        self.model: Plant = build_plant(settings.sim)
+        for i, event in enumerate(self.scenario.event, 1):
+            if event.machine and event.machine not in self.model.by_id:
+                raise ScenarioError(
+                    f"Scenario event {i} ({event.action}): there is no machine "
+                    f"{event.machine!r} in the demo's plant; {self.some_machines()}."
+                )
         self._common = ["--insecure"] if settings.security.insecure else []
         self.hub: subprocess.Popen[bytes] | None = None
         self._hub_stopped_on_purpose = False
@@ -91,8 +138,29 @@ class DemoRig:
         self.plant: SimulatedPlant | None = None
         self.started = time.monotonic()
 
+    def machines(self) -> dict[str, list[str]]:
+        """Every machine id of the plant and its tag ids, in plant order."""
+        return {m.info.id: [t.name for t in m.tags] for m in self.model.machines}
+
+    def some_machines(self, n: int = 5) -> str:
+        """``its machines are cnc-01, press-01, … (12)``: a hint for an error message."""
+        ids = list(self.model.by_id)
+        if not ids:
+            return "the plant has no machines (--machines 0)"
+        more = f", … ({len(ids)} in all)" if len(ids) > n else ""
+        return f"its machines are {', '.join(ids[:n])}{more}"
+
     def start_hub(self) -> None:
-        """Start (or restart) the hub process and wait until it answers."""
+        """Start (or restart) the hub process and wait until it answers.
+
+        Raises:
+            DemoError: the port is taken, or the hub exited (it has said why: the message is
+                empty then) or did not answer within 15 s.
+
+        """
+        busy = port_in_use(self.address)
+        if busy:
+            raise DemoError(busy)
         self.hub = spawn(["hub", "--bind", self.address, *self._common])
         self._hub_stopped_on_purpose = False
         security = Security.from_data_path(
@@ -101,13 +169,17 @@ class DemoRig:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.hub.poll() is not None:
-                raise RuntimeError(f"the hub exited with status {self.hub.returncode}")
+                code = self.hub.returncode
+                # Status 1: the hub printed its one sentence (port in use, data folder locked).
+                raise DemoError("" if code == 1 else f"The demo's hub exited with status {code}.")
             try:
                 request_once(security, self.address, MachinesRequest(), 0.5)
-                return
             except HubUnreachableError:
                 continue
-        raise RuntimeError("the hub did not answer within 15 s")
+            if self.hub.poll() is None:
+                return
+        terminate([self.hub])
+        raise DemoError(f"The demo's hub did not answer on {self.address} within 15 s.")
 
     def stop_hub(self) -> None:
         """Stop the hub process (a scenario step)."""
@@ -125,7 +197,7 @@ class DemoRig:
         security = Security.from_data_path(
             self.settings.data_path, "agent", self.settings.security.insecure
         )
-        self.plant = SimulatedPlant(client, security, self._stop)
+        self.plant = SimulatedPlant(client, security, self._stop, self.model)
         self.started = time.monotonic()
         self._thread(self.plant.run, "demo-plant")
         if self.scenario.event:

@@ -32,6 +32,7 @@ import msgspec
 import numpy as np
 
 from copilot.protocol.codec import valid_id
+from copilot.sim.errors import FaultScheduleError
 
 __all__ = [
     "APPLICABLE_FAULTS",
@@ -78,10 +79,6 @@ APPLICABLE_FAULTS: dict[str, frozenset[str]] = {
     "robot": SENSOR_FAULTS | {"bearing_wear", "overheating"},
 }
 """Which fault kinds apply to which machine kind."""
-
-
-class FaultScheduleError(ValueError):
-    """A fault schedule (file or entry) is invalid; the message is one sentence for people."""
 
 
 class FaultSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -10,7 +10,9 @@ onset, so that anomaly detection can be scored later.
 from __future__ import annotations
 
 import logging
+import math
 import queue
+import re
 import threading
 import time
 from pathlib import Path
@@ -20,31 +22,100 @@ import msgspec
 from copilot.agent import AgentRunner, AgentSession, CommandOutcome
 from copilot.bus import Bus, Security
 from copilot.protocol import Command
-from copilot.settings import Settings
-from copilot.sim.faults import FaultRecord, FaultSchedule, default_schedule, load_schedule
+from copilot.settings import Settings, SimSettings
+from copilot.sim.errors import SimSettingsError
+from copilot.sim.faults import (
+    FaultRecord,
+    default_schedule,
+    kind_of,
+    load_schedule,
+)
 from copilot.sim.plant import Plant
 
 log = logging.getLogger(__name__)
+
+MAX_RATE_HZ = 1000.0  # samples per second per tag; beyond this the plant cannot keep time
+
+
+def check_sim_settings(sim: SimSettings) -> None:
+    """Refuse settings the plant cannot run with, naming the flag and the settings key."""
+    if sim.machines < 0:
+        raise SimSettingsError(
+            f"The number of machines (--machines, sim.machines) must be 0 or more, "
+            f"not {sim.machines}."
+        )
+    if sim.tags_per_machine < 0:
+        raise SimSettingsError(
+            "The tags per machine (--tags-per-machine, sim.tags_per_machine) must be 0 or more, "
+            f"not {sim.tags_per_machine}."
+        )
+    if not (math.isfinite(sim.rate_hz) and 0 < sim.rate_hz <= MAX_RATE_HZ):
+        raise SimSettingsError(
+            "The sample rate (--rate, sim.rate_hz) must be more than 0 and at most "
+            f"{MAX_RATE_HZ:g} samples per second per tag, not {sim.rate_hz:g}."
+        )
+
+
+def _beyond_plant(machine_id: str, plant: Plant) -> bool:
+    """``press-07`` on a plant with two presses: a machine a bigger plant would have."""
+    kind = kind_of(machine_id)
+    return (
+        kind is not None
+        and machine_id not in plant.by_id
+        and re.fullmatch(rf"{re.escape(kind)}-\d{{2,}}", machine_id) is not None
+    )
+
+
+def build_plant(sim: SimSettings) -> Plant:
+    """The plant model for ``sim``, with its fault schedule checked against it.
+
+    Entries of the schedule for machines that only a bigger plant has (the example schedule
+    names the default twelve) are skipped, with one warning that lists them; any other problem
+    raises :class:`~copilot.sim.faults.FaultScheduleError` (one sentence).
+    """
+    check_sim_settings(sim)
+    plant = Plant(machines=sim.machines, tags_per_machine=sim.tags_per_machine, seed=sim.seed)
+    if not sim.faults:
+        if sim.machines > 0:
+            plant.set_schedule(default_schedule([m.info.id for m in plant.machines], sim.seed))
+        return plant
+    schedule = load_schedule(sim.faults)
+    kept = [f for f in schedule.faults if not _beyond_plant(f.machine, plant)]
+    if len(kept) < len(schedule.faults):
+        skipped = [
+            f"{i} ({f.machine})"
+            for i, f in enumerate(schedule.faults, 1)
+            if _beyond_plant(f.machine, plant)
+        ]
+        log.warning(
+            "Fault schedule %s: skipped %s for machines this %d-machine plant does not have: %s.",
+            schedule.source,
+            "entry" if len(skipped) == 1 else f"{len(skipped)} entries",
+            sim.machines,
+            ", ".join(skipped),
+        )
+    plant.set_schedule(
+        msgspec.structs.replace(schedule, faults=kept)
+        if len(kept) < len(schedule.faults)
+        else schedule
+    )
+    return plant
 
 
 class SimulatedPlant:
     """The plant model wired to agent sessions; :meth:`run` blocks until ``stop`` is set."""
 
-    def __init__(self, settings: Settings, security: Security, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        security: Security,
+        stop: threading.Event,
+        plant: Plant | None = None,
+    ) -> None:
         sim = settings.sim
         self.settings = settings
         self.stop = stop
-        schedule = load_schedule(sim.faults) if sim.faults else FaultSchedule(faults=[])
-        self.plant = Plant(
-            machines=sim.machines,
-            tags_per_machine=sim.tags_per_machine,
-            seed=sim.seed,
-            schedule=schedule,
-        )
-        if not sim.faults and sim.machines > 0:
-            self.plant.set_schedule(
-                default_schedule([m.info.id for m in self.plant.machines], sim.seed)
-            )
+        self.plant = plant if plant is not None else build_plant(sim)
         self.fault_log = settings.data_path / "sim" / "faults.jsonl"
         self.fault_log.parent.mkdir(parents=True, exist_ok=True)
         self.plant.on_fault = self._on_fault
