@@ -570,10 +570,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_machines)
 
     p = sub.add_parser("keys", help="CurveZMQ keys and the hub's allow-list")
-    p.add_argument("action", choices=["init", "show", "export", "allow", "revoke", "list"])
+    p.add_argument(
+        "action",
+        choices=["init", "show", "export", "allow", "revoke", "list"],
+        help="init: create this host's keys; show/export: print the public keys; "
+        "allow/revoke: edit the hub's allow-list; list: show it",
+    )
     p.add_argument("file", nargs="?", help="key file (allow) or key name (revoke)")
     p.add_argument("--name", help="name for an allowed key (default: file name)")
-    p.add_argument("--role", choices=["agent", "station"], default="agent")
+    p.add_argument(
+        "--role",
+        choices=["agent", "station"],
+        default="agent",
+        help="allow: what the key may do — agent (a machine) or station (a dashboard or the CLI)",
+    )
     p.add_argument(
         "--machines",
         metavar="ID[,ID…|PATTERN]",

@@ -274,8 +274,6 @@ def test_every_flag_has_help() -> None:
     missing: list[str] = []
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     for name, sub in [("copilot", parser), *commands.items()]:
-        if name == "keys":  # the keys sub-commands belong to the key-management work
-            continue
         for action in sub._actions:
             if not action.help:
                 missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
