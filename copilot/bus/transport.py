@@ -45,12 +45,17 @@ def hub_endpoints(address: str) -> tuple[str, str]:
     """
     parsed = urlparse(address)
     if parsed.scheme == "tcp":
-        if not parsed.hostname or parsed.port is None:
+        try:
+            port = parsed.port
+        except ValueError:  # urllib refuses ports outside 0–65535 and non-numbers
+            port = None
+        if not parsed.hostname or port is None or not 0 < port < 65535:
             raise BusError(
-                f"Hub address {address!r} needs a host and a port, e.g. tcp://host:7700."
+                f"Hub address {address!r} needs a host and a port between 1 and 65534, e.g. "
+                "tcp://host:7700."
             )
         host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
-        return f"tcp://{host}:{parsed.port}", f"tcp://{host}:{parsed.port + 1}"
+        return f"tcp://{host}:{port}", f"tcp://{host}:{port + 1}"
     if parsed.scheme == "ipc":
         path = address[len("ipc://") :]
         return f"ipc://{path}.ctl", f"ipc://{path}.pub"
