@@ -15,6 +15,9 @@ Contract
   side is abnormal then. The high side always counts. A tripped machine (``fault``) is also
   expected below its normal *band*, but its low limits and a value pinned at the bottom of its
   engineering range (``bottom_of_range``: pressure lost, signal gone) are flagged.
+* :func:`classify_latest` is what a view calls for the value it shows: the verdict of the latest
+  value, decided by the recent samples (the station's ring) only when the value sits inside a
+  deadband, so every view that reads the same store says the same thing, whenever it looks.
 * :func:`classify_series` classifies a whole series with the same rules (hysteresis along it),
   vectorised where the verdict does not depend on history; a NaN (gap) forgets the history.
 
@@ -24,6 +27,7 @@ Pure: no Qt, no I/O, no clock. Views must not classify values any other way.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,6 +44,7 @@ __all__ = [
     "Kind",
     "Verdict",
     "classify",
+    "classify_latest",
     "classify_series",
 ]
 
@@ -277,23 +282,8 @@ def classify_series(
     if n == 0:
         return []
     rules = _rules(spec)
-    db = rules.deadband
-    # Entered rank (no history) and the rank a full history could hold, per side.
-    entered = {1: np.zeros(n, np.int8), -1: np.zeros(n, np.int8)}
-    reach = {1: np.zeros(n, np.int8), -1: np.zeros(n, np.int8)}
-    with np.errstate(invalid="ignore"):
-        for sign, thresholds in ((1, rules.high), (-1, rules.low)):
-            for k, threshold in enumerate(thresholds, start=1):
-                if threshold is None:
-                    continue
-                d = sign * (v - threshold)
-                hit = d > 0 if k == 1 else d >= 0
-                entered[sign][hit] = k
-                reach[sign][d > -db + _eps(threshold)] = k
+    entered, ambiguous = _ranks(rules, v)
     finite = np.isfinite(v)
-    ambiguous = finite & (
-        (entered[1] != reach[1]) | ((entered[1] == 0) & (entered[-1] != reach[-1]))
-    )
     cache: dict[tuple[int, int], Verdict] = {}
     state_class = _state_class(state)
     floor = _low_floor(state_class)
@@ -326,3 +316,78 @@ def classify_series(
             prev = verdict
         out.append(verdict)
     return out
+
+
+def _settled(spec: TagSpec, number: float, state: str | None) -> Verdict | None:
+    """The verdict if no history can change it (the value is outside every deadband)."""
+    fresh = classify(spec, number, state, None)
+    # A previous verdict holds every rank up to its own: the ends of range hold the most.
+    for previous in (Verdict("top_of_range", 2, 1), Verdict("bottom_of_range", 2, -1)):
+        if classify(spec, number, state, previous) != fresh:
+            return None
+    return fresh
+
+
+def _ranks(
+    rules: _Rules, v: npt.NDArray[np.float64]
+) -> tuple[dict[int, npt.NDArray[np.int8]], npt.NDArray[np.bool_]]:
+    """Per side, the rank each sample enters without history; and where history matters."""
+    n = v.size
+    db = rules.deadband
+    entered = {1: np.zeros(n, np.int8), -1: np.zeros(n, np.int8)}
+    reach = {1: np.zeros(n, np.int8), -1: np.zeros(n, np.int8)}
+    with np.errstate(invalid="ignore"):
+        for sign, thresholds in ((1, rules.high), (-1, rules.low)):
+            for k, threshold in enumerate(thresholds, start=1):
+                if threshold is None:
+                    continue
+                d = sign * (v - threshold)
+                hit = d > 0 if k == 1 else d >= 0
+                entered[sign][hit] = k
+                reach[sign][d > -db + _eps(threshold)] = k
+    ambiguous = np.isfinite(v) & (
+        (entered[1] != reach[1]) | ((entered[1] == 0) & (entered[-1] != reach[-1]))
+    )
+    return entered, ambiguous
+
+
+def classify_latest(
+    spec: TagSpec,
+    value: float | int | bool | str | None,
+    state: str | None = "running",
+    recent: Callable[[], npt.ArrayLike] | None = None,
+) -> Verdict:
+    """The verdict on the value a view shows now, the same in every view.
+
+    Args:
+        spec: the tag's BIRTH metadata.
+        value: the latest value (unrounded).
+        state: the machine's state word.
+        recent: called only when ``value`` sits inside a deadband: the tag's recent samples,
+            oldest first, ending with ``value`` (NaN for gaps), e.g.
+            ``lambda: store.window(machine, tag, now - 300)[1]`` (``value`` is appended when
+            they do not end with it). Without it, the value is judged without history.
+
+    """
+    if value is None or isinstance(value, bool | str):
+        return NO_VALUE
+    number = float(value)
+    if not math.isfinite(number):
+        return NO_VALUE
+    settled = _settled(spec, number, state)
+    if settled is not None:
+        return settled
+    if recent is None:
+        return classify(spec, number, state, None)
+    samples = np.asarray(recent(), dtype=np.float64)
+    if samples.size == 0 or samples[-1] != number:
+        samples = np.append(samples, number)
+    # Walk only from the last sample whose verdict needed no history (or from a gap).
+    _entered, ambiguous = _ranks(_rules(spec), samples)
+    decided = np.flatnonzero(~ambiguous)
+    start = int(decided[-1]) if decided.size else 0
+    previous: Verdict | None = None
+    for x in samples[start:].tolist():
+        previous = classify(spec, x, state, previous)
+    assert previous is not None
+    return previous

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copilot.limits import KINDS, NORMAL, Verdict, classify, classify_series
+from copilot.limits import KINDS, NORMAL, Verdict, classify, classify_latest, classify_series
 from copilot.protocol import Limits, Range, TagSpec
 from copilot.sim.models import STATE_LABELS, Compressor
 
@@ -174,6 +174,45 @@ def test_series_is_the_step_by_step_verdict(values: list[float], state: str) -> 
         expected.append(verdict)
         previous = None if verdict.kind == "no_value" else verdict
     assert classify_series(spec, values, state) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(series_values, st.sampled_from(["running", "idle", "fault"]))
+def test_latest_is_the_last_verdict_of_the_series(values: list[float], state: str) -> None:
+    spec = TagSpec(
+        name="p",
+        alias=1,
+        eng_range=Range(0, 12),
+        normal=Range(6.2, 8.0),
+        limits=Limits(lolo=5.0, lo=6.0, hi=8.5, hihi=9.0),
+        deadband=0.3,
+    )
+    values = [*values, 7.9]  # the series ends with a value the view shows
+    calls: list[int] = []
+
+    def recent() -> list[float]:
+        calls.append(1)
+        return values
+
+    assert (
+        classify_latest(spec, values[-1], state, recent) == classify_series(spec, values, state)[-1]
+    )
+
+
+def test_latest_needs_history_only_inside_a_deadband() -> None:
+    def fail() -> list[float]:
+        raise AssertionError("history was not needed")
+
+    assert classify_latest(OVEN, 150.0, "running", fail) == NORMAL
+    assert classify_latest(OVEN, 100.0, "running", fail).kind == "lo"
+    # 120.4: low after 119.9, normal after 125.
+    assert classify_latest(OVEN, 120.4, "running", lambda: [119.9, 120.2, 120.4]).kind == (
+        "out_of_normal_low"
+    )
+    assert classify_latest(OVEN, 120.4, "running", lambda: [125.0, 120.2, 120.4]) == NORMAL
+    assert classify_latest(OVEN, 120.4, "running", lambda: [119.9, math.nan, 120.4]) == NORMAL
+    assert classify_latest(OVEN, 120.4, "running") == NORMAL
+    assert classify_latest(OVEN, None, "running", fail).kind == "no_value"
 
 
 @pytest.mark.parametrize("deadband", [0.0, math.nan, -1.0])
