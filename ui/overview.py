@@ -56,7 +56,14 @@ from ui.context import StationContext
 from ui.limits import paint_mark, verdict_color, warning_ink
 from ui.theme import SPACING, TOUCH, Theme, hatch, icon_path, quality_look, value_font
 
-__all__ = ["QtMachineTile", "QtOverview", "QtPlantSummary", "format_value", "tag_label"]
+__all__ = [
+    "QtMachineTile",
+    "QtOverview",
+    "QtPlantSummary",
+    "format_value",
+    "short_tag_label",
+    "tag_label",
+]
 
 STATES = ("running", "idle", "setup", "fault", "maintenance")
 
@@ -118,6 +125,11 @@ def _pretty_tag(name: str) -> str:
 def tag_label(spec: TagSpec) -> str:
     """A tag's human name: its BIRTH description (``Spindle temperature``), else its id."""
     return spec.description.strip() or _pretty_tag(spec.name).capitalize()
+
+
+def short_tag_label(spec: TagSpec) -> str:
+    """A tag's name where room is short: ``barrel_temp_c`` → ``Barrel temp``."""
+    return _pretty_tag(spec.name).capitalize()
 
 
 def _line_title(line: str) -> str:
