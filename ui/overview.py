@@ -1410,6 +1410,14 @@ class QtOverview(QWidget):
         per_row = (height - title_total - gap // 2) / max(1, rows) - gap
         tile_h = int(min(TILE_MAX_H, max(TILE_MIN_H, per_row)))
         scrolls = per_row < TILE_MIN_H
+        # Only a plant that cannot fit gets a scroll bar (it would otherwise eat the width).
+        policy = (
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if scrolls
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        if self.scroll.verticalScrollBarPolicy() != policy:
+            self.scroll.setVerticalScrollBarPolicy(policy)
         bar_w = self.scroll.verticalScrollBar().sizeHint().width() if scrolls else 0
         inner = width - bar_w - 2 * gap
         tile_w = int(min(TILE_MAX_W, (inner - (cols - 1) * gap) // cols))
