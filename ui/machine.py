@@ -68,9 +68,13 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("Tag", "Value", "Range", "Quality · updated")
 COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
-# Fixed columns' widths at 1280 px and from 1700 px (the tag column takes what is left).
-NARROW_WIDTHS = {COL_VALUE: 150, COL_RANGE: 180, COL_QUALITY: 190}
-WIDE_WIDTHS = {COL_VALUE: 190, COL_RANGE: 270, COL_QUALITY: 240}
+# Fixed columns' widths and the side panel's width, by window width (the tag column takes
+# what is left): the 1024-px minimum, 1280-px panels, and from 1700 px (1080p).
+LAYOUTS = (
+    (0, {COL_VALUE: 130, COL_RANGE: 140, COL_QUALITY: 240}, 300),
+    (1200, {COL_VALUE: 145, COL_RANGE: 175, COL_QUALITY: 240}, 400),
+    (1700, {COL_VALUE: 190, COL_RANGE: 270, COL_QUALITY: 260}, 560),
+)
 TREND_WINDOWS = (("10 min", 600.0), ("1 h", 3600.0), ("8 h", 28800.0))
 ROW_HEIGHT = 60  # touch: at least TOUCH (48) px
 TABLE_HZ = 4.0
@@ -360,13 +364,12 @@ class _RowDelegate(QStyledItemDelegate):
         left = Qt.AlignmentFlag.AlignLeft
         word, _, why = row.quality.partition(" (")
         why = why.rstrip(")").replace("_", " ")
-        if look is not None:  # shape + pattern swatch, then the words
-            swatch = QRect(r.left(), r.center().y() - 11, 22, 22)
+        if look is not None:  # shape + pattern swatch before the word; the detail runs full width
+            swatch = QRect(r.left(), top.bottom() - 18, 18, 18)
             p.setPen(QPen(theme.color(look.color), 2))
             p.setBrush(QBrush(theme.color(look.color), look.pattern))
             p.drawRect(swatch)
-            top.setLeft(r.left() + 30)
-            bottom.setLeft(r.left() + 30)
+            top.setLeft(r.left() + 26)
             font = _font(16, bold=True)
             p.setFont(font)
             p.setPen(theme.color("text"))
@@ -670,9 +673,9 @@ class QtMachineView(QWidget):
         hh.setMinimumHeight(36)
         hh.setHighlightSections(False)
         hh.setSectionResizeMode(COL_TAG, QHeaderView.ResizeMode.Stretch)
-        for column in NARROW_WIDTHS:
+        for column in LAYOUTS[0][1]:
             hh.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
-        self._set_widths(NARROW_WIDTHS, table)
+        self._set_widths(LAYOUTS[1][1], table)
         table.cellClicked.connect(lambda row, _column: self._open_row(row))
         return table
 
@@ -686,11 +689,13 @@ class QtMachineView(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         """Wider columns (and a wider trend panel) where the window has the room."""
         super().resizeEvent(event)
-        wide = self.width() >= 1700
-        self._set_widths(WIDE_WIDTHS if wide else NARROW_WIDTHS)
-        side_w = max(400, min(620, self.width() // 3)) if wide else 400
+        widths, side_w = next((w, sw) for at, w, sw in reversed(LAYOUTS) if self.width() >= at)
+        self._set_widths(widths)
         if self.side_box.width() != side_w:
             self.side_box.setFixedWidth(side_w)
+            layout = self.layout()
+            if layout is not None:
+                layout.activate()  # now, so the table's columns are right on the first paint
 
     # -- public API -------------------------------------------------------------------------
 
