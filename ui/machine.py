@@ -468,6 +468,7 @@ QFrame#trendPanel QLabel { background: transparent; border: none; }
 QLabel#panelTitle { font-size: 18px; font-weight: bold; color: @text_dim@; }
 QLabel#panelNote { font-size: 16px; color: @text_dim@; font-style: italic; }
 QLabel#commandLine { font-size: 16px; color: @text@; }
+QScrollArea#commandsScroll, QScrollArea#commandsScroll > QWidget > QWidget { background: @panel@; }
 QPushButton#trendSignal, QPushButton#trendRange { font-size: 16px; padding: 0 8px;
                                                   min-width: 0px; }
 QTableWidget#tagTable { background: @panel@; border: 1px solid @border@;
@@ -599,6 +600,7 @@ class QtMachineView(QWidget):
         commands_scroll = QScrollArea(
             self.commands_panel
         )  # long lists scroll, the trend keeps room
+        commands_scroll.setObjectName("commandsScroll")
         commands_scroll.setWidgetResizable(True)
         commands_scroll.setFrameShape(QFrame.Shape.NoFrame)
         commands_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

@@ -728,9 +728,13 @@ class QtMachineTile(QWidget):
             cx, cy = cap.left() + 12, cap.center().y()
             p.drawLine(QPointF(cx - 5, cy - 5), QPointF(cx + 5, cy + 5))
             p.drawLine(QPointF(cx - 5, cy + 5), QPointF(cx + 5, cy - 5))
-            p.setFont(_font(16, True))
+            room = int(cap.width() - 30)
+            for px, bold in ((16, True), (15, True), (15, False), (14, False)):  # whole if it can
+                p.setFont(_font(px, bold))
+                if QFontMetrics(p.font()).horizontalAdvance(self._stale_text) <= room:
+                    break
             msg = QFontMetrics(p.font()).elidedText(
-                self._stale_text, Qt.TextElideMode.ElideRight, int(cap.width() - 30)
+                self._stale_text, Qt.TextElideMode.ElideRight, room
             )
             p.drawText(
                 cap.adjusted(24, 0, -4, 0),
@@ -1000,13 +1004,11 @@ class _SummaryChip(QWidget):
             "out_of_range": c.warning,
             "alarms": c.fault,
         }[self.kind]
-        p.setPen(QPen(color if active else c.border, 2 if active else 1))
+        # Offline is dashed, like an offline tile's border; the text stays on a plain panel.
+        style = Qt.PenStyle.DashLine if active and self.kind == "offline" else Qt.PenStyle.SolidLine
+        p.setPen(QPen(color if active else c.border, 2 if active else 1, style))
         p.setBrush(c.panel)
         p.drawRoundedRect(frame, 6, 6)
-        if active and self.kind == "offline":  # offline: hatched, like an offline tile
-            p.setBrush(QBrush(c.stale, Qt.BrushStyle.BDiagPattern))
-            p.setPen(Qt.PenStyle.NoPen)
-            p.drawRoundedRect(frame.adjusted(2, 2, -2, -2), 5, 5)
         if self.hasFocus() and self._keyboard_focus:  # no ring after a tap or at start-up
             p.setPen(QPen(c.focus, 3))
             p.setBrush(Qt.BrushStyle.NoBrush)
