@@ -190,9 +190,11 @@ def row_state(
     row.updated = _hms(reading.ts) if reading.ts else DASH
     row.stale = f"stale since {_hms(reading.stale_since)}" if reading.stale_since else ""
     value = reading.value
-    if isinstance(value, int | float) and not isinstance(value, bool) and has_range(spec):
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and spec.type in ("float", "int"):
         row.number = float(value)
-        if row.good:  # no abnormal colour for a value that cannot be trusted
+        judged = spec.normal is not None or spec.limits is not None
+        if row.good and judged:  # no abnormal colour for a value that cannot be trusted
             row.verdict = classify_latest(spec, row.number, state, recent)
     return row
 
@@ -718,8 +720,12 @@ class QtMachineView(QWidget):
         return {row.spec.name: row.texts() for row in self._rows}
 
     def verdicts(self) -> dict[str, Verdict]:
-        """``tag → verdict`` of every numeric tag with a range, as the rows show it."""
-        return {row.spec.name: row.verdict for row in self._rows if row.number is not None}
+        """``tag → verdict`` of every numeric tag with a normal range or limits, as shown."""
+        return {
+            row.spec.name: row.verdict
+            for row in self._rows
+            if row.number is not None and (row.spec.normal or row.spec.limits)
+        }
 
     def header_state_text(self) -> str:
         """The header's state and online/offline texts, e.g. ``RUNNING · Online``."""
