@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -137,9 +137,27 @@ class _Rules:
     high: tuple[float | None, float | None, float | None, float | None]
     low: tuple[float | None, float | None, float | None, float | None]
     deadband: float
+    verdicts: dict[tuple[int, int], Verdict] = field(default_factory=dict, compare=False)
+
+
+_RULES_MAX = 8192
+_RULES: dict[int, tuple[TagSpec, _Rules]] = {}
 
 
 def _rules(spec: TagSpec) -> _Rules:
+    """The tag's thresholds, computed once per spec object (views classify at ~4 Hz)."""
+    found = _RULES.get(id(spec))
+    if found is not None and found[0] is spec:
+        return found[1]
+    rules = _make_rules(spec)
+    if len(_RULES) >= _RULES_MAX:  # births replace specs; forget the oldest half
+        for key in list(_RULES)[: _RULES_MAX // 2]:
+            del _RULES[key]
+    _RULES[id(spec)] = (spec, rules)
+    return rules
+
+
+def _make_rules(spec: TagSpec) -> _Rules:
     normal, limits, eng = spec.normal, spec.limits, spec.eng_range
     db = max(0.0, float(spec.deadband)) if math.isfinite(spec.deadband) else 0.0
     top: float | None = None
@@ -200,6 +218,13 @@ def _side_rank(
 
 
 def _verdict(spec: TagSpec, rules: _Rules, sign: int, rank: int) -> Verdict:
+    found = rules.verdicts.get((sign, rank))
+    if found is None:
+        found = rules.verdicts[(sign, rank)] = _new_verdict(spec, rules, sign, rank)
+    return found
+
+
+def _new_verdict(spec: TagSpec, rules: _Rules, sign: int, rank: int) -> Verdict:
     kind = _SIDE_KINDS[sign][rank - 1]
     thresholds = rules.high if sign > 0 else rules.low
     threshold = thresholds[rank - 1]
@@ -252,17 +277,21 @@ def classify(
     number = float(value)
     if not math.isfinite(number):
         return NO_VALUE
-    rules = _rules(spec)
     prev = previous or NORMAL
     prev_high = prev.rank if prev.direction > 0 else 0
     prev_low = prev.rank if prev.direction < 0 else 0
+    return _judge(spec, _rules(spec), number, _state_class(state), prev_high, prev_low)
+
+
+def _judge(
+    spec: TagSpec, rules: _Rules, number: float, state_class: str, prev_high: int, prev_low: int
+) -> Verdict:
     high = _side_rank(rules.high, number, 1, prev_high, rules.deadband)
     if high:
         return _verdict(spec, rules, 1, high)
     low = _side_rank(rules.low, number, -1, prev_low, rules.deadband)
     if not low:
         return NORMAL
-    state_class = _state_class(state)
     if low < _low_floor(state_class):
         return _EXPECTED[state_class]
     return _verdict(spec, rules, -1, low)
@@ -284,7 +313,6 @@ def classify_series(
     rules = _rules(spec)
     entered, ambiguous = _ranks(rules, v)
     finite = np.isfinite(v)
-    cache: dict[tuple[int, int], Verdict] = {}
     state_class = _state_class(state)
     floor = _low_floor(state_class)
 
@@ -293,10 +321,7 @@ def classify_series(
             return NORMAL
         if sign < 0 and rank < floor:
             return _EXPECTED[state_class]
-        found = cache.get((sign, rank))
-        if found is None:
-            found = cache[(sign, rank)] = _verdict(spec, rules, sign, rank)
-        return found
+        return _verdict(spec, rules, sign, rank)
 
     out: list[Verdict] = []
     prev = NORMAL
@@ -320,11 +345,14 @@ def classify_series(
 
 def _settled(spec: TagSpec, number: float, state: str | None) -> Verdict | None:
     """The verdict if no history can change it (the value is outside every deadband)."""
-    fresh = classify(spec, number, state, None)
+    rules = _rules(spec)
+    state_class = _state_class(state)
+    fresh = _judge(spec, rules, number, state_class, 0, 0)
     # A previous verdict holds every rank up to its own: the ends of range hold the most.
-    for previous in (Verdict("top_of_range", 2, 1), Verdict("bottom_of_range", 2, -1)):
-        if classify(spec, number, state, previous) != fresh:
-            return None
+    if _judge(spec, rules, number, state_class, 4, 0) is not fresh:
+        return None
+    if _judge(spec, rules, number, state_class, 0, 4) is not fresh:
+        return None
     return fresh
 
 

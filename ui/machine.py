@@ -216,7 +216,7 @@ class _RowDelegate(QStyledItemDelegate):
         super().__init__(view)
         self._view = view
         self.name_font = _font(17, bold=True)
-        self.small_font = _font(15)
+        self.small_font = _font(16)  # secondary text: at least 16 px
         self.text_font = _font(16)
         self.value_font = _value_font(24)
         self.unit_font = _font(15)
@@ -473,6 +473,7 @@ QLabel#commandLine { font-size: 16px; color: @text@; }
 QScrollArea#commandsScroll, QScrollArea#commandsScroll > QWidget > QWidget { background: @panel@; }
 QPushButton#trendSignal, QPushButton#trendRange { font-size: 16px; padding: 0 8px;
                                                   min-width: 0px; }
+QTableWidget#tagTable QHeaderView::section { font-size: 16px; }
 QTableWidget#tagTable { background: @panel@; border: 1px solid @border@;
                         gridline-color: @border@; }
 """

@@ -344,7 +344,7 @@ def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  
     bold.setPixelSize(16)
     bold.setBold(True)
     small = QFont("DejaVu Sans")
-    small.setPixelSize(15)
+    small.setPixelSize(16)
     assert QFontMetrics(bold).horizontalAdvance("? Uncertain") <= room - 26
     assert QFontMetrics(small).horizontalAdvance("comm lost since 23:59:59") <= room
     tag_w = view.table.horizontalHeader().sectionSize(0)

@@ -467,6 +467,9 @@ def test_whole_plant_fits_and_summary_opens_the_fault(  # type: ignore[no-untype
     for _title, ids in bands:
         assert len({view.tiles[m].y() for m in ids}) == 1, "a line is one row"
     _assert_bands_apart(view)
+    # At 1080p every tile has room for 16-px names beside their values.
+    if size[0] >= 1920:
+        assert all(t.is_wide() for t in view.tiles.values())
     # Every key row stays a touch target at the smallest size.
     assert all(r.height() >= 48 for t in view.tiles.values() for _tag, r in t.row_rects())
 
