@@ -519,13 +519,11 @@ class QtMachineView(QWidget):
         self._header_texts: tuple[str, ...] = ()
         self._widths: dict[int, int] = {}
 
-        qss = LOCAL_QSS
+        self._standalone = False
         app = QApplication.instance()
         if isinstance(app, QApplication) and not app.styleSheet():
-            qss = style_sheet(self.theme) + qss  # standalone (tests): same look as the station
-        for name in ("text", "text_dim", "panel", "border", "fault", "banner_text"):
-            qss = qss.replace(f"@{name}@", str(getattr(self.theme, name)))
-        self.setStyleSheet(qss)
+            self._standalone = True  # tests: no station style sheet, bring the same look
+        self._apply_style()
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -624,6 +622,28 @@ class QtMachineView(QWidget):
         ctx.event.connect(self._on_event)
 
     # -- construction -----------------------------------------------------------------------
+
+    def _apply_style(self) -> None:
+        qss = LOCAL_QSS
+        if self._standalone:
+            qss = style_sheet(self.theme) + qss
+        for name in ("text", "text_dim", "panel", "border", "fault", "banner_text"):
+            qss = qss.replace(f"@{name}@", str(getattr(self.theme, name)))
+        self.setStyleSheet(qss)
+
+    def _follow_theme(self) -> None:
+        """Take up the station's theme if it changed (Ctrl+T) since this view last looked."""
+        if self.ctx.theme is self.theme:
+            return
+        self.theme = self.ctx.theme
+        self.header.theme = self.theme
+        self._apply_style()
+        self.name_label.setStyleSheet("")
+        self._header_texts = ()
+        self._state_icon = ""
+        self.header.update()
+        self.table.viewport().update()
+        self._refresh(time.time())
 
     def _build_header(self) -> QWidget:
         header = _Header(self.theme, self)
@@ -893,6 +913,7 @@ class QtMachineView(QWidget):
     def _on_frame(self, now: float) -> None:
         if self._machine is None or not self.isVisible():
             return
+        self._follow_theme()
         self._elide_signal_buttons()
         if now - self._last_table < 1.0 / TABLE_HZ:
             return
@@ -901,6 +922,7 @@ class QtMachineView(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
         """Fill the view at once when it appears (no stale frame from when it was hidden)."""
         super().showEvent(event)
+        self._follow_theme()
         if self._machine is not None:
             self._refresh(time.time())
 

@@ -16,7 +16,7 @@ from copilot.protocol import Limits, MachineInfo, Quality, Range, TagSpec
 from copilot.station import MachineSnapshot, Reading
 from tests.ui.conftest import save_screenshot
 from ui.machine import COL_QUALITY, DASH, QtMachineView, row_state
-from ui.theme import LIGHT
+from ui.theme import DARK, LIGHT
 
 MACHINE = "cnc-01"
 
@@ -349,3 +349,17 @@ def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  
     assert QFontMetrics(small).horizontalAdvance("comm lost since 23:59:59") <= room
     tag_w = view.table.horizontalHeader().sectionSize(0)
     assert tag_w >= (160 if size[0] < 1200 else 260), ("room for the tag names", tag_w)
+
+
+def test_follows_a_theme_switch(qtbot) -> None:  # type: ignore[no-untyped-def]
+    ctx = _Ctx()
+    view = QtMachineView(ctx)  # type: ignore[arg-type]
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    assert LIGHT.panel in view.styleSheet()
+    ctx.theme = DARK
+    view.show_machine("m")
+    ctx.frame.emit(time.time())
+    assert view.theme is DARK and view.header.theme is DARK
+    assert DARK.panel in view.styleSheet() and LIGHT.panel not in view.styleSheet()
