@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QImage
+from PySide6.QtWidgets import QApplication, QWidget
 
 from copilot.limits import classify_latest, classify_series
 from copilot.protocol import Limits, MachineInfo, Quality, Range, TagSpec
@@ -535,8 +535,10 @@ def test_tap_on_a_half_visible_tile_opens_it(live_plant, make_ctx, qtbot) -> Non
         qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, pos=pos)
     assert opened.args == [tile.machine_id]
     assert bar.value() == before, "the tap did not scroll the tile from under the finger"
-    # Keyboard focus still brings a tile into view.
-    tile.setFocus(Qt.FocusReason.TabFocusReason)
+    # Keyboard focus (Tab) still brings a tile into view; a tap's focus does not.
+    QApplication.sendEvent(tile, QFocusEvent(QEvent.Type.FocusIn, Qt.FocusReason.MouseFocusReason))
+    assert bar.value() == before
+    QApplication.sendEvent(tile, QFocusEvent(QEvent.Type.FocusIn, Qt.FocusReason.TabFocusReason))
     qtbot.waitUntil(lambda: _tile_in_viewport(view, tile))
 
 
