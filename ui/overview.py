@@ -335,6 +335,7 @@ class QtMachineTile(QWidget):
         self._verdicts: dict[str, Verdict] = {}
         self._state = "unknown"
         self._last_state = ""  # the last state known from good data
+        self._state_stale = False
         self._stale = False
         self._stale_text = ""
         self._quality = 0
@@ -432,10 +433,13 @@ class QtMachineTile(QWidget):
         else:
             rank = RANK_NORMAL
         self._state, self._stale, self._stale_text = state, stale, stale_text
+        # The state line is "last known" only when the state itself is not current data.
+        self._state_stale = not online or state_reading is None or not state_reading.good
         self._quality, self._rank, self._others = worst, rank, others
         signature = (
             state,
             self._last_state,
+            self._state_stale,
             stale,
             stale_text,
             worst,
@@ -525,6 +529,10 @@ class QtMachineTile(QWidget):
     def last_known_state(self) -> str:
         """The state the machine was last seen in with good data ('' if never)."""
         return self._last_state
+
+    def state_is_last_known(self) -> bool:
+        """Whether the state drawn is the last known one (dimmed), not current data."""
+        return self._state_stale
 
     def is_stale(self) -> bool:
         """Whether the tile shows data that cannot be trusted (offline, stale, bad)."""
@@ -628,7 +636,7 @@ class QtMachineTile(QWidget):
             p.setBrush(brush)
             p.drawRoundedRect(frame, 8, 8)
         p.setBrush(Qt.BrushStyle.NoBrush)
-        if fault and not self._stale:
+        if fault and not self._state_stale:
             p.setPen(QPen(c.fault, 4))
             p.drawRoundedRect(frame.adjusted(1, 1, -1, -1), 7, 7)
         elif fault:  # last known fault, data stale: a dashed, thinner red
@@ -682,23 +690,24 @@ class QtMachineTile(QWidget):
         """Icon, STATE and kind; while the data is stale the last known state, dimmed."""
         shown = self._state
         last = self._last_state
-        if self._stale and shown not in ("offline",) and last:
+        stale = self._state_stale
+        if stale and shown != "offline" and last:
             shown = last
         icon = _state_icon(shown if shown in STATES else "offline", theme, 22, self.dpr())
         p.save()
-        if self._stale:
+        if stale:
             p.setOpacity(0.45)
         p.drawPixmap(QPointF(r.left(), r.center().y() - 11), icon)
         p.restore()
         p.setFont(_font(16, True))
-        if self._stale:
+        if stale:
             p.setPen(c.text_dim)
         else:
             p.setPen(c.fault if fault else c.text)
         label = shown.upper()
-        if self._stale and self._state == "offline" and last:
+        if stale and self._state == "offline" and last:
             label = f"OFFLINE · was {last.upper()}"
-        elif self._stale and last:
+        elif stale and last:
             label = f"{label}?"  # last known, not current
         fm = QFontMetrics(p.font())
         label = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(r.width() - 30))

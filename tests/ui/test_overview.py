@@ -197,16 +197,19 @@ class _FakeCtx(QObject):
 class _FakeStore:
     """Just what a tile reads: ``reading``, ``readings`` and ``window``."""
 
-    def __init__(self, specs: list[TagSpec], values: dict[str, object], quality: int = 0) -> None:
+    def __init__(
+        self, specs: list[TagSpec], values: dict[str, object], quality: int = 0, state_q: int = 0
+    ) -> None:
         self.specs = {s.name: s for s in specs}
         self.values = values
         self.quality = quality
+        self.state_q = state_q
 
     def reading(self, mid: str, tag: str, now: float | None = None) -> Reading | None:
         spec = self.specs.get(tag)
         if spec is None:
             return None
-        q = 0 if tag == "state" else self.quality
+        q = self.state_q if tag == "state" else self.quality
         return Reading(mid, tag, self.values.get(tag), q, time.time(), spec, None)
 
     def readings(self, mid: str, now: float | None = None) -> list[Reading]:
@@ -370,6 +373,8 @@ def test_tile_colour_only_when_abnormal(qtbot, theme: Theme) -> None:  # type: i
         quality=int(Quality.BAD_SENSOR_FAILURE),
     )
     assert sensor.is_stale() and "sensor" in sensor.stale_text()
+    assert not sensor.state_is_last_known(), "a failed sensor does not make the state old"
+    assert offline.state_is_last_known() and not normal.state_is_last_known()
 
     strip = QWidget()
     qtbot.addWidget(strip)
@@ -682,11 +687,11 @@ def test_stale_state_is_drawn_as_last_known(qtbot) -> None:  # type: ignore[no-u
     )
     assert tile.state_text() == "fault" and not tile.is_stale()
     assert tile.last_known_state() == "fault"
-    store = _FakeStore(
-        SPECS, {"state": "fault", "spindle_speed_rpm": 0.0}, int(Quality.UNCERTAIN_STALE)
-    )
+    stale_q = int(Quality.UNCERTAIN_STALE)
+    store = _FakeStore(SPECS, {"state": "fault", "spindle_speed_rpm": 0.0}, stale_q, stale_q)
     tile.refresh(store, time.time())  # type: ignore[arg-type]
     assert tile.is_stale() and tile.last_known_state() == "fault"
+    assert tile.state_is_last_known()
     assert tile.attention() == 0, "a last known fault still comes first"
     px = _pixels(tile)
     assert _has_color(px, LIGHT.fault), "the last known fault keeps a (dashed) red border"
