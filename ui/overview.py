@@ -734,10 +734,10 @@ class QtMachineTile(QWidget):
             p.setBrush(c.panel)
             p.drawRoundedRect(cap, 4, 4)
             p.setPen(QPen(c.text, 2.5))
-            cx, cy = cap.left() + 12, cap.center().y()
-            p.drawLine(QPointF(cx - 5, cy - 5), QPointF(cx + 5, cy + 5))
-            p.drawLine(QPointF(cx - 5, cy + 5), QPointF(cx + 5, cy - 5))
-            room = int(cap.width() - 30)
+            cx, cy = cap.left() + 10, cap.center().y()
+            p.drawLine(QPointF(cx - 4, cy - 4), QPointF(cx + 4, cy + 4))
+            p.drawLine(QPointF(cx - 4, cy + 4), QPointF(cx + 4, cy - 4))
+            room = int(cap.width() - 23)
             for px, bold in ((16, True), (15, True), (15, False), (14, False)):  # whole if it can
                 p.setFont(_font(px, bold))
                 if QFontMetrics(p.font()).horizontalAdvance(self._stale_text) <= room:
@@ -746,7 +746,7 @@ class QtMachineTile(QWidget):
                 self._stale_text, Qt.TextElideMode.ElideRight, room
             )
             p.drawText(
-                cap.adjusted(24, 0, -4, 0),
+                cap.adjusted(19, 0, -2, 0),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                 msg,
             )
