@@ -12,12 +12,14 @@ a placeholder says so. "Commands" and "Alarms" are reserved, read-only panels fo
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+import numpy.typing as npt
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QBrush,
@@ -29,17 +31,20 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QPixmap,
+    QResizeEvent,
     QShowEvent,
 )
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QButtonGroup,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
@@ -50,16 +55,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from copilot.protocol import CommandSpec, TagSpec, quality_label, severity_of
+from copilot.limits import NORMAL, Verdict, classify_latest
+from copilot.protocol import CommandSpec, TagSpec, quality_label, reason_of, severity_of
 from copilot.station import MachinesChanged, MachineSnapshot, Reading
 from ui.context import StationContext
+from ui.limits import verdict_color
+from ui.overview import short_tag_label, tag_label
 from ui.theme import SPACING, TOUCH, Look, Theme, icon_path, quality_look, state_look, style_sheet
 from ui.theme import value_font as _value_font
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Tag", "Value", "Range", "Quality", "Last update")
-COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY, COL_UPDATED = range(5)
+COLUMNS = ("Tag", "Value", "Range", "Quality · updated")
+COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
+# Fixed columns' widths and the side panel's width, by window width (the tag column takes
+# what is left): the 1024-px minimum, 1280-px panels, and from 1700 px (1080p).
+LAYOUTS = (
+    (0, {COL_VALUE: 130, COL_RANGE: 140, COL_QUALITY: 240}, 300),
+    (1200, {COL_VALUE: 145, COL_RANGE: 175, COL_QUALITY: 240}, 400),
+    (1700, {COL_VALUE: 190, COL_RANGE: 270, COL_QUALITY: 260}, 560),
+)
+TREND_WINDOWS = (("10 min", 600.0), ("1 h", 3600.0), ("8 h", 28800.0))
 ROW_HEIGHT = 60  # touch: at least TOUCH (48) px
 TABLE_HZ = 4.0
 TREND_WINDOW_S = 600.0
@@ -110,38 +126,6 @@ def _joined(number: str, unit: str) -> str:
     return f"{number} {unit}" if unit else number
 
 
-@dataclass(frozen=True)
-class Deviation:
-    """Where a numeric value sits against its normal band and limits."""
-
-    level: int  # 0 normal, 1 outside normal / beyond hi-lo, 2 beyond hihi-lolo
-    direction: int  # +1 high, -1 low, 0 normal
-    glyph: str  # shape cue, readable without colour
-
-
-NORMAL = Deviation(0, 0, "")
-
-
-def deviation(spec: TagSpec, value: float) -> Deviation:
-    """Classify ``value`` against ``spec.normal`` and ``spec.limits``."""
-    lim = spec.limits
-    if lim is not None:
-        if lim.hihi is not None and value >= lim.hihi:
-            return Deviation(2, 1, "▲▲ HH")
-        if lim.lolo is not None and value <= lim.lolo:
-            return Deviation(2, -1, "▼▼ LL")
-        if lim.hi is not None and value >= lim.hi:
-            return Deviation(1, 1, "▲ H")
-        if lim.lo is not None and value <= lim.lo:
-            return Deviation(1, -1, "▼ L")
-    if spec.normal is not None:
-        if value > spec.normal.hi:
-            return Deviation(1, 1, "▲")
-        if value < spec.normal.lo:
-            return Deviation(1, -1, "▼")
-    return NORMAL
-
-
 def has_range(spec: TagSpec) -> bool:
     """Whether a bar indicator means anything (numeric, with a band narrower than the span)."""
     if spec.type not in ("float", "int") or spec.eng_range is None or spec.normal is None:
@@ -165,20 +149,29 @@ class RowState:
     stale: str = ""  # "stale since HH:MM:SS"
     number: float | None = None
     good: bool = False
-    dev: Deviation = NORMAL
+    verdict: Verdict = NORMAL
 
     def texts(self) -> dict[str, str]:
         updated = f"{self.updated} · {self.stale}" if self.stale else self.updated
         return {
             "Tag": self.spec.name,
+            "Name": tag_label(self.spec),
             "Value": self.value,
             "Quality": self.quality,
             "Last update": updated,
         }
 
 
-def row_state(reading: Reading) -> RowState:
-    """Turn a store reading into what the row shows."""
+def row_state(
+    reading: Reading,
+    state: str | None = "running",
+    recent: Callable[[], npt.ArrayLike] | None = None,
+) -> RowState:
+    """Turn a store reading into what the row shows (judged by :mod:`copilot.limits`).
+
+    ``state`` is the machine's state word, ``recent`` the tag's recent samples for the
+    classifier's deadband (see :func:`copilot.limits.classify_latest`).
+    """
     spec = reading.spec
     row = RowState(spec=spec)
     number, unit = format_value(spec, reading.value)
@@ -197,9 +190,12 @@ def row_state(reading: Reading) -> RowState:
     row.updated = _hms(reading.ts) if reading.ts else DASH
     row.stale = f"stale since {_hms(reading.stale_since)}" if reading.stale_since else ""
     value = reading.value
-    if isinstance(value, int | float) and not isinstance(value, bool) and has_range(spec):
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and spec.type in ("float", "int"):
         row.number = float(value)
-        row.dev = deviation(spec, row.number) if row.good else NORMAL
+        judged = spec.normal is not None or spec.limits is not None
+        if row.good and judged:  # no abnormal colour for a value that cannot be trusted
+            row.verdict = classify_latest(spec, row.number, state, recent)
     return row
 
 
@@ -220,7 +216,7 @@ class _RowDelegate(QStyledItemDelegate):
         super().__init__(view)
         self._view = view
         self.name_font = _font(17, bold=True)
-        self.small_font = _font(13)
+        self.small_font = _font(16)  # secondary text: at least 16 px
         self.text_font = _font(16)
         self.value_font = _value_font(24)
         self.unit_font = _font(15)
@@ -260,8 +256,6 @@ class _RowDelegate(QStyledItemDelegate):
             self._paint_range(painter, inner, row, theme)
         elif column == COL_QUALITY:
             self._paint_quality(painter, inner, row, theme)
-        elif column == COL_UPDATED:
-            self._paint_updated(painter, inner, row, theme)
         painter.restore()
 
     def _paint_tag(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
@@ -270,16 +264,17 @@ class _RowDelegate(QStyledItemDelegate):
         p.setFont(self.name_font)
         p.setPen(theme.color("text"))
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+        # The human name from BIRTH first; the tag id beneath it, as secondary text.
         name = QFontMetrics(self.name_font).elidedText(
-            row.spec.name, Qt.TextElideMode.ElideRight, r.width()
+            tag_label(row.spec), Qt.TextElideMode.ElideRight, r.width()
         )
         p.drawText(top, align, name)
         p.setFont(self.small_font)
         p.setPen(theme.color("text_dim"))
-        desc = QFontMetrics(self.small_font).elidedText(
-            row.spec.description, Qt.TextElideMode.ElideRight, r.width()
+        ident = QFontMetrics(self.small_font).elidedText(
+            row.spec.name, Qt.TextElideMode.ElideRight, r.width()
         )
-        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, desc)
+        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, ident)
 
     def _paint_value(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
         right = r.right()
@@ -304,7 +299,7 @@ class _RowDelegate(QStyledItemDelegate):
         spec = row.spec
         if not has_range(spec) or spec.eng_range is None or spec.normal is None:
             return
-        glyph_w = 52
+        glyph_w = 64
         lo, hi = spec.eng_range.lo, spec.eng_range.hi
         track = QRectF(r.left(), r.center().y() - 6, r.width() - glyph_w, 12)
 
@@ -346,55 +341,65 @@ class _RowDelegate(QStyledItemDelegate):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(marker)
             return
-        color = theme.color({0: "bar", 1: "warning", 2: "fault"}[row.dev.level])
-        p.setPen(QPen(theme.color("text") if row.dev.level else color, 1))
+        verdict = row.verdict
+        color = verdict_color(theme, verdict) if verdict.abnormal else theme.color("bar")
+        p.setPen(QPen(theme.color("text") if verdict.abnormal else color, 1))
         p.setBrush(color)
         p.drawRect(marker)
-        if row.dev.glyph:
+        if verdict.glyph:
             glyph_rect = QRect(int(track.right()) + 6, r.top(), glyph_w - 6, r.height())
             badge = QRectF(glyph_rect).adjusted(0, r.height() / 2 - 13, 0, -(r.height() / 2 - 13))
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)
             p.drawRoundedRect(badge, 4, 4)
             p.setFont(self.glyph_font)
-            p.setPen(QColor("#000000") if row.dev.level == 1 else theme.color("banner_text"))
-            p.drawText(glyph_rect, Qt.AlignmentFlag.AlignCenter, row.dev.glyph)
+            dark_amber = verdict.severity == 1 and theme.name == "dark"
+            p.setPen(QColor("#000000") if dark_amber else theme.color("banner_text"))
+            p.drawText(glyph_rect, Qt.AlignmentFlag.AlignCenter, verdict.glyph)
 
     def _paint_quality(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
+        """Two lines, never cut off: the quality word, then why and since when (or the time)."""
         look = row.quality_look
-        text_rect = r
-        if look is not None:  # shape + pattern swatch, then the words
-            swatch = QRect(r.left(), r.center().y() - 11, 22, 22)
+        half = r.height() // 2
+        top = QRect(r.left(), r.top(), r.width(), half + 2)
+        bottom = QRect(r.left(), r.top() + half + 2, r.width(), half - 2)
+        left = Qt.AlignmentFlag.AlignLeft
+        word, _, why = row.quality.partition(" (")
+        why = why.rstrip(")").replace("_", " ")
+        if look is not None:  # shape + pattern swatch before the word; the detail runs full width
+            swatch = QRect(r.left(), top.bottom() - 18, 18, 18)
             p.setPen(QPen(theme.color(look.color), 2))
             p.setBrush(QBrush(theme.color(look.color), look.pattern))
             p.drawRect(swatch)
-            text_rect = r.adjusted(30, 0, 0, 0)
-            p.setFont(_font(16, bold=True))
+            top.setLeft(r.left() + 26)
+            font = _font(16, bold=True)
+            p.setFont(font)
             p.setPen(theme.color("text"))
             glyph = look.label.split(" ", 1)[0]
-            text = f"{glyph} {row.quality}"
+            text = f"{glyph} {word}"
         else:
-            p.setFont(self.text_font)
+            font = self.text_font
+            p.setFont(font)
             p.setPen(theme.color("text_dim"))
-            text = row.quality
-        p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
-
-    def _paint_updated(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
-        left = Qt.AlignmentFlag.AlignLeft
+            text = word
+        p.drawText(
+            top,
+            left | Qt.AlignmentFlag.AlignBottom,
+            QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, top.width()),
+        )
         if row.stale:
-            half = r.height() // 2
-            p.setFont(self.text_font)
-            p.setPen(theme.color("text"))
-            top = QRect(r.left(), r.top(), r.width(), half + 2)
-            p.drawText(top, left | Qt.AlignmentFlag.AlignBottom, row.updated)
-            p.setFont(_font(14, bold=True))
-            p.setPen(theme.color("text_dim"))
-            bottom = QRect(r.left(), r.top() + half + 2, r.width(), half - 2)
-            p.drawText(bottom, left | Qt.AlignmentFlag.AlignTop, row.stale)
+            detail = f"{why + ' ' if why else ''}since {row.stale.removeprefix('stale since ')}"
         else:
-            p.setFont(self.text_font)
-            p.setPen(theme.color("text_dim"))
-            p.drawText(r, left | Qt.AlignmentFlag.AlignVCenter, row.updated)
+            detail = f"{why} · {row.updated}" if why else row.updated
+        p.setFont(self.small_font)
+        p.setPen(theme.color("text_dim"))
+        p.drawText(
+            bottom,
+            left | Qt.AlignmentFlag.AlignTop,
+            QFontMetrics(self.small_font).elidedText(
+                detail, Qt.TextElideMode.ElideRight, bottom.width()
+            ),
+        )
 
 
 class _TagTable(QTableWidget):
@@ -453,24 +458,49 @@ QLabel#machineWhere { font-size: 17px; color: @text_dim@; }
 QLabel#machineState { font-size: 20px; font-weight: bold; color: @text@; }
 QLabel#machineState[fault="true"] { background: @fault@; color: @banner_text@;
                                     border-radius: 6px; padding: 2px 10px; }
+QLabel#machineState[stale="true"] { color: @text_dim@; background: transparent;
+    border: 2px dashed @text_dim@; border-radius: 6px; padding: 2px 10px; font-style: italic; }
 QLabel#machineOnline { font-size: 16px; color: @text_dim@; }
 QLabel#machineOnline[offline="true"] { font-size: 22px; font-weight: bold; color: @text@;
     background: @panel@; border: 3px solid @text@; border-radius: 6px; padding: 4px 12px; }
-QPushButton#backButton { font-size: 18px; font-weight: bold; padding: 0 18px; }
 QFrame#reservedPanel { background: @panel@; border: 2px dashed @border@; border-radius: 8px; }
 QFrame#reservedPanel QLabel { background: transparent; border: none; }
 QFrame#trendPanel { background: @panel@; border: 1px solid @border@; border-radius: 8px; }
 QFrame#trendPanel QLabel { background: transparent; border: none; }
 QLabel#panelTitle { font-size: 18px; font-weight: bold; color: @text_dim@; }
-QLabel#panelNote { font-size: 15px; color: @text_dim@; font-style: italic; }
-QLabel#commandLine { font-size: 15px; color: @text@; }
+QLabel#panelNote { font-size: 16px; color: @text_dim@; font-style: italic; }
+QLabel#commandLine { font-size: 16px; color: @text@; }
+QScrollArea#commandsScroll, QScrollArea#commandsScroll > QWidget > QWidget { background: @panel@; }
+QPushButton#trendSignal, QPushButton#trendRange { font-size: 16px; padding: 0 8px;
+                                                  min-width: 0px; }
+QTableWidget#tagTable QHeaderView::section { font-size: 16px; }
 QTableWidget#tagTable { background: @panel@; border: 1px solid @border@;
                         gridline-color: @border@; }
 """
 
+# The embedded trend's own tool bar (ranges, pause, overlay, export) does not fit a side panel:
+# the panel has its own signal and range pickers and hides these when the trend has them.
+_TREND_TOOLS = ("window_buttons", "pause_button", "mode_button", "csv_button", "png_button")
+
+
+def _hide_trend_tools(trend: QWidget) -> None:
+    for name in _TREND_TOOLS:
+        tool = getattr(trend, name, None)
+        tools = tool.values() if isinstance(tool, dict) else [tool]
+        for widget in tools:
+            if isinstance(widget, QWidget):
+                widget.hide()
+
+
+def _recent(ctx: StationContext, machine: str, tag: str, since: float) -> object:
+    return ctx.store.window(machine, tag, since)[1]
+
 
 class QtMachineView(QWidget):
-    """Level 2 view of one machine. Call :meth:`show_machine`; reads the store on frames."""
+    """Level 2 view of one machine. Call :meth:`show_machine`; reads the store on frames.
+
+    The way back is the window's navigation (tool bar, Esc); the view has no button of its own.
+    """
 
     def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -482,16 +512,18 @@ class QtMachineView(QWidget):
         self._last_table = 0.0
         self._trend: QWidget | None = None
         self._trend_tags: list[str] = []
+        self._trend_machine: str | None = None
+        self._trend_tag: str | None = None
+        self._trend_window = TREND_WINDOW_S
         self._state_icon = ""
         self._header_texts: tuple[str, ...] = ()
+        self._widths: dict[int, int] = {}
 
-        qss = LOCAL_QSS
+        self._standalone = False
         app = QApplication.instance()
         if isinstance(app, QApplication) and not app.styleSheet():
-            qss = style_sheet(self.theme) + qss  # standalone (tests): same look as the station
-        for name in ("text", "text_dim", "panel", "border", "fault", "banner_text"):
-            qss = qss.replace(f"@{name}@", str(getattr(self.theme, name)))
-        self.setStyleSheet(qss)
+            self._standalone = True  # tests: no station style sheet, bring the same look
+        self._apply_style()
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -506,66 +538,119 @@ class QtMachineView(QWidget):
         outer.addLayout(body, 1)
 
         self.table = self._build_table()
-        body.addWidget(self.table, 3)
+        body.addWidget(self.table, 1)
 
         side_box = QWidget(self)
-        side_box.setMinimumWidth(360)
-        side_box.setMaximumWidth(460)
+        side_box.setFixedWidth(400)  # widened in resizeEvent where the window has room
         side = QVBoxLayout(side_box)
         side.setContentsMargins(0, 0, 0, 0)
         side.setSpacing(SPACING)
-        body.addWidget(side_box, 1)
+        body.addWidget(side_box, 0)
+        self.side_box = side_box
+
+        # One larger trend with a signal picker and a range picker that fit the panel.
         self.trend_panel = QFrame(self)
         self.trend_panel.setObjectName("trendPanel")
         trend_layout = QVBoxLayout(self.trend_panel)
         trend_layout.setContentsMargins(SPACING, 8, SPACING, SPACING)
-        title = QLabel("Key trends · last 10 min", self.trend_panel)
+        trend_layout.setSpacing(6)
+        title = QLabel("Key trends", self.trend_panel)
         title.setObjectName("panelTitle")
         trend_layout.addWidget(title)
+        self.signal_bar = QHBoxLayout()
+        self.signal_bar.setSpacing(6)
+        trend_layout.addLayout(self.signal_bar)
+        self.signal_group = QButtonGroup(self)
+        self.signal_group.setExclusive(True)
+        self.signal_buttons: dict[str, QPushButton] = {}
+        range_bar = QHBoxLayout()
+        range_bar.setSpacing(6)
+        self.range_group = QButtonGroup(self)
+        self.range_group.setExclusive(True)
+        self.range_buttons: dict[float, QPushButton] = {}
+        for text, seconds in TREND_WINDOWS:
+            button = QPushButton(text, self.trend_panel)
+            button.setObjectName("trendRange")
+            button.setCheckable(True)
+            button.setChecked(seconds == self._trend_window)
+            button.setMinimumHeight(TOUCH)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.clicked.connect(lambda _=False, s=seconds: self.set_trend_window(s))
+            self.range_group.addButton(button)
+            self.range_buttons[seconds] = button
+            range_bar.addWidget(button)
+        trend_layout.addLayout(range_bar)
         self._trend_layout = trend_layout
         self.trend_placeholder = QLabel("Trends not available yet", self.trend_panel)
         self.trend_placeholder.setObjectName("panelNote")
         self.trend_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.trend_placeholder.setMinimumHeight(180)
         trend_layout.addWidget(self.trend_placeholder, 1)
-        side.addWidget(self.trend_panel, 3)
+        side.addWidget(self.trend_panel, 5)
 
         self.commands_panel, commands_layout = _panel("Commands", self.theme, self)
         note = QLabel("Read-only — the command gate arrives later", self.commands_panel)
         note.setObjectName("panelNote")
+        note.setWordWrap(True)
         commands_layout.addWidget(note)
         self.commands_label = QLabel("", self.commands_panel)
         self.commands_label.setObjectName("commandLine")
         self.commands_label.setWordWrap(True)
         self.commands_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.commands_label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-        commands_layout.addWidget(self.commands_label, 1)
-        side.addWidget(self.commands_panel, 2)
+        commands_scroll = QScrollArea(
+            self.commands_panel
+        )  # long lists scroll, the trend keeps room
+        commands_scroll.setObjectName("commandsScroll")
+        commands_scroll.setWidgetResizable(True)
+        commands_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        commands_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        commands_scroll.setWidget(self.commands_label)
+        commands_scroll.setMinimumHeight(60)
+        commands_layout.addWidget(commands_scroll, 1)
+        side.addWidget(self.commands_panel, 1)
 
         self.alarms_panel, alarms_layout = _panel("Alarms", self.theme, self)
+        alarms_layout.setContentsMargins(SPACING, 6, SPACING, 6)
         alarms_note = QLabel("No alarm system yet", self.alarms_panel)
         alarms_note.setObjectName("panelNote")
         alarms_layout.addWidget(alarms_note)
-        alarms_layout.addStretch(1)
-        side.addWidget(self.alarms_panel, 1)
+        self.alarms_panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        side.addWidget(self.alarms_panel, 0)
 
         ctx.frame.connect(self._on_frame)
         ctx.event.connect(self._on_event)
 
     # -- construction -----------------------------------------------------------------------
 
+    def _apply_style(self) -> None:
+        qss = LOCAL_QSS
+        if self._standalone:
+            qss = style_sheet(self.theme) + qss
+        for name in ("text", "text_dim", "panel", "border", "fault", "banner_text"):
+            qss = qss.replace(f"@{name}@", str(getattr(self.theme, name)))
+        self.setStyleSheet(qss)
+
+    def _follow_theme(self) -> None:
+        """Take up the station's theme if it changed (Ctrl+T) since this view last looked."""
+        if self.ctx.theme is self.theme:
+            return
+        self.theme = self.ctx.theme
+        self.header.theme = self.theme
+        self._apply_style()
+        self.name_label.setStyleSheet("")
+        self._header_texts = ()
+        self._state_icon = ""
+        self.header.update()
+        self.table.viewport().update()
+        self._refresh(time.time())
+
     def _build_header(self) -> QWidget:
         header = _Header(self.theme, self)
         self.header = header
         layout = QHBoxLayout(header)
-        layout.setContentsMargins(SPACING, SPACING, 2 * SPACING, SPACING)
+        layout.setContentsMargins(2 * SPACING, SPACING, 2 * SPACING, SPACING)
         layout.setSpacing(2 * SPACING)
-
-        self.back_button = QPushButton("◀ Overview", header)
-        self.back_button.setObjectName("backButton")
-        self.back_button.setMinimumSize(TOUCH * 3, TOUCH)
-        self.back_button.clicked.connect(self.ctx.open_overview)
-        layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignVCenter)
 
         names = QVBoxLayout()
         names.setSpacing(2)
@@ -601,6 +686,7 @@ class QtMachineView(QWidget):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         table.setShowGrid(False)
         table.setWordWrap(False)
         table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -612,16 +698,29 @@ class QtMachineView(QWidget):
         hh.setMinimumHeight(36)
         hh.setHighlightSections(False)
         hh.setSectionResizeMode(COL_TAG, QHeaderView.ResizeMode.Stretch)
-        for column, width in (
-            (COL_VALUE, 185),
-            (COL_RANGE, 190),
-            (COL_QUALITY, 185),
-            (COL_UPDATED, 195),
-        ):
+        for column in LAYOUTS[0][1]:
             hh.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
-            table.setColumnWidth(column, width)
+        self._set_widths(LAYOUTS[1][1], table)
         table.cellClicked.connect(lambda row, _column: self._open_row(row))
         return table
+
+    def _set_widths(self, widths: dict[int, int], table: QTableWidget | None = None) -> None:
+        if widths == self._widths:
+            return
+        self._widths = dict(widths)
+        for column, width in widths.items():
+            (table or self.table).setColumnWidth(column, width)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        """Wider columns (and a wider trend panel) where the window has the room."""
+        super().resizeEvent(event)
+        widths, side_w = next((w, sw) for at, w, sw in reversed(LAYOUTS) if self.width() >= at)
+        self._set_widths(widths)
+        if self.side_box.width() != side_w:
+            self.side_box.setFixedWidth(side_w)
+            layout = self.layout()
+            if layout is not None:
+                layout.activate()  # now, so the table's columns are right on the first paint
 
     # -- public API -------------------------------------------------------------------------
 
@@ -638,12 +737,43 @@ class QtMachineView(QWidget):
         self._refresh(time.time())
 
     def row_texts(self) -> dict[str, dict[str, str]]:
-        """``tag → {"Tag", "Value", "Quality", "Last update" → text}`` as currently shown."""
+        """``tag → {"Tag", "Name", "Value", "Quality", "Last update" → text}`` as shown."""
         return {row.spec.name: row.texts() for row in self._rows}
+
+    def verdicts(self) -> dict[str, Verdict]:
+        """``tag → verdict`` of every numeric tag with a normal range or limits, as shown."""
+        return {
+            row.spec.name: row.verdict
+            for row in self._rows
+            if row.number is not None and (row.spec.normal or row.spec.limits)
+        }
 
     def header_state_text(self) -> str:
         """The header's state and online/offline texts, e.g. ``RUNNING · Online``."""
         return f"{self.state_label.text()} · {self.online_label.text()}"
+
+    def trend_tag(self) -> str | None:
+        """The key tag the embedded trend shows."""
+        return self._trend_tag
+
+    def set_trend_tag(self, tag: str) -> None:
+        """Show ``tag`` (one of the key tags) in the embedded trend."""
+        button = self.signal_buttons.get(tag)
+        if button is not None:
+            button.setChecked(True)
+        self._trend_tag = tag
+        self._point_trend()
+
+    def set_trend_window(self, seconds: float) -> None:
+        """The embedded trend's time window."""
+        self._trend_window = seconds
+        button = self.range_buttons.get(seconds)
+        if button is not None:
+            button.setChecked(True)
+        if self._trend is not None:
+            setter = getattr(self._trend, "set_window", None)
+            if callable(setter):
+                setter(seconds)
 
     # -- updates ----------------------------------------------------------------------------
 
@@ -669,8 +799,8 @@ class QtMachineView(QWidget):
                 item = QTableWidgetItem()
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 if c == COL_TAG:
-                    item.setText(spec.name)
-                    item.setToolTip(spec.description)
+                    item.setText(tag_label(spec))
+                    item.setToolTip(f"{spec.name} — {spec.description}".strip(" —"))
                 self.table.setItem(r, c, item)
         if snap is None:
             self.name_label.setText(self._machine or "")
@@ -687,42 +817,74 @@ class QtMachineView(QWidget):
         return snap
 
     def _sync_trend(self, tags: list[TagSpec]) -> None:
-        numeric = [t.name for t in tags if t.type in ("float", "int")]
-        keys = [t.name for t in tags if t.key and t.type in ("float", "int")] or numeric[:3]
+        numeric = [t for t in tags if t.type in ("float", "int")]
+        keys = [t for t in numeric if t.key] or numeric[:3]
+        names = [t.name for t in keys]
         if self._machine is None or not keys:
             return
+        if names != self._trend_tags or self._trend_machine != self._machine:
+            self._build_signal_picker(keys)
+            self._trend_tags = names
+            self._trend_machine = self._machine
+            self._trend_tag = names[0]
+            self.signal_buttons[names[0]].setChecked(True)
         if self._trend is None:
             self._trend = self._make_trend()
             if self._trend is None:
                 return
             self.trend_placeholder.hide()
             self._trend_layout.addWidget(self._trend, 1)
-        if keys == self._trend_tags and getattr(self, "_trend_machine", None) == self._machine:
+        self._point_trend()
+
+    def _build_signal_picker(self, keys: list[TagSpec]) -> None:
+        for button in self.signal_buttons.values():
+            self.signal_group.removeButton(button)
+            button.deleteLater()
+        self.signal_buttons = {}
+        for spec in keys:
+            button = QPushButton(self.trend_panel)
+            button.setObjectName("trendSignal")
+            button.setCheckable(True)
+            button.setMinimumHeight(TOUCH)
+            button.setMinimumWidth(TOUCH)
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            label = short_tag_label(spec)
+            button.setProperty("fullText", label)
+            button.setText(label)
+            button.setToolTip(f"{tag_label(spec)} ({spec.name})")
+            button.clicked.connect(lambda _=False, tag=spec.name: self.set_trend_tag(tag))
+            self.signal_group.addButton(button)
+            self.signal_buttons[spec.name] = button
+            self.signal_bar.addWidget(button, 1)
+        self._elide_signal_buttons()
+
+    def _elide_signal_buttons(self) -> None:
+        for button in self.signal_buttons.values():
+            full = str(button.property("fullText") or "")
+            room = max(20, button.width() - 18)
+            text = button.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, room)
+            if button.text() != text:
+                button.setText(text)
+
+    def _point_trend(self) -> None:
+        """Point the embedded trend at the chosen key tag and window."""
+        if self._trend is None or self._machine is None or self._trend_tag is None:
             return
         try:
             show = self._trend.show_signals  # type: ignore[attr-defined]
-            params = inspect.signature(show).parameters
-            window = next((n for n in ("window_s", "window", "span_s") if n in params), None)
-            if window is not None:
-                show(self._machine, keys, **{window: TREND_WINDOW_S})
-            else:
-                show(self._machine, keys)
-                for setter in ("set_window", "set_window_s", "set_span"):
-                    if hasattr(self._trend, setter):
-                        getattr(self._trend, setter)(TREND_WINDOW_S)
-                        break
+            show(self._machine, [self._trend_tag])
+            setter = getattr(self._trend, "set_window", None)
+            if callable(setter):
+                setter(self._trend_window)
         except Exception:  # a broken trend must not take the machine view down
             log.exception("embedded trend failed")
             self._trend.hide()
             self.trend_placeholder.setText("Trends unavailable (error)")
             self.trend_placeholder.show()
-            return
-        self._trend_tags = keys
-        self._trend_machine = self._machine
 
     def _make_trend(self) -> QWidget | None:
         try:
-            from ui.trend import QtTrend  # lazy: written in parallel, may not exist yet
+            from ui.trend import QtTrend  # lazy: the machine view works without it
         except ImportError:
             return None
         try:
@@ -732,7 +894,8 @@ class QtMachineView(QWidget):
             self.trend_placeholder.setText("Trends unavailable (error)")
             return None
         trend.setParent(self.trend_panel)
-        trend.setMinimumHeight(200)
+        trend.setMinimumHeight(220)
+        _hide_trend_tools(trend)
         return trend
 
     def _open_row(self, row: int) -> None:
@@ -750,6 +913,8 @@ class QtMachineView(QWidget):
     def _on_frame(self, now: float) -> None:
         if self._machine is None or not self.isVisible():
             return
+        self._follow_theme()
+        self._elide_signal_buttons()
         if now - self._last_table < 1.0 / TABLE_HZ:
             return
         self._refresh(now)
@@ -757,6 +922,7 @@ class QtMachineView(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
         """Fill the view at once when it appears (no stale frame from when it was hidden)."""
         super().showEvent(event)
+        self._follow_theme()
         if self._machine is not None:
             self._refresh(time.time())
 
@@ -766,12 +932,19 @@ class QtMachineView(QWidget):
             return
         snap = self._snapshot()
         readings = {r.tag: r for r in self.ctx.store.readings(self._machine, now)}
+        state_reading = readings.get("state")
+        state = (
+            state_reading.value
+            if state_reading is not None and isinstance(state_reading.value, str)
+            else None
+        )
         changed = False
         for index, old in enumerate(self._rows):
             reading = readings.get(old.spec.name)
             if reading is None:
                 continue
-            new = row_state(reading)
+            recent = partial(_recent, self.ctx, self._machine, old.spec.name, now - 300.0)
+            new = row_state(reading, state, recent)  # type: ignore[arg-type]
             if new != old:
                 self._rows[index] = new
                 changed = True
@@ -780,32 +953,40 @@ class QtMachineView(QWidget):
                     item = self.table.item(index, column)
                     if item is not None:
                         item.setText(texts[key])
-                item = self.table.item(index, COL_UPDATED)
-                if item is not None:
-                    item.setText(texts["Last update"])
         if changed:
             self.table.viewport().update()
-        self._refresh_header(snap, readings.get("state"))
+        self._refresh_header(snap, state_reading)
 
     def _refresh_header(self, snap: MachineSnapshot | None, state: Reading | None) -> None:
         online = bool(snap and snap.online)
+        last_known = False  # the state shown is the last known one, not current data
         if not online:
             name = "offline"
-        elif state is not None and state.good and isinstance(state.value, str):
+        elif state is not None and isinstance(state.value, str):
             name = state.value
+            last_known = not state.good
         else:
             name = "unknown"
         look = state_look(name)
-        if name != self._state_icon:
-            self._state_icon = name
-            self.state_icon.setPixmap(self._icon(name))
-        self._set_text(self.state_label, look.label)
-        fault = "true" if name == "fault" else "false"
-        if self.state_label.property("fault") != fault:
-            self.state_label.setProperty("fault", fault)
-            self.state_label.style().polish(self.state_label)
+        icon_key = f"{name}{'~' if last_known else ''}"
+        if icon_key != self._state_icon:
+            self._state_icon = icon_key
+            self.state_icon.setPixmap(self._icon(name, 0.4 if last_known else 1.0))
+        label = f"{look.label}?" if last_known else look.label
+        self._set_text(self.state_label, label)
+        self.state_label.setToolTip("Last known state: the data is stale" if last_known else "")
+        fault = "true" if name == "fault" and not last_known else "false"
+        stale = "true" if last_known else "false"
+        for prop, value in (("fault", fault), ("stale", stale)):
+            if self.state_label.property(prop) != value:
+                self.state_label.setProperty(prop, value)
+                self.state_label.style().polish(self.state_label)
         if online or snap is None:
             online_text = "Online" if online else "Unknown"
+            if last_known and state is not None:
+                reason = reason_of(state.quality).replace("_", " ")
+                since = f" since {_hms(state.stale_since)}" if state.stale_since else ""
+                online_text = f"Data {reason or 'uncertain'}{since}"
         else:
             online_text = f"Offline since {_hms(snap.since)}"
         self._set_text(self.online_label, online_text)
@@ -820,7 +1001,7 @@ class QtMachineView(QWidget):
         if self.header.offline != (not online):
             self.header.offline = not online
             self.header.update()
-        texts = (self.state_label.text(), self.online_label.text(), fault, offline)
+        texts = (self.state_label.text(), self.online_label.text(), fault, stale, offline)
         if texts != self._header_texts:  # re-lay the header out for the new texts and fonts
             self._header_texts = texts
             for label in (self.state_label, self.online_label):
@@ -838,17 +1019,18 @@ class QtMachineView(QWidget):
         if label.text() != text:
             label.setText(text)
 
-    def _icon(self, state: str) -> QPixmap:
+    def _icon(self, state: str, opacity: float = 1.0) -> QPixmap:
         ratio = self.devicePixelRatioF() or 1.0
         size = 40
         pixmap = QPixmap(int(size * ratio), int(size * ratio))
         pixmap.fill(Qt.GlobalColor.transparent)
         renderer = QSvgRenderer(str(icon_path(state)))
         painter = QPainter(pixmap)
+        painter.setOpacity(opacity)
         renderer.render(painter)
         painter.end()
         pixmap.setDevicePixelRatio(ratio)
         return pixmap
 
 
-__all__ = ["COLUMNS", "QtMachineView", "command_line", "deviation", "format_value", "row_state"]
+__all__ = ["COLUMNS", "QtMachineView", "command_line", "format_value", "row_state"]

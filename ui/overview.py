@@ -1,13 +1,22 @@
-"""Level 1 plant overview: one custom-painted tile per machine, grouped by line and area.
+"""Level 1 plant overview: a plant summary strip, then one band per line of custom-painted tiles.
 
 ISA-101 style: a normal tile is entirely grey; colour appears only for something abnormal and
-always comes with a shape (state icon, ▲/▼ arrows beside a value, hatching for bad data).
+always comes with a shape (state icon, the verdict marks of :mod:`ui.limits`, hatching for bad
+data). Every verdict comes from the core's one classifier, :func:`copilot.limits.classify_latest`,
+on the unrounded value, with the tag's deadband and the machine's state.
+
+Layout: one band per production line (a line never shares a row with another, and its tiles
+wrap only within its own band when the window is too narrow for them); the tiles shrink to fit
+the viewport so the whole default plant (12 machines, 2 lines) is on screen at 1280×800 and at
+1920×1080 without scrolling. The summary strip above the tiles never scrolls away: machines in
+fault, offline, out of range (and alarms, once they exist), each a touch target that opens the
+first such machine.
 
 Rendering discipline: nothing is done per message. On each ``ctx.frame`` tick, and only while
 the overview is visible, a round-robin slice of tiles re-reads the store so that every tile
-refreshes its values at ~4 Hz and its sparkline at ~2 Hz (sparklines of tiles scrolled out of
+refreshes its values at ~4 Hz and its sparkline at ~1 Hz (sparklines of tiles scrolled out of
 view are refreshed lazily when they are painted). A tile repaints only when what it shows
-changed. Tiles are re-ordered (attention first) at most once a second.
+changed. Tiles are re-ordered (attention first, within their area) at most once a second.
 """
 
 from __future__ import annotations
@@ -15,9 +24,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -29,7 +39,6 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPaintEvent,
-    QPalette,
     QPen,
     QPixmap,
     QPolygonF,
@@ -37,14 +46,24 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QLabel, QScrollArea, QWidget
+from PySide6.QtWidgets import QScrollArea, QWidget
 
+from copilot.limits import NORMAL, Verdict, classify_latest
 from copilot.protocol import Quality, TagSpec, reason_of
+from copilot.series import F64
 from copilot.station import MachinesChanged, MachineSnapshot, StationStore
 from ui.context import StationContext
+from ui.limits import paint_mark, verdict_color, warning_ink
 from ui.theme import SPACING, TOUCH, Theme, hatch, icon_path, quality_look, value_font
 
-__all__ = ["QtMachineTile", "QtOverview", "format_value"]
+__all__ = [
+    "QtMachineTile",
+    "QtOverview",
+    "QtPlantSummary",
+    "format_value",
+    "short_tag_label",
+    "tag_label",
+]
 
 STATES = ("running", "idle", "setup", "fault", "maintenance")
 
@@ -53,20 +72,26 @@ SPARK_HZ = 1.0  # sparklines (one 2-px bucket of the 3-minute line is ~1.4 s)
 PASS_HZ = 10.0  # refresh passes: tiles repainted together, not one paint pass per frame tick
 ORDER_S = 1.0  # attention re-ordering
 SPARK_WINDOW_S = 180.0
+HISTORY_S = 300.0  # samples the classifier may look back on inside a deadband
 
-TILE_MIN_W = 300
+TILE_MIN_W = 190
 TILE_MAX_W = 340
+WIDE_W = 250  # from this width a key row has its name and value on one line
 MAX_KEYS = 3
 
 # Tile geometry (px). Key rows are touch targets, so at least TOUCH tall.
-PAD = 9
-NAME_H = 28
-STATE_H = 30
+PAD = 8
+NAME_H = 26
+STATE_H = 26
 ROW_H = max(TOUCH, 50)
-CAPTION_H = 24  # sparkline caption, or the "No data since" banner when the data is stale
-SPARK_H = 30
-TILE_H = PAD + NAME_H + STATE_H + 6 + MAX_KEYS * ROW_H + CAPTION_H + SPARK_H + PAD
-TITLE_H = 32
+CAPTION_H = 22  # sparkline caption, "N more tags out of range", or the stale banner
+SPARK_MIN_H = 18
+SPARK_MAX_H = 110  # a taller sparkline where the screen has room (1080p)
+TILE_MIN_H = PAD + NAME_H + STATE_H + 4 + MAX_KEYS * ROW_H + CAPTION_H + PAD
+TILE_H = TILE_MIN_H + 30  # the preferred height, with a sparkline
+TILE_MAX_H = TILE_MIN_H + SPARK_MAX_H
+TITLE_H = 28  # a line's band title
+SUMMARY_H = 56  # the plant summary strip (its chips are touch targets)
 
 # Attention ranks (lower comes first).
 RANK_FAULT, RANK_STALE, RANK_ABNORMAL, RANK_NORMAL = range(4)
@@ -97,19 +122,50 @@ def _pretty_tag(name: str) -> str:
     return " ".join(parts)
 
 
+def tag_label(spec: TagSpec) -> str:
+    """A tag's human name: its BIRTH description (``Spindle temperature``), else its id."""
+    return spec.description.strip() or _pretty_tag(spec.name).capitalize()
+
+
+def short_tag_label(spec: TagSpec) -> str:
+    """A tag's name where room is short: ``barrel_temp_c`` → ``Barrel temp``."""
+    return _pretty_tag(spec.name).capitalize()
+
+
+def _line_title(line: str) -> str:
+    return line.replace("-", " ").replace("_", " ").strip().capitalize() or "Plant"
+
+
 def _section_title(line: str, area: str) -> str:
-    line_title = line.replace("-", " ").replace("_", " ").strip().capitalize() or "Plant"
-    return f"{line_title} · {area}" if area else line_title
+    return f"{_line_title(line)} · {area}" if area else _line_title(line)
 
 
 def _clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
+def _recent(store: StationStore, machine: str, tag: str, since: float) -> F64:
+    """A tag's samples since ``since`` (the classifier's look-back inside a deadband)."""
+    return store.window(machine, tag, since)[1]
+
+
+def _by_keyboard(event: QFocusEvent) -> bool:
+    return event.reason() in (
+        Qt.FocusReason.TabFocusReason,
+        Qt.FocusReason.BacktabFocusReason,
+        Qt.FocusReason.ShortcutFocusReason,
+    )
+
+
+def _numeric(spec: TagSpec) -> bool:
+    return spec.type in ("float", "int") and (spec.normal is not None or spec.limits is not None)
+
+
 @dataclass(frozen=True)
 class _Colors:
     """A theme's colours as QColors, built once per theme (no per-paint allocation)."""
 
+    background: QColor
     panel: QColor
     panel_alt: QColor
     border: QColor
@@ -131,8 +187,8 @@ _COLORS: dict[str, _Colors] = {}
 def _colors(theme: Theme) -> _Colors:
     found = _COLORS.get(theme.name)
     if found is None:
-        track = QColor(theme.panel_alt)
         found = _Colors(
+            background=theme.color("background"),
             panel=theme.color("panel"),
             panel_alt=theme.color("panel_alt"),
             border=theme.color("border"),
@@ -142,10 +198,10 @@ def _colors(theme: Theme) -> _Colors:
             bar=theme.color("bar"),
             focus=theme.color("focus"),
             fault=theme.color("fault"),
-            warning=theme.color("warning"),
+            warning=warning_ink(theme),
             uncertain=theme.color("uncertain"),
             stale=theme.color("stale"),
-            track=track,
+            track=QColor(theme.panel_alt),
         )
         _COLORS[theme.name] = found
     return found
@@ -188,14 +244,13 @@ class _Row:
     unit: str
     text: str = "—"
     value: float = math.nan
-    severity: int = 0  # 0 normal, 1 warning (outside normal / hi-lo), 2 fault (hihi/lolo)
-    direction: int = 0  # +1 above, -1 below
+    verdict: Verdict = NORMAL
     good: bool = True
     track: tuple[float, float] | None = None
     band: tuple[float, float] | None = None
 
     def signature(self) -> tuple[object, ...]:
-        return (self.text, self.severity, self.direction, self.good, self._pos())
+        return (self.text, self.verdict.kind, self.good, self._pos())
 
     def _pos(self) -> int:
         if self.track is None or not math.isfinite(self.value):
@@ -223,37 +278,13 @@ def _track_of(spec: TagSpec) -> tuple[float, float] | None:
     return None
 
 
-def _judge(spec: TagSpec, value: float, running: bool = True) -> tuple[int, int]:
-    """(severity, direction) of a value against its normal range and alarm limits.
-
-    The normal range is the running band: a machine that is not running (idle, setup,
-    maintenance) is expected to sit below it (0 rpm, cool), so only its high side counts then.
-    Alarm limits always count.
-    """
-    severity, direction = 0, 0
-    normal, limits = spec.normal, spec.limits
-    if normal is not None:
-        if value > normal.hi:
-            severity, direction = 1, 1
-        elif value < normal.lo and running:
-            severity, direction = 1, -1
-    if limits is not None:
-        if limits.hihi is not None and value >= limits.hihi:
-            return 2, 1
-        if limits.lolo is not None and value <= limits.lolo:
-            return 2, -1
-        if limits.hi is not None and value >= limits.hi:
-            severity, direction = 1, 1
-        elif limits.lo is not None and value <= limits.lo:
-            severity, direction = 1, -1
-    return severity, direction
-
-
 class QtMachineTile(QWidget):
     """One machine, custom-painted: name, state, 2–3 key tags as bars, a sparkline, data quality.
 
     Click/tap opens the machine (``ctx.open_machine``); a click on a key-value row opens that
     tag's trend (``ctx.open_trend``). Enter or Space opens the machine when the tile has focus.
+    Every numeric tag of the machine is classified (not only the key ones): the caption says
+    how many others are out of range.
     """
 
     def __init__(
@@ -264,10 +295,11 @@ class QtMachineTile(QWidget):
         self.ctx = ctx
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self.setMinimumSize(TILE_MIN_W, TILE_H)
+        self.setMinimumSize(TILE_MIN_W, TILE_MIN_H)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self._geo = _Geometry()
         self._press: QPointF | None = None
+        self._keyboard_focus = False
         self._alarm: tuple[int, str | None] | None = None
         self._signature: tuple[object, ...] = ()
         self._spark_path = QPainterPath()
@@ -289,6 +321,7 @@ class QtMachineTile(QWidget):
         self.snapshot = snapshot
         keys = [t for t in snapshot.tags if t.key and t.name != "state"][:MAX_KEYS]
         self._specs = keys
+        self._judged = [t for t in snapshot.tags if _numeric(t)]
         self._rows = [
             _Row(
                 tag=t.name,
@@ -299,34 +332,63 @@ class QtMachineTile(QWidget):
             )
             for t in keys
         ]
+        self._verdicts: dict[str, Verdict] = {}
         self._state = "unknown"
+        self._last_state = ""  # the last state known from good data
+        self._state_stale = False
         self._stale = False
         self._stale_text = ""
         self._quality = 0
         self._rank = RANK_NORMAL
+        self._others: list[str] = []  # non-key tags out of range
         self._signature = ()
         self._spark_dirty = True
-        self.spark_at = 0.0  # when the sparkline was last rebuilt
+        self.spark_at = 0.0
         self._spark_label = f"{_pretty_tag(keys[0].name)} · last 3 min" if keys else ""
         self.setAccessibleName(snapshot.info.name)
 
     def refresh(self, store: StationStore, now: float) -> bool:
-        """Re-read the machine's state and key values; repaint only if something changed."""
+        """Re-read the machine's state and values; repaint only if something changed."""
         mid = self.snapshot.info.id
-        state_reading = store.reading(mid, "state", now)
+        readings = {r.tag: r for r in store.readings(mid, now)}
         online = self.snapshot.online
+        state_reading = readings.get("state")
+        known = (
+            str(state_reading.value)
+            if state_reading is not None and isinstance(state_reading.value, str)
+            else ""
+        )
+        if known and state_reading is not None and state_reading.good:
+            self._last_state = known
         if not online:
             state = "offline"
-        elif state_reading is None or state_reading.value is None:
+        elif not known:
             state = "unknown"
         else:
-            state = str(state_reading.value)
+            state = known
         worst = 0 if online else int(Quality.BAD_STALE)
+        if state_reading is not None and online and not state_reading.good:
+            worst = max(worst, state_reading.quality)
         stale_since: float | None = None if online else self.snapshot.since
+        if state_reading is not None and state_reading.stale_since is not None and online:
+            stale_since = state_reading.stale_since
         bad_tags: list[str] = []
-        abnormal = False
+        # Judge every numeric tag with the one classifier, on the unrounded value.
+        machine_state = known or None
+        verdicts: dict[str, Verdict] = {}
+        for spec in self._judged:
+            reading = readings.get(spec.name)
+            if reading is None:
+                continue
+            value = reading.value
+            if not reading.good:  # no abnormal colour for a value that cannot be trusted
+                verdicts[spec.name] = NORMAL
+                continue
+            recent = partial(_recent, store, mid, spec.name, now - HISTORY_S)
+            verdicts[spec.name] = classify_latest(spec, value, machine_state, recent)
+        self._verdicts = verdicts
         for row, spec in zip(self._rows, self._specs, strict=True):
-            reading = store.reading(mid, spec.name, now)
+            reading = readings.get(spec.name)
             if reading is None:
                 continue
             value = reading.value
@@ -342,14 +404,15 @@ class QtMachineTile(QWidget):
             if isinstance(value, bool) or value is None or isinstance(value, str):
                 row.value = math.nan
                 row.text = "—" if value is None else str(value)
-                row.severity, row.direction = 0, 0
+                row.verdict = NORMAL
                 continue
             number = float(value)
             row.value = number
             row.text = format_value(number, row.unit)
-            shown = float(format_value(number)) if math.isfinite(number) else number
-            row.severity, row.direction = _judge(spec, shown, state == "running")  # as drawn
-            abnormal = abnormal or row.severity > 0
+            row.verdict = verdicts.get(spec.name, NORMAL)
+        key_tags = {s.name for s in self._specs}
+        others = [t for t, v in verdicts.items() if v.abnormal and t not in key_tags]
+        abnormal = any(v.abnormal for v in verdicts.values())
         stale = not online or worst != 0 or state == "unknown"
         if stale:
             if stale_since is not None:
@@ -370,8 +433,19 @@ class QtMachineTile(QWidget):
         else:
             rank = RANK_NORMAL
         self._state, self._stale, self._stale_text = state, stale, stale_text
-        self._quality, self._rank = worst, rank
-        signature = (state, stale, stale_text, worst, *(r.signature() for r in self._rows))
+        # The state line is "last known" only when the state itself is not current data.
+        self._state_stale = not online or state_reading is None or not state_reading.good
+        self._quality, self._rank, self._others = worst, rank, others
+        signature = (
+            state,
+            self._last_state,
+            self._state_stale,
+            stale,
+            stale_text,
+            worst,
+            tuple(others),
+            *(r.signature() for r in self._rows),
+        )
         if signature == self._signature:
             return False
         if state != (self._signature[0] if self._signature else None):
@@ -452,6 +526,14 @@ class QtMachineTile(QWidget):
         """``running``, ``idle``, ``setup``, ``fault``, ``maintenance``, or ``offline``."""
         return self._state
 
+    def last_known_state(self) -> str:
+        """The state the machine was last seen in with good data ('' if never)."""
+        return self._last_state
+
+    def state_is_last_known(self) -> bool:
+        """Whether the state drawn is the last known one (dimmed), not current data."""
+        return self._state_stale
+
     def is_stale(self) -> bool:
         """Whether the tile shows data that cannot be trusted (offline, stale, bad)."""
         return self._stale
@@ -465,11 +547,19 @@ class QtMachineTile(QWidget):
         return [(r.tag, r.text) for r in self._rows]
 
     def deviations(self) -> list[tuple[str, str, str]]:
-        """``(tag, "warning"|"fault"|"", "▲"|"▼"|"")`` of each key value: colour and shape cue."""
+        """``(tag, "warning"|"fault"|"", glyph)`` of each key value: colour and shape cue."""
         return [
-            (r.tag, ("", "warning", "fault")[r.severity], {1: "▲", -1: "▼"}.get(r.direction, ""))
+            (r.tag, ("", "warning", "fault")[r.verdict.severity], r.verdict.glyph)
             for r in self._rows
         ]
+
+    def verdict(self, tag: str) -> Verdict | None:
+        """The classifier's verdict on ``tag`` as this tile shows it (None if not judged)."""
+        return self._verdicts.get(tag)
+
+    def abnormal_tags(self) -> list[str]:
+        """Every tag of the machine out of range right now (good data only)."""
+        return [t for t, v in self._verdicts.items() if v.abnormal]
 
     def attention(self) -> int:
         """0 fault, 1 offline/stale, 2 a value outside normal, 3 normal."""
@@ -478,6 +568,10 @@ class QtMachineTile(QWidget):
     def sort_key(self) -> tuple[int, str, str]:
         """Attention first, then by name."""
         return (self._rank, self.snapshot.info.name.lower(), self.snapshot.info.id)
+
+    def alarm_count(self) -> int | None:
+        """Active alarms shown, or None before the alarm system fed the tile."""
+        return None if self._alarm is None else self._alarm[0]
 
     def set_alarm_count(self, n: int, priority: str | None = None) -> None:
         """Show ``n`` active alarms, coded by the highest ``priority`` (urgent/high/medium/low)."""
@@ -490,6 +584,10 @@ class QtMachineTile(QWidget):
         """Hit areas of the key-value rows (tile coordinates)."""
         return [(r.tag, rect) for r, rect in zip(self._rows, self._geo.rows, strict=False)]
 
+    def is_wide(self) -> bool:
+        """Whether key rows put name and value on one line (else name above value)."""
+        return self.width() >= WIDE_W
+
     # -- geometry and painting ---------------------------------------------------------------
 
     def sizeHint(self) -> QSize:  # noqa: D102, N802
@@ -500,17 +598,18 @@ class QtMachineTile(QWidget):
         inner = w - 2 * PAD
         y = float(PAD)
         g = _Geometry()
-        g.alarms = QRectF(w - PAD - 96, y, 96, NAME_H)
-        g.name = QRectF(PAD, y, inner - 100, NAME_H)
+        g.alarms = QRectF(w - PAD - 80, y, 80, NAME_H)
+        g.name = QRectF(PAD, y, inner, NAME_H)
         y += NAME_H
         g.state = QRectF(PAD, y, inner, STATE_H)
-        y += STATE_H + 6
+        y += STATE_H + 4
         for _ in range(MAX_KEYS):
             g.rows.append(QRectF(PAD / 2, y, w - PAD, ROW_H))
             y += ROW_H
         g.caption = QRectF(PAD / 2, y + 1, w - PAD, CAPTION_H - 2)
         y += CAPTION_H
-        g.spark = QRectF(PAD, y + 2, inner, SPARK_H - 4)
+        spark_h = min(float(SPARK_MAX_H), self.height() - PAD - y)
+        g.spark = QRectF(PAD, y + 2, inner, spark_h - 4) if spark_h >= SPARK_MIN_H else QRectF()
         self._geo = g
         self._spark_dirty = True
         super().resizeEvent(event)
@@ -522,7 +621,7 @@ class QtMachineTile(QWidget):
             self._build_spark(self.ctx.store, time.time())
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), theme.color("background"))
+        p.fillRect(self.rect(), c.background)
         frame = QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5)
         fault = self._state == "fault"
         p.setPen(Qt.PenStyle.NoPen)
@@ -537,8 +636,11 @@ class QtMachineTile(QWidget):
             p.setBrush(brush)
             p.drawRoundedRect(frame, 8, 8)
         p.setBrush(Qt.BrushStyle.NoBrush)
-        if fault:
+        if fault and not self._state_stale:
             p.setPen(QPen(c.fault, 4))
+            p.drawRoundedRect(frame.adjusted(1, 1, -1, -1), 7, 7)
+        elif fault:  # last known fault, data stale: a dashed, thinner red
+            p.setPen(QPen(c.fault, 2, Qt.PenStyle.DashLine))
             p.drawRoundedRect(frame.adjusted(1, 1, -1, -1), 7, 7)
         else:
             p.setPen(
@@ -549,95 +651,144 @@ class QtMachineTile(QWidget):
                 )
             )
             p.drawRoundedRect(frame, 8, 8)
-        if self.hasFocus():
+        if self.hasFocus() and self._keyboard_focus:  # no ring after a tap or at start-up
             p.setPen(QPen(c.focus, 3))
             p.drawRoundedRect(frame.adjusted(4, 4, -4, -4), 6, 6)
 
         g = self._geo
         dim = c.text_dim
         text = dim if self._stale else c.text
-        # Name and alarms.
+        # Name and alarms (the alarm area is empty until the alarm system feeds the tile).
+        alarm_w = self._paint_alarms(p, c, g.alarms)
         p.setFont(_font(20, True))
         p.setPen(c.text)
+        name_w = int(g.name.width() - (alarm_w + 6 if alarm_w else 0))
         name = QFontMetrics(p.font()).elidedText(
-            self.snapshot.info.name, Qt.TextElideMode.ElideRight, int(g.name.width())
+            self.snapshot.info.name, Qt.TextElideMode.ElideRight, name_w
         )
         p.drawText(g.name, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
-        self._paint_alarms(p, c, g.alarms)
-        # State: icon + label + kind.
-        icon = _state_icon(self._state, theme, 26, self.devicePixelRatioF())
-        p.drawPixmap(QPointF(g.state.left(), g.state.center().y() - 13), icon)
-        p.setFont(_font(16, True))
-        p.setPen(c.fault if fault else c.stale if self._state == "offline" else c.text)
-        label = self._state.upper()
-        p.drawText(
-            g.state.adjusted(34, 0, 0, 0),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            label,
-        )
-        label_w = QFontMetrics(p.font()).horizontalAdvance(label)
-        p.setFont(_font(14))
-        p.setPen(dim)
-        p.drawText(
-            g.state.adjusted(34 + label_w + 8, 0, 0, 0),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            f"· {self.snapshot.info.kind}",
-        )
+        self._paint_state(p, c, theme, g.state, fault)
         p.setPen(QPen(c.border, 1))
         p.drawLine(
-            QPointF(PAD, g.state.bottom() + 4), QPointF(self.width() - PAD, g.state.bottom() + 4)
+            QPointF(PAD, g.state.bottom() + 2), QPointF(self.width() - PAD, g.state.bottom() + 2)
         )
         # Key rows.
+        wide = self.is_wide()
         for row, rect in zip(self._rows, g.rows, strict=False):
-            self._paint_row(p, c, row, rect, text)
+            self._paint_row(p, c, row, rect, text, wide)
         # Sparkline, under its caption or under the data-quality banner.
-        if self._spark_label:
+        if self._spark_label and not g.spark.isEmpty():
             if self._spark_band is not None:
                 p.fillRect(self._spark_band.intersected(g.spark), c.track)
             p.setPen(QPen(c.bar, 1))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPath(self._spark_path)
-        cap = g.caption
+        self._paint_caption(p, c, g.caption, dim)
+        p.end()
+
+    def _paint_state(self, p: QPainter, c: _Colors, theme: Theme, r: QRectF, fault: bool) -> None:
+        """Icon, STATE and kind; while the data is stale the last known state, dimmed."""
+        shown = self._state
+        last = self._last_state
+        stale = self._state_stale
+        if stale and shown != "offline" and last:
+            shown = last
+        icon = _state_icon(shown if shown in STATES else "offline", theme, 22, self.dpr())
+        p.save()
+        if stale:
+            p.setOpacity(0.45)
+        p.drawPixmap(QPointF(r.left(), r.center().y() - 11), icon)
+        p.restore()
+        p.setFont(_font(16, True))
+        if stale:
+            p.setPen(c.text_dim)
+        else:
+            p.setPen(c.fault if fault else c.text)
+        label = shown.upper()
+        if stale and self._state == "offline" and last:
+            label = f"OFFLINE · was {last.upper()}"
+        elif stale and last:
+            label = f"{label}?"  # last known, not current
+        fm = QFontMetrics(p.font())
+        label = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(r.width() - 30))
+        p.drawText(
+            r.adjusted(30, 0, 0, 0),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            label,
+        )
+        label_w = fm.horizontalAdvance(label)
+        p.setFont(_font(16))
+        p.setPen(c.text_dim)
+        kind_rect = r.adjusted(30 + label_w + 6, 0, 0, 0)
+        kind = f"· {self.snapshot.info.kind}"
+        if QFontMetrics(p.font()).horizontalAdvance(kind) <= kind_rect.width():  # whole or not
+            p.drawText(kind_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, kind)
+
+    def dpr(self) -> float:
+        """Device pixel ratio for the cached icons."""
+        return self.devicePixelRatioF() or 1.0
+
+    def _paint_caption(self, p: QPainter, c: _Colors, cap: QRectF, dim: QColor) -> None:
         if self._stale:
             p.setPen(QPen(c.stale, 1))
             p.setBrush(c.panel)
             p.drawRoundedRect(cap, 4, 4)
             p.setPen(QPen(c.text, 2.5))
-            cx, cy = cap.left() + 14, cap.center().y()
-            p.drawLine(QPointF(cx - 5, cy - 5), QPointF(cx + 5, cy + 5))
-            p.drawLine(QPointF(cx - 5, cy + 5), QPointF(cx + 5, cy - 5))
-            p.setFont(_font(15, True))
+            cx, cy = cap.left() + 10, cap.center().y()
+            p.drawLine(QPointF(cx - 4, cy - 4), QPointF(cx + 4, cy + 4))
+            p.drawLine(QPointF(cx - 4, cy + 4), QPointF(cx + 4, cy - 4))
+            room = int(cap.width() - 23)
+            for px, bold in ((16, True), (15, True), (15, False), (14, False)):  # whole if it can
+                p.setFont(_font(px, bold))
+                if QFontMetrics(p.font()).horizontalAdvance(self._stale_text) <= room:
+                    break
             msg = QFontMetrics(p.font()).elidedText(
-                self._stale_text, Qt.TextElideMode.ElideRight, int(cap.width() - 34)
+                self._stale_text, Qt.TextElideMode.ElideRight, room
             )
             p.drawText(
-                cap.adjusted(28, 0, -4, 0),
+                cap.adjusted(19, 0, -2, 0),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                 msg,
             )
-        elif self._spark_label:
-            p.setFont(_font(13))
+            return
+        if self._others:  # abnormal tags that are not on the tile: say so, with their mark
+            worst = max((self._verdicts[t] for t in self._others), key=lambda v: v.severity)
+            color = verdict_color(self.ctx.theme, worst)
+            paint_mark(p, worst, QPointF(cap.left() + 12, cap.center().y()), 14, color)
+            n = len(self._others)
+            words = f"{n} more tag{'s' if n > 1 else ''} out of range"
+            p.setFont(_font(16, True))
+            p.setPen(color)
+            p.drawText(
+                cap.adjusted(24, 0, 0, 0),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                QFontMetrics(p.font()).elidedText(
+                    words, Qt.TextElideMode.ElideRight, int(cap.width() - 26)
+                ),
+            )
+            return
+        if self._spark_label and not self._geo.spark.isEmpty():
+            p.setFont(_font(16 if self.is_wide() else 15))
             p.setPen(dim)
             p.drawText(
                 cap.adjusted(PAD / 2, 0, 0, 0),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                self._spark_label,
+                QFontMetrics(p.font()).elidedText(
+                    self._spark_label, Qt.TextElideMode.ElideRight, int(cap.width() - PAD)
+                ),
             )
-        p.end()
 
-    def _paint_alarms(self, p: QPainter, c: _Colors, rect: QRectF) -> None:
+    def _paint_alarms(self, p: QPainter, c: _Colors, rect: QRectF) -> float:
+        """The alarm badge; nothing before the alarm system feeds the tile. Returns its width."""
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if self._alarm is None:
-            p.setFont(_font(13))
-            p.setPen(c.text_dim)
-            p.drawText(rect, right, "— alarms")
-            return
+            return 0.0
         n, priority = self._alarm
         if n == 0:
-            p.setFont(_font(13))
+            p.setFont(_font(16))
             p.setPen(c.text_dim)
             p.drawText(rect, right, "0 alarms")
-            return
+            return float(QFontMetrics(p.font()).horizontalAdvance("0 alarms"))
         # Shape and colour by priority: triangle urgent/high, diamond medium, square low.
         color = {
             "urgent": c.fault,
@@ -680,50 +831,58 @@ class QtMachineTile(QWidget):
             QColor("#ffffff") if priority in ("urgent", "critical", "high") else QColor("#000000")
         )
         p.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, label)
-        p.setFont(_font(13))
-        p.setPen(c.text_dim)
-        p.drawText(
-            QRectF(rect.left(), rect.top(), badge.left() - rect.left() - 6, rect.height()),
-            right,
-            "alarms",
-        )
+        return float(badge.width() + 8)
 
-    def _paint_row(self, p: QPainter, c: _Colors, row: _Row, rect: QRectF, text: QColor) -> None:
+    def _paint_row(
+        self, p: QPainter, c: _Colors, row: _Row, rect: QRectF, text: QColor, wide: bool
+    ) -> None:
         x0, x1 = rect.left() + PAD / 2, rect.right() - PAD / 2
         top = rect.top()
-        abnormal = row.severity > 0 and not self._stale
-        accent = c.fault if row.severity >= 2 else c.warning
-        # Value (right) with the arrow column at the far right.
-        arrow_w = 18.0
-        p.setFont(_font(22, True))
-        p.setPen(accent if abnormal else text)
-        value_rect = QRectF(x0, top + 2, x1 - x0 - arrow_w - 2, 30)
-        p.drawText(
-            value_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, row.text
-        )
-        value_w = QFontMetrics(p.font()).horizontalAdvance(row.text)
-        if row.direction and row.severity and math.isfinite(row.value):
-            self._paint_arrows(
-                p,
-                accent if abnormal else text,
-                QPointF(x1 - arrow_w / 2, top + 17),
-                row.direction,
-                row.severity,
-            )
-        # Tag name (left, small).
-        p.setFont(_font(14))
+        verdict = row.verdict
+        abnormal = verdict.abnormal and not self._stale
+        accent = verdict_color(self.ctx.theme, verdict) if abnormal else text
+        mark_w = 20.0
+        label_font = _font(16)
+        room = x1 - x0 - mark_w - 2 - (0 if wide else 24)  # compact: leave a stub of track
+        shown = row.text
+        value_font_ = _font(22 if wide else 20, True)
+        for px in (22, 20, 18) if wide else (20, 18):
+            value_font_ = _font(px, True)
+            if QFontMetrics(value_font_).horizontalAdvance(shown) <= room:
+                break
+        else:  # even the smallest does not fit: the number alone (the unit is in the detail)
+            shown = shown.split(" ", 1)[0]
+        value_w = float(QFontMetrics(value_font_).horizontalAdvance(shown))
+        if wide:  # name left, value right on one line; the track beneath
+            line = QRectF(x0, top + 2, x1 - x0 - mark_w - 2, 30)
+            mark_at = QPointF(x1 - mark_w / 2, top + 17)
+            bar = QRectF(x0, top + 35, x1 - x0, 9)
+            name_rect = QRectF(x0, top + 2, max(20.0, line.width() - value_w - 8), 30)
+            value_rect = line
+        else:  # name on its own line; the track and the value beside each other beneath
+            name_rect = QRectF(x0, top + 1, x1 - x0, 19)
+            value_rect = QRectF(x0, top + 20, x1 - x0 - mark_w - 2, 28)
+            mark_at = QPointF(x1 - mark_w / 2, top + 34)
+            bar_w = max(0.0, value_rect.width() - value_w - 10)
+            bar = QRectF(x0, top + 30, bar_w, 9)
+        p.setFont(value_font_)
+        p.setPen(accent)
+        p.drawText(value_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, shown)
+        if abnormal and math.isfinite(row.value):
+            paint_mark(p, verdict, mark_at, 15, accent)
+        p.setFont(label_font)
         p.setPen(c.text_dim)
-        name_w = int(max(20.0, value_rect.width() - value_w - 8))
         p.drawText(
-            QRectF(x0, top + 2, name_w, 30),
+            name_rect,
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            QFontMetrics(p.font()).elidedText(row.label, Qt.TextElideMode.ElideRight, name_w),
+            QFontMetrics(label_font).elidedText(
+                row.label, Qt.TextElideMode.ElideRight, int(name_rect.width())
+            ),
         )
         # Track with the normal band and a marker at the value.
-        if row.track is None:
+        if row.track is None or bar.width() < 16:
             return
         lo, hi = row.track
-        bar = QRectF(x0, top + 34, x1 - x0, 10)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(c.track)
         p.drawRect(bar)
@@ -742,38 +901,14 @@ class QtMachineTile(QWidget):
             return
         mx = x_of(row.value)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(accent if abnormal else text)
+        p.setBrush(accent)
         p.drawRect(QRectF(mx - 2, bar.top() - 5, 4, bar.height() + 10))
-
-    @staticmethod
-    def _paint_arrows(
-        p: QPainter, color: QColor, at: QPointF, direction: int, severity: int
-    ) -> None:
-        """▲ or ▼ toward the violated side; two of them beyond a hi-hi/lo-lo limit."""
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(color)
-        n = 2 if severity >= 2 else 1
-        size = 8.0 if n == 2 else 10.0
-        span = size * n + (2 if n == 2 else 0)
-        y = at.y() - span / 2
-        for _ in range(n):
-            tri = QPolygonF()
-            if direction > 0:
-                tri.append(QPointF(at.x(), y))
-                tri.append(QPointF(at.x() + size * 0.8, y + size))
-                tri.append(QPointF(at.x() - size * 0.8, y + size))
-            else:
-                tri.append(QPointF(at.x() - size * 0.8, y))
-                tri.append(QPointF(at.x() + size * 0.8, y))
-                tri.append(QPointF(at.x(), y + size))
-            p.drawPolygon(tri)
-            y += size + 2
 
     # -- interaction ---------------------------------------------------------------------------
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: D102, N802
         if event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.position()
+            self._press = event.globalPosition()
             event.accept()
         else:
             super().mousePressEvent(event)
@@ -785,7 +920,9 @@ class QtMachineTile(QWidget):
             super().mouseReleaseEvent(event)
             return
         event.accept()
-        if (pos - press).manhattanLength() > TOUCH / 2 or not self.rect().contains(pos.toPoint()):
+        # Screen coordinates: a tile that moved under the finger (it scrolled) is still a tap.
+        moved = (event.globalPosition() - press).manhattanLength()
+        if moved > TOUCH / 2 or not self.rect().contains(pos.toPoint()):
             return  # a drag (e.g. scrolling), not a tap
         for tag, rect in self.row_rects():
             if rect.contains(pos):
@@ -802,11 +939,15 @@ class QtMachineTile(QWidget):
 
     def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: D102, N802
         super().focusInEvent(event)
-        parent = self.parentWidget()
-        while parent is not None and not isinstance(parent, QScrollArea):
-            parent = parent.parentWidget()
-        if isinstance(parent, QScrollArea):
-            parent.ensureWidgetVisible(self, SPACING, SPACING)
+        # Keyboard focus brings the tile into view; a tap must not scroll it from under the
+        # finger (the tap opens the machine instead).
+        self._keyboard_focus = _by_keyboard(event)
+        if self._keyboard_focus:
+            parent = self.parentWidget()
+            while parent is not None and not isinstance(parent, QScrollArea):
+                parent = parent.parentWidget()
+            if isinstance(parent, QScrollArea):
+                parent.ensureWidgetVisible(self, SPACING, SPACING)
         self.update()
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: D102, N802
@@ -814,32 +955,313 @@ class QtMachineTile(QWidget):
         self.update()
 
 
+# -- the plant summary strip ------------------------------------------------------------------
+
+SUMMARY_KINDS = ("fault", "offline", "out_of_range", "alarms")
+
+
+class _SummaryChip(QWidget):
+    """One count of the summary strip: a shape, the number, the words; a tap opens the first."""
+
+    def __init__(self, summary: QtPlantSummary, kind: str) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.kind = kind
+        self.count = 0
+        self.first: str | None = None
+        self._press: QPointF | None = None
+        self._keyboard_focus = False
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumHeight(TOUCH)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def words(self) -> str:
+        """``2 in fault``, ``0 offline``, ``1 out of range``, ``3 alarms``."""
+        n = self.count
+        return {
+            "fault": f"{n} in fault",
+            "offline": f"{n} offline",
+            "out_of_range": f"{n} out of range",
+            "alarms": f"{n} alarm{'' if n == 1 else 's'}",
+        }[self.kind]
+
+    def set_count(self, count: int, first: str | None) -> bool:
+        if (count, first) == (self.count, self.first):
+            return False
+        self.count, self.first = count, first
+        self.setAccessibleName(self.words())
+        self.setToolTip(f"Open {first}" if first else "")
+        self.setCursor(Qt.CursorShape.PointingHandCursor if first else Qt.CursorShape.ArrowCursor)
+        self.update()
+        return True
+
+    def preferred_width(self) -> int:
+        fm = QFontMetrics(_font(18, True))
+        return 44 + fm.horizontalAdvance(self.words()) + 18
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        theme = self.summary.ctx.theme
+        c = _colors(theme)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), c.background)
+        frame = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        active = self.count > 0
+        color = {
+            "fault": c.fault,
+            "offline": c.stale,
+            "out_of_range": c.warning,
+            "alarms": c.fault,
+        }[self.kind]
+        # Offline is dashed, like an offline tile's border; the text stays on a plain panel.
+        style = Qt.PenStyle.DashLine if active and self.kind == "offline" else Qt.PenStyle.SolidLine
+        p.setPen(QPen(color if active else c.border, 2 if active else 1, style))
+        p.setBrush(c.panel)
+        p.drawRoundedRect(frame, 6, 6)
+        if self.hasFocus() and self._keyboard_focus:  # no ring after a tap or at start-up
+            p.setPen(QPen(c.focus, 3))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(frame.adjusted(3, 3, -3, -3), 4, 4)
+        ink = color if active else c.text_dim
+        self._paint_shape(p, QPointF(24, self.height() / 2), ink, active)
+        p.setFont(_font(18, True))
+        p.setPen(c.text if active else c.text_dim)
+        p.drawText(
+            QRectF(44, 0, self.width() - 50, self.height()),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            self.words(),
+        )
+        p.end()
+
+    def _paint_shape(self, p: QPainter, at: QPointF, color: QColor, active: bool) -> None:
+        p.save()
+        x, y = at.x(), at.y()
+        if self.kind == "fault":  # the fault icon's triangle with "!"
+            tri = QPolygonF([QPointF(x, y - 10), QPointF(x + 11, y + 9), QPointF(x - 11, y + 9)])
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawPolygon(tri)
+            p.setPen(
+                QPen(QColor("#ffffff") if active else self.summary.ctx.theme.color("panel"), 2)
+            )
+            p.drawLine(QPointF(x, y - 3), QPointF(x, y + 3))
+            p.drawPoint(QPointF(x, y + 6))
+        elif self.kind == "offline":  # a crossed circle
+            p.setPen(QPen(color, 2.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawEllipse(at, 10, 10)
+            p.drawLine(QPointF(x - 6, y - 6), QPointF(x + 6, y + 6))
+        elif self.kind == "out_of_range":  # ▲ over ▼
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawPolygon(
+                QPolygonF([QPointF(x, y - 11), QPointF(x + 8, y - 2), QPointF(x - 8, y - 2)])
+            )
+            p.drawPolygon(
+                QPolygonF([QPointF(x - 8, y + 2), QPointF(x + 8, y + 2), QPointF(x, y + 11)])
+            )
+        else:  # alarms: a bell-ish rounded square
+            p.setPen(QPen(color, 2.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(x - 9, y - 9, 18, 18), 4, 4)
+        p.restore()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.globalPosition()
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        press, self._press = self._press, None
+        if press is None or event.button() != Qt.MouseButton.LeftButton:
+            super().mouseReleaseEvent(event)
+            return
+        event.accept()
+        if (event.globalPosition() - press).manhattanLength() <= TOUCH / 2:
+            self.activate()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            event.accept()
+            self.activate()
+            return
+        super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        super().focusInEvent(event)
+        self._keyboard_focus = _by_keyboard(event)
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        self.update()
+
+    def activate(self) -> None:
+        """Open the first machine this chip counts (nothing when it counts none)."""
+        if self.first is not None:
+            self.summary.ctx.open_machine.emit(self.first)
+
+
+class QtPlantSummary(QWidget):
+    """The strip above the tiles: machines in fault, offline, out of range, alarms; never scrolls.
+
+    Counts come from the tiles (so they agree with what the tiles show); the alarms chip is
+    hidden until the alarm system feeds any tile a count.
+    """
+
+    def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("plantSummary")
+        self.ctx = ctx
+        self.setFixedHeight(SUMMARY_H)
+        self.chips = {kind: _SummaryChip(self, kind) for kind in SUMMARY_KINDS}
+        self.chips["alarms"].hide()
+        self._plant_text = ""
+
+    def counts(self) -> dict[str, int]:
+        """``fault``, ``offline``, ``out_of_range`` (and ``alarms`` once shown) → count."""
+        return {k: c.count for k, c in self.chips.items() if k != "alarms" or c.isVisible()}
+
+    def first(self, kind: str) -> str | None:
+        """The machine a tap on ``kind`` opens."""
+        return self.chips[kind].first
+
+    def chip_rect(self, kind: str) -> QRect:
+        """Where the chip is (summary coordinates)."""
+        return self.chips[kind].geometry()
+
+    def update_from(self, tiles: list[QtMachineTile]) -> None:
+        """Recount from the tiles, in display order (the first of each kind is what opens)."""
+        lists: dict[str, list[str]] = {k: [] for k in SUMMARY_KINDS}
+        alarms_known = False
+        alarms = 0
+        running = 0
+        for tile in tiles:
+            mid = tile.machine_id
+            state = tile.state_text()
+            if state == "fault" or (tile.is_stale() and tile.last_known_state() == "fault"):
+                lists["fault"].append(mid)
+            if state == "offline":
+                lists["offline"].append(mid)
+            elif not tile.is_stale() and tile.abnormal_tags():
+                lists["out_of_range"].append(mid)
+            running += state == "running"
+            n = tile.alarm_count()
+            if n is not None:
+                alarms_known = True
+                alarms += n
+                if n:
+                    lists["alarms"].append(mid)
+        changed = False
+        for kind, ids in lists.items():
+            count = alarms if kind == "alarms" else len(ids)
+            changed |= self.chips[kind].set_count(count, ids[0] if ids else None)
+        if alarms_known != self.chips["alarms"].isVisible():
+            self.chips["alarms"].setVisible(alarms_known)
+            changed = True
+        plant = f"{len(tiles)} machines · {running} running"
+        if plant != self._plant_text:
+            self._plant_text = plant
+            changed = True
+        if changed:
+            self._place()
+            self.update()
+
+    def plant_text(self) -> str:
+        """``12 machines · 9 running``."""
+        return self._plant_text
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: D102, N802
+        super().resizeEvent(event)
+        self._place()
+
+    def _place(self) -> None:
+        x = SPACING
+        y = (SUMMARY_H - TOUCH) // 2
+        for chip in self.chips.values():
+            if chip.isHidden():
+                continue
+            w = chip.preferred_width()
+            chip.setGeometry(x, y, w, TOUCH)
+            x += w + SPACING
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: D102, N802
+        c = _colors(self.ctx.theme)
+        p = QPainter(self)
+        p.fillRect(self.rect(), c.background)
+        p.setPen(QPen(c.border, 1))
+        p.drawLine(0, self.height() - 1, self.width(), self.height() - 1)
+        visible = [chip for chip in self.chips.values() if not chip.isHidden()]
+        left = (visible[-1].geometry().right() + SPACING) if visible else SPACING
+        p.setFont(_font(16))
+        p.setPen(c.text_dim)
+        p.drawText(
+            QRectF(left, 0, self.width() - left - SPACING, self.height()),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            self._plant_text,
+        )
+        p.end()
+
+
+# -- the board: band titles painted behind the tiles -------------------------------------------
+
+
+class _Board(QWidget):
+    """The scrolled widget: paints the background and each line's band title behind the tiles."""
+
+    def __init__(self, ctx: StationContext) -> None:
+        super().__init__()
+        self.setObjectName("overviewTiles")
+        self.ctx = ctx
+        self.titles: list[tuple[QRectF, str, bool]] = []  # rect, text, is the line's title
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        c = _colors(self.ctx.theme)
+        p = QPainter(self)
+        p.fillRect(event.rect(), c.background)
+        for rect, text, is_line in self.titles:
+            if not rect.intersects(QRectF(event.rect())):
+                continue
+            font = _font(18 if is_line else 16, is_line)
+            p.setFont(font)
+            p.setPen(c.text if is_line else c.text_dim)
+            p.drawText(
+                rect,
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width())),
+            )
+        p.end()
+
+
 class QtOverview(QWidget):
-    """The plant at a glance: machine tiles grouped by line and area, attention first."""
+    """The plant at a glance: a summary strip, then one band of tiles per line, fitted."""
 
     def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("overview")
         self.ctx = ctx
         self.tiles: dict[str, QtMachineTile] = {}
-        self._groups: list[tuple[tuple[str, str], QLabel, list[str]]] = []
+        # (line, area) groups, in display order; a line's groups form its band.
+        self._groups: list[tuple[tuple[str, str], list[str]]] = []
         self._version = -1
         self._needs_sync = True
         self._next = 0
         self._last_order = 0.0
         self._last_pass = 0.0
-        self._layout_width = -1
+        self._layout_size = (-1, -1)
         self._columns = 1
+        self._tile_size = QSize(0, 0)
 
+        self.summary = QtPlantSummary(ctx, self)
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(False)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.container = QWidget()
-        self.container.setObjectName("overviewTiles")
-        self.container.setAutoFillBackground(True)
+        self.container = _Board(ctx)
         self.scroll.setWidget(self.container)
-        self._apply_palette()
 
         ctx.frame.connect(self._on_frame)
         ctx.event.connect(self._on_event)
@@ -848,12 +1270,40 @@ class QtOverview(QWidget):
     # -- public --------------------------------------------------------------------------------
 
     def ordered_ids(self) -> list[str]:
-        """Machine ids in display order (group by group, attention first within a group)."""
-        return [mid for _key, _label, ids in self._groups for mid in ids]
+        """Machine ids in display order (line by line, area by area, attention first)."""
+        return [mid for _key, ids in self._groups for mid in ids]
 
     def groups(self) -> list[tuple[str, list[str]]]:
-        """Section titles and their machine ids in display order."""
-        return [(label.text(), list(ids)) for _key, label, ids in self._groups]
+        """Section titles (``Line 1 · Machining``) and their machine ids in display order."""
+        return [(_section_title(*key), list(ids)) for key, ids in self._groups]
+
+    def bands(self) -> list[tuple[str, list[str]]]:
+        """Each line's title and its machine ids in display order (one band per line)."""
+        out: list[tuple[str, list[str]]] = []
+        for (line, _area), ids in self._groups:
+            title = _line_title(line)
+            if out and out[-1][0] == title:
+                out[-1][1].extend(ids)
+            else:
+                out.append((title, list(ids)))
+        return out
+
+    def band_titles(self) -> list[str]:
+        """What the band titles say: each line's name, then each area's, in order."""
+        return [text for _rect, text, _is_line in self.container.titles]
+
+    def columns(self) -> int:
+        """How many tile columns the current width holds."""
+        return self._columns
+
+    def tile_size(self) -> QSize:
+        """The size every tile has now (they shrink to fit the window)."""
+        return QSize(self._tile_size)
+
+    def viewport_rect(self) -> QRect:
+        """The visible part of the tile area, in the overview's own coordinates."""
+        vp = self.scroll.viewport()
+        return QRect(vp.mapTo(self, vp.rect().topLeft()), vp.size())
 
     # -- events --------------------------------------------------------------------------------
 
@@ -885,6 +1335,7 @@ class QtOverview(QWidget):
             if now - tile.spark_at >= 1 / SPARK_HZ:  # in the same pass: one repaint for both
                 tile.refresh_spark(store, now)
             self._next += 1
+        self.summary.update_from([self.tiles[mid] for mid in order])
         if now - self._last_order >= ORDER_S:
             self._last_order = now
             self._reorder()
@@ -895,19 +1346,11 @@ class QtOverview(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: D102, N802
         super().resizeEvent(event)
-        self.scroll.setGeometry(self.rect())
+        self.summary.setGeometry(0, 0, self.width(), SUMMARY_H)
+        self.scroll.setGeometry(0, SUMMARY_H, self.width(), max(0, self.height() - SUMMARY_H))
         self._relayout()
 
     # -- building ------------------------------------------------------------------------------
-
-    def _apply_palette(self) -> None:
-        theme = self.ctx.theme
-        palette = self.container.palette()
-        palette.setColor(QPalette.ColorRole.Window, theme.color("background"))
-        palette.setColor(QPalette.ColorRole.WindowText, theme.color("text_dim"))
-        self.container.setPalette(palette)
-        self.scroll.viewport().setPalette(palette)
-        self.scroll.viewport().setAutoFillBackground(True)
 
     def _sync(self) -> None:
         """Match the tiles to the store's machines: add, replace metadata, remove; then lay out."""
@@ -935,29 +1378,16 @@ class QtOverview(QWidget):
         grouped: dict[tuple[str, str], list[str]] = {}
         for mid, snap in snapshots.items():
             grouped.setdefault((snap.info.line, snap.info.area), []).append(mid)
-        old = {key: label for key, label, _ids in self._groups}
-        groups = []
-        for key in sorted(grouped):
-            label = old.pop(key, None)
-            if label is None:
-                label = QLabel(_section_title(*key), self.container)
-                label.setObjectName("sectionTitle")
-                font = _font(18, True)
-                label.setFont(font)
-                label.show()
-            groups.append((key, label, grouped[key]))
-        for label in old.values():
-            label.hide()
-            label.deleteLater()
-        self._groups = groups
+        self._groups = [(key, grouped[key]) for key in sorted(grouped)]
         self._reorder(force=True)
+        self.summary.update_from([self.tiles[mid] for mid in self.ordered_ids()])
 
     def _reorder(self, force: bool = False) -> None:
         changed = False
-        for i, (key, label, ids) in enumerate(self._groups):
+        for i, (key, ids) in enumerate(self._groups):
             ordered = sorted(ids, key=lambda mid: self.tiles[mid].sort_key())
             if ordered != ids:
-                self._groups[i] = (key, label, ordered)
+                self._groups[i] = (key, ordered)
                 changed = True
         if changed or force:
             self._relayout(force=True)
@@ -969,40 +1399,74 @@ class QtOverview(QWidget):
                 previous = tile
 
     def _relayout(self, force: bool = False) -> None:
-        """Place the groups and their tiles in a responsive grid for the available width.
+        """One band per line; tiles sized so that every band fits the viewport when it can.
 
-        Groups flow like words on shelves: a small group (say two tiles) sits beside the next
-        one when both fit in the row, so a wide screen is not mostly empty section rows.
+        Columns: the longest line's machine count (so a line is one row), fewer when the width
+        cannot hold them at their minimum width (a line then wraps within its own band). Tile
+        height: what the viewport height leaves per row, between the tile's minimum and maximum;
+        only when even the minimum does not fit does the area scroll.
         """
-        bar = self.scroll.verticalScrollBar()
-        width = max(TILE_MIN_W + 2 * SPACING, self.scroll.width() - bar.sizeHint().width())
-        if width == self._layout_width and not force:
-            return
-        self._layout_width = width
         gap = SPACING
-        inner = width - 2 * gap
-        cols = max(1, (inner + gap) // (TILE_MIN_W + gap))
-        tile_w = min(TILE_MAX_W, (inner - (cols - 1) * gap) // cols)
+        width = max(TILE_MIN_W + 2 * gap, self.scroll.width())
+        height = max(1, self.scroll.height())
+        if (width, height) == self._layout_size and not force:
+            return
+        self._layout_size = (width, height)
+        bands = self.bands()
+        longest = max((len(ids) for _t, ids in bands), default=1)
+        fit_cols = max(1, (width - gap) // (TILE_MIN_W + gap))
+        cols = max(1, min(longest, fit_cols))
+        rows = sum(math.ceil(len(ids) / cols) for _t, ids in bands)
+        title_total = len(bands) * TITLE_H
+        per_row = (height - title_total - gap // 2) / max(1, rows) - gap
+        tile_h = int(min(TILE_MAX_H, max(TILE_MIN_H, per_row)))
+        scrolls = per_row < TILE_MIN_H
+        # Only a plant that cannot fit gets a scroll bar (it would otherwise eat the width).
+        policy = (
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if scrolls
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        if self.scroll.verticalScrollBarPolicy() != policy:
+            self.scroll.setVerticalScrollBarPolicy(policy)
+        bar_w = self.scroll.verticalScrollBar().sizeHint().width() if scrolls else 0
+        inner = width - bar_w - 2 * gap
+        tile_w = int(min(TILE_MAX_W, (inner - (cols - 1) * gap) // cols))
         self._columns = cols
-        title_h = TITLE_H
-        x_col, y, shelf_h = 0, gap // 2, 0
-        for _key, label, ids in self._groups:
-            span = max(1, min(len(ids), cols))
-            rows = math.ceil(len(ids) / span) if ids else 0
-            if x_col and x_col + span > cols:
-                y += shelf_h
-                x_col, shelf_h = 0, 0
-            x = gap + x_col * (tile_w + gap)
-            label.setGeometry(x, y, span * (tile_w + gap) - gap, title_h)
-            for i, mid in enumerate(ids):
-                row, col = divmod(i, span)
-                self.tiles[mid].setGeometry(
-                    x + col * (tile_w + gap), y + title_h + row * (TILE_H + gap), tile_w, TILE_H
+        self._tile_size = QSize(tile_w, tile_h)
+        titles: list[tuple[QRectF, str, bool]] = []
+        band_line: str | None = None
+        band_top = band_bottom = float(gap // 2)
+        band_col = 0
+        title_right = 0.0
+        line_metrics = QFontMetrics(_font(18, True))
+        for (line, area), ids in self._groups:
+            if line != band_line:  # a new band starts under the previous one's last row
+                band_line = line
+                band_top = band_bottom + (gap // 2 if titles else 0)
+                band_col = 0
+                title = _line_title(line)
+                line_rect = QRectF(
+                    gap, band_top, line_metrics.horizontalAdvance(title) + 4, TITLE_H
                 )
-            shelf_h = max(shelf_h, title_h + rows * (TILE_H + gap) + gap // 2)
-            x_col += span
-        self.container.resize(width, max(y + shelf_h, 1))
-
-    def columns(self) -> int:
-        """How many tile columns the current width holds."""
-        return self._columns
+                titles.append((line_rect, title, True))
+                band_bottom = band_top + TITLE_H
+                title_right = line_rect.right()
+            for i, mid in enumerate(ids):
+                row, col = divmod(band_col + i, cols)
+                x = gap + col * (tile_w + gap)
+                ty = band_top + TITLE_H + row * (tile_h + gap)
+                self.tiles[mid].setGeometry(int(x), int(ty), tile_w, tile_h)
+                band_bottom = max(band_bottom, ty + tile_h)
+            row0, col0 = divmod(band_col, cols)
+            if area and ids and row0 == 0:  # the area's name over its first tiles
+                ax = gap + col0 * (tile_w + gap)
+                left = max(ax + 4.0, title_right + 14 if col0 == 0 else 0.0)
+                right = ax + min(len(ids), cols - col0) * (tile_w + gap) - gap
+                if right - left > 30:
+                    titles.append((QRectF(left, band_top, right - left, TITLE_H), area, False))
+            band_col += len(ids)
+        bottom = int(band_bottom) + gap // 2
+        self.container.titles = titles
+        self.container.resize(width - bar_w, max(bottom, 1))
+        self.container.update()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 import types
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
-from copilot.protocol import Limits, Quality, Range, TagSpec
-from copilot.station import Reading
+from copilot.protocol import Limits, MachineInfo, Quality, Range, TagSpec
+from copilot.station import MachineSnapshot, Reading
 from tests.ui.conftest import save_screenshot
-from ui.machine import DASH, QtMachineView, deviation, row_state
+from ui.machine import COL_QUALITY, DASH, QtMachineView, row_state
+from ui.theme import DARK, LIGHT
 
 MACHINE = "cnc-01"
 
@@ -68,6 +71,9 @@ def test_live_rows_click_and_stale(live_plant, make_ctx, qtbot) -> None:
             float(text["Value"].removesuffix(f" {spec.unit}"))
         assert text["Quality"] == "Good"
         assert _seconds_ago(text["Last update"]) <= 10, text
+        # The row's name is the BIRTH description; the id is secondary text beneath it.
+        assert text["Name"] == (spec.description or text["Name"]) and text["Tag"] == name
+    assert view.table.item(0, 0).text() == specs["state"].description
 
     # Header: identity, state with its icon, online.
     assert view.name_label.text() == "CNC 1"
@@ -76,7 +82,8 @@ def test_live_rows_click_and_stale(live_plant, make_ctx, qtbot) -> None:
     state = rows["state"]["Value"].upper()
     assert view.header_state_text() == f"{state} · Online"
     assert not view.state_icon.pixmap().isNull()
-    assert view.back_button.height() >= 48
+    # One way back: the window's navigation, not a second button in the view.
+    assert not [b for b in view.findChildren(QPushButton) if "Overview" in b.text()]
     assert all(view.table.rowHeight(r) >= 48 for r in range(view.table.rowCount()))
 
     # No trend module: a labelled placeholder instead.
@@ -104,8 +111,6 @@ def test_live_rows_click_and_stale(live_plant, make_ctx, qtbot) -> None:
     with qtbot.waitSignal(ctx.open_trend, timeout=2000) as blocker:
         qtbot.keyClick(view.table, Qt.Key.Key_Return)
     assert blocker.args == [MACHINE, "vibration_mm_s"]
-    with qtbot.waitSignal(ctx.open_overview, timeout=2000):
-        qtbot.mouseClick(view.back_button, Qt.MouseButton.LeftButton)
 
     # The simulator dies: header goes offline, every value turns Bad (stale) and dims.
     live_plant.procs[-1].kill()
@@ -190,14 +195,20 @@ def test_embeds_trend_of_key_tags_when_available(
     assert len(_StubTrend.made) == 1
     trend = _StubTrend.made[0]
     keys = ["spindle_speed_rpm", "spindle_temp_c", "vibration_mm_s"]
-    assert trend.calls == [("show_signals", (MACHINE, keys)), ("set_window", 600.0)]
+    # One larger trend of one key tag at a time, a picker for the others.
+    assert trend.calls == [("show_signals", (MACHINE, keys[:1])), ("set_window", 600.0)]
+    assert list(view.signal_buttons) == keys
     assert trend.parent() is view.trend_panel
     assert not view.trend_placeholder.isVisible()
+    qtbot.mouseClick(view.signal_buttons[keys[2]], Qt.MouseButton.LeftButton)
+    assert view.trend_tag() == keys[2]
+    assert trend.calls[-2:] == [("show_signals", (MACHINE, keys[2:3])), ("set_window", 600.0)]
+    qtbot.mouseClick(view.range_buttons[3600.0], Qt.MouseButton.LeftButton)
+    assert trend.calls[-1] == ("set_window", 3600.0)
+    assert [b.isChecked() for b in view.range_buttons.values()] == [False, True, False]
     view.show_machine("press-01")
-    assert trend.calls[-2][1] == (
-        "press-01",
-        ["barrel_temp_c", "injection_pressure_bar", "cycle_time_s"],
-    )
+    assert trend.calls[-2][1] == ("press-01", ["barrel_temp_c"])
+    assert list(view.signal_buttons) == ["barrel_temp_c", "injection_pressure_bar", "cycle_time_s"]
     assert len(_StubTrend.made) == 1, "one trend, re-pointed"
     assert isinstance(view.trend_placeholder, QLabel)
 
@@ -225,7 +236,8 @@ def test_row_state_forms() -> None:
     assert bad.quality == "Bad (stale)"
     assert bad.stale.startswith("stale since ")
     assert bad.texts()["Last update"].endswith(bad.stale)
-    assert bad.dev.level == 0, "no abnormal colour for a value that cannot be trusted"
+    assert not row_state(_reading(SPEC, 95.0, int(Quality.BAD_STALE))).verdict.abnormal
+    assert bad.verdict.severity == 0, "no abnormal colour for a value that cannot be trusted"
     never = row_state(_reading(SPEC, None, int(Quality.BAD_NOT_CONNECTED)))
     assert never.value == DASH
     unsure = row_state(_reading(SPEC, 70.0, int(Quality.UNCERTAIN_STALE)))
@@ -241,7 +253,7 @@ def test_row_state_forms() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "level", "glyph"),
+    ("value", "severity", "glyph"),
     [
         (45.0, 0, ""),
         (66.0, 1, "▲"),
@@ -249,8 +261,105 @@ def test_row_state_forms() -> None:
         (73.0, 1, "▲ H"),
         (9.0, 1, "▼ L"),
         (90.0, 2, "▲▲ HH"),
+        (120.0, 2, "◆ MAX"),
     ],
 )
-def test_deviation_has_a_shape_for_every_colour(value: float, level: int, glyph: str) -> None:
-    dev = deviation(SPEC, value)
-    assert (dev.level, dev.glyph) == (level, glyph)
+def test_every_colour_has_a_shape(value: float, severity: int, glyph: str) -> None:
+    verdict = row_state(_reading(SPEC, value)).verdict
+    assert (verdict.severity, verdict.glyph) == (severity, glyph)
+
+
+def test_idle_machine_rows_are_not_abnormal_below_their_range() -> None:
+    assert row_state(_reading(SPEC, 5.0), "running").verdict.kind == "lo"
+    assert not row_state(_reading(SPEC, 5.0), "idle").verdict.abnormal
+    assert row_state(_reading(SPEC, 0.0), "fault").verdict.kind == "bottom_of_range"
+
+
+class _Ctx(QObject):
+    frame = Signal(float)
+    event = Signal(object)
+    open_machine = Signal(str)
+    open_trend = Signal(str, str)
+    open_overview = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.theme = LIGHT
+        self.store = types.SimpleNamespace(machines=list, readings=lambda *a: [])
+
+
+def test_stale_state_drawn_as_last_known(qtbot) -> None:  # type: ignore[no-untyped-def]
+    view = QtMachineView(_Ctx())  # type: ignore[arg-type]
+    qtbot.addWidget(view)
+    spec = TagSpec(name="state", alias=0, type="enum", labels=["running", "fault"])
+    snap = MachineSnapshot(
+        info=MachineInfo(id="m", name="M", kind="cnc"),
+        tags=[spec],
+        commands=[],
+        online=True,
+        since=0.0,
+        epoch=1,
+        last_update=0.0,
+    )
+    live = Reading("m", "state", "fault", 0, 1.0, spec)
+    view._refresh_header(snap, live)
+    assert view.state_label.text() == "FAULT" and view.state_label.property("fault") == "true"
+    stale = Reading("m", "state", "fault", int(Quality.UNCERTAIN_STALE), 1.0, spec, 1.0)
+    view._refresh_header(snap, stale)
+    assert view.state_label.text() == "FAULT?", "last known, not current"
+    assert view.state_label.property("fault") == "false", "not at full strength"
+    assert view.state_label.property("stale") == "true"
+    assert view.online_label.text().startswith("Data stale since ")
+
+
+@pytest.mark.parametrize("size", [(1280, 710), (1024, 560), (1920, 990)])
+def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """Range and signal buttons readable and apart; the quality column never cuts its text."""
+    view = QtMachineView(_Ctx())  # type: ignore[arg-type]
+    qtbot.addWidget(view)
+    view._build_signal_picker(
+        [
+            TagSpec(name=n, alias=i, key=True)
+            for i, n in enumerate(["barrel_temp_c", "load_pct", "x"])
+        ]
+    )
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    view._elide_signal_buttons()
+    for group in (view.range_buttons, view.signal_buttons):
+        buttons = list(group.values())
+        rects = [b.geometry() for b in buttons]
+        for a, b in itertools.pairwise(rects):
+            assert not a.intersects(b), (size, a, b)
+        for button in buttons:
+            assert button.height() >= 48
+            text_w = button.fontMetrics().horizontalAdvance(button.text())
+            assert text_w <= button.width() - 8, (size, button.text(), button.width())
+    assert [b.text() for b in view.range_buttons.values()] == ["10 min", "1 h", "8 h"]
+    # The two lines of the quality column fit its width (delegate margins 12 px each side;
+    # the first line starts after its 18-px swatch).
+    room = view.table.columnWidth(COL_QUALITY) - 24
+    bold = QFont("DejaVu Sans")
+    bold.setPixelSize(16)
+    bold.setBold(True)
+    small = QFont("DejaVu Sans")
+    small.setPixelSize(16)
+    assert QFontMetrics(bold).horizontalAdvance("? Uncertain") <= room - 26
+    assert QFontMetrics(small).horizontalAdvance("comm lost since 23:59:59") <= room
+    tag_w = view.table.horizontalHeader().sectionSize(0)
+    assert tag_w >= (160 if size[0] < 1200 else 260), ("room for the tag names", tag_w)
+
+
+def test_follows_a_theme_switch(qtbot) -> None:  # type: ignore[no-untyped-def]
+    ctx = _Ctx()
+    view = QtMachineView(ctx)  # type: ignore[arg-type]
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    assert LIGHT.panel in view.styleSheet()
+    ctx.theme = DARK
+    view.show_machine("m")
+    ctx.frame.emit(time.time())
+    assert view.theme is DARK and view.header.theme is DARK
+    assert DARK.panel in view.styleSheet() and LIGHT.panel not in view.styleSheet()

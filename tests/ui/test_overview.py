@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import sys
 import time
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, QPoint, Qt, Signal
-from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QImage
+from PySide6.QtWidgets import QApplication, QWidget
 
+from copilot.limits import classify_latest, classify_series
 from copilot.protocol import Limits, MachineInfo, Quality, Range, TagSpec
 from copilot.station import MachineSnapshot, Reading
+from tests.helpers import Plant
 from tests.ui.conftest import save_screenshot
+from ui.context import StationContext
+from ui.limits import warning_ink
 from ui.overview import QtMachineTile, QtOverview, format_value
 from ui.theme import DARK, LIGHT, Theme
 
@@ -36,6 +44,14 @@ def _build(qtbot, ctx) -> QtOverview:  # type: ignore[no-untyped-def]
         timeout=20_000,
     )
     return view
+
+
+def _assert_bands_apart(view: QtOverview) -> None:
+    """A line's tiles all sit below its title and above the next line's first tile."""
+    bands = view.bands()
+    for (_t, ids), (_n, next_ids) in itertools.pairwise(bands):
+        bottom = max(view.tiles[m].geometry().bottom() for m in ids)
+        assert bottom < min(view.tiles[m].geometry().top() for m in next_ids)
 
 
 def _ordered_by_attention(view: QtOverview) -> bool:
@@ -83,22 +99,28 @@ def test_overview_live_then_stale(live_plant, make_ctx, qtbot) -> None:  # type:
         assert all(rect.height() >= 48 for _tag, rect in tile.row_rects())
         assert tile.focusPolicy() & Qt.FocusPolicy.TabFocus
 
-    # Grouped by line then area, section titles like "Line 1 · Machining".
+    # Grouped by line then area, section titles like "Line 1 · Machining"; one band per line,
+    # titled with the line's name and then its areas' names.
     titles = [title for title, _ids in view.groups()]
     assert titles and all(t.startswith("Line ") and " · " in t for t in titles)
-    labels = [w.text() for w in view.findChildren(QLabel, "sectionTitle")]
-    assert sorted(labels) == sorted(titles)
+    bands = view.bands()
+    assert [title for title, _ids in bands] == ["Line 1", "Line 2"]
+    areas = sorted({t.split(" · ", 1)[1] for t in titles})
+    shown = view.band_titles()
+    assert shown.count("Line 1") == 1 and shown.count("Line 2") == 1
+    assert sorted(set(shown) - {"Line 1", "Line 2"}) == areas
     qtbot.waitUntil(lambda: _ordered_by_attention(view), timeout=5_000)
 
-    # The grid re-flows: 1600 px gives several columns, 700 px fewer.
+    # The grid re-flows: 1600 px holds a whole line per row, 700 px wraps within each band.
     first = view.tiles[view.ordered_ids()[0]]
-    assert 300 <= first.width() <= 340
+    assert 190 <= first.width() <= 340
     wide = view.columns()
-    assert wide >= 4
+    assert wide == 6
     view.resize(700, 1000)
-    qtbot.waitUntil(lambda: view.columns() == 2)
+    qtbot.waitUntil(lambda: view.columns() == 3)
     assert all(t.geometry().right() < 700 for t in view.tiles.values())
-    assert all(300 <= t.width() <= 340 for t in view.tiles.values())
+    assert all(190 <= t.width() <= 340 for t in view.tiles.values())
+    _assert_bands_apart(view)
     view.resize(1600, 1000)
     qtbot.waitUntil(lambda: view.columns() == wide)
 
@@ -173,19 +195,25 @@ class _FakeCtx(QObject):
 
 
 class _FakeStore:
-    """Just what a tile reads: ``reading`` and ``window``."""
+    """Just what a tile reads: ``reading``, ``readings`` and ``window``."""
 
-    def __init__(self, specs: list[TagSpec], values: dict[str, object], quality: int = 0) -> None:
+    def __init__(
+        self, specs: list[TagSpec], values: dict[str, object], quality: int = 0, state_q: int = 0
+    ) -> None:
         self.specs = {s.name: s for s in specs}
         self.values = values
         self.quality = quality
+        self.state_q = state_q
 
     def reading(self, mid: str, tag: str, now: float | None = None) -> Reading | None:
         spec = self.specs.get(tag)
         if spec is None:
             return None
-        q = 0 if tag == "state" else self.quality
+        q = self.state_q if tag == "state" else self.quality
         return Reading(mid, tag, self.values.get(tag), q, time.time(), spec, None)
+
+    def readings(self, mid: str, now: float | None = None) -> list[Reading]:
+        return [r for tag in self.specs if (r := self.reading(mid, tag, now)) is not None]
 
     def window(self, mid: str, tag: str, since: float | None = None):  # type: ignore[no-untyped-def]
         t = time.time() - np.linspace(170, 0, 600)
@@ -268,7 +296,7 @@ def test_tile_colour_only_when_abnormal(qtbot, theme: Theme) -> None:  # type: i
             "state": "running",
             "spindle_speed_rpm": 7420.4,
             "spindle_temp_c": 50.26,
-            "vibration_mm_s": -0.0001,
+            "vibration_mm_s": 0.0001,
         },
     )
     assert normal.state_text() == "running"
@@ -295,12 +323,12 @@ def test_tile_colour_only_when_abnormal(qtbot, theme: Theme) -> None:  # type: i
     )
     assert bad.deviations() == [
         ("spindle_speed_rpm", "warning", "▼"),
-        ("spindle_temp_c", "warning", "▲"),
-        ("vibration_mm_s", "fault", "▲"),
+        ("spindle_temp_c", "warning", "▲ H"),
+        ("vibration_mm_s", "fault", "▲▲ HH"),
     ]
     assert bad.attention() == 2
     px = _pixels(bad)
-    assert _has_color(px, theme.warning) and _has_color(px, theme.fault)
+    assert _has_color(px, warning_ink(theme).name()) and _has_color(px, theme.fault)
 
     idle = _fake_tile(
         qtbot,
@@ -345,6 +373,8 @@ def test_tile_colour_only_when_abnormal(qtbot, theme: Theme) -> None:  # type: i
         quality=int(Quality.BAD_SENSOR_FAILURE),
     )
     assert sensor.is_stale() and "sensor" in sensor.stale_text()
+    assert not sensor.state_is_last_known(), "a failed sensor does not make the state old"
+    assert offline.state_is_last_known() and not normal.state_is_last_known()
 
     strip = QWidget()
     qtbot.addWidget(strip)
@@ -356,3 +386,325 @@ def test_tile_colour_only_when_abnormal(qtbot, theme: Theme) -> None:  # type: i
     strip.show()
     qtbot.waitExposed(strip)
     save_screenshot(strip, f"overview_tiles_{theme.name}")
+
+
+# -- the panel sizes operators have: 1280×800 and 1920×1080, in the real window ---------------
+
+FAULTS = """
+[[fault]]
+machine = "conveyor-01"
+fault = "jam"
+onset_s = 1
+severity = 0.9
+"""
+
+
+@pytest.fixture
+def faulty_plant(plant: Plant, tmp_path: Path) -> Plant:
+    """The default 12-machine plant with conveyor-01 jammed (it trips) a second in."""
+    faults = tmp_path / "faults.toml"
+    faults.write_text(FAULTS, encoding="utf-8")
+    plant.hub()
+    plant.sim("--machines", "12", "--rate", "5", "--seed", "4", "--faults", str(faults))
+    return plant
+
+
+def _plant_counts(ctx: StationContext) -> dict[str, list[str]]:
+    """What the summary should say, computed from the store with the core's classifier."""
+    store = ctx.store
+    out: dict[str, list[str]] = {"fault": [], "offline": [], "out_of_range": []}
+    now = time.time()
+    for snap in store.machines():
+        mid = snap.info.id
+        readings = {r.tag: r for r in store.readings(mid, now)}
+        state = readings["state"].value if "state" in readings else None
+        if not snap.online:
+            out["offline"].append(mid)
+            continue
+        if state == "fault":
+            out["fault"].append(mid)
+        if not all(r.good for r in readings.values()):
+            continue
+        for r in readings.values():
+            spec = r.spec
+            if spec.type not in ("float", "int") or (spec.normal is None and spec.limits is None):
+                continue
+            recent = partial(store.window, mid, r.tag, now - 300)
+            verdict = classify_latest(spec, r.value, state, lambda f=recent: f()[1])  # type: ignore[misc]
+            if verdict.abnormal:
+                out["out_of_range"].append(mid)
+                break
+    return out
+
+
+def _tile_in_viewport(view: QtOverview, tile: QtMachineTile) -> bool:
+    viewport = view.scroll.viewport()
+    rect = QRect(tile.mapTo(viewport, QPoint(0, 0)), tile.size())
+    return viewport.rect().contains(rect)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)], ids=["1280x800", "1920x1080"])
+def test_whole_plant_fits_and_summary_opens_the_fault(  # type: ignore[no-untyped-def]
+    faulty_plant, make_ctx, qtbot, size: tuple[int, int]
+) -> None:
+    from ui.app import MainWindow
+
+    ctx = make_ctx()
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    assert (window.width(), window.height()) == size
+    view = window.overview
+    qtbot.waitUntil(
+        lambda: len(view.tiles) == 12 and all(_has_values(t) for t in view.tiles.values()),
+        timeout=20_000,
+    )
+
+    # Every tile whole on screen, nothing to scroll, one row per line, lines not mixed.
+    for mid, tile in view.tiles.items():
+        assert _tile_in_viewport(view, tile), (mid, tile.geometry(), view.viewport_rect())
+    assert view.scroll.verticalScrollBar().maximum() == 0
+    bands = view.bands()
+    assert len(bands) == 2 and all(len(ids) == 6 for _t, ids in bands)
+    for _title, ids in bands:
+        assert len({view.tiles[m].y() for m in ids}) == 1, "a line is one row"
+    _assert_bands_apart(view)
+    # At 1080p every tile has room for 16-px names beside their values.
+    if size[0] >= 1920:
+        assert all(t.is_wide() for t in view.tiles.values())
+    # Every key row stays a touch target at the smallest size.
+    assert all(r.height() >= 48 for t in view.tiles.values() for _tag, r in t.row_rects())
+
+    # The summary strip: always on screen, its counts those of the plant, each ≥ 48 px high.
+    summary = view.summary
+    assert summary.isVisible() and summary.geometry().top() == 0
+    for kind in ("fault", "offline", "out_of_range"):
+        assert summary.chip_rect(kind).height() >= 48
+    assert "alarms" not in summary.counts(), "no alarm count until alarms exist"
+    qtbot.waitUntil(lambda: view.tiles["conveyor-01"].state_text() == "fault", timeout=20_000)
+
+    def counts_match() -> bool:
+        expected = _plant_counts(ctx)
+        return summary.counts() == {k: len(v) for k, v in expected.items()}
+
+    qtbot.waitUntil(counts_match, timeout=10_000)
+    assert summary.counts()["fault"] >= 1 and summary.counts()["offline"] == 0
+    first_fault = next(m for m in view.ordered_ids() if view.tiles[m].state_text() == "fault")
+    assert summary.first("fault") == first_fault
+    save_screenshot(window, f"overview_{size[0]}x{size[1]}")
+
+    # A tap on the fault count opens the first faulted machine.
+    chip = summary.chips["fault"]
+    with qtbot.waitSignal(ctx.open_machine, timeout=2_000) as opened:
+        qtbot.mouseClick(chip, Qt.MouseButton.LeftButton, pos=chip.rect().center())
+    assert opened.args == [first_fault]
+    assert window.stack.currentWidget() is window.machine
+    assert window.machine.current_machine == first_fault
+    window.show_view("overview")
+
+    # A chip that counts nothing opens nothing.
+    empty = summary.chips["offline"]
+    with qtbot.assertNotEmitted(ctx.open_machine, wait=100):
+        qtbot.mouseClick(empty, Qt.MouseButton.LeftButton, pos=empty.rect().center())
+
+
+@pytest.mark.slow
+def test_tap_on_a_half_visible_tile_opens_it(live_plant, make_ctx, qtbot) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_ctx()
+    view = QtOverview(ctx)
+    qtbot.addWidget(view)
+    view.resize(1024, 480)  # too short for two bands: the second one is cut by the bottom edge
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: len(view.tiles) == 12, timeout=20_000)
+    bar = view.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    viewport = view.scroll.viewport()
+    half = [
+        t
+        for t in view.tiles.values()
+        if not _tile_in_viewport(view, t)
+        and QRect(t.mapTo(viewport, QPoint(0, 0)), t.size()).intersects(viewport.rect())
+    ]
+    assert half, "the viewport must cut some tiles"
+    tile = half[0]
+    top_in_viewport = tile.mapTo(viewport, QPoint(0, 0)).y()
+    visible_h = viewport.height() - top_in_viewport
+    assert 0 < visible_h < tile.height()
+    before = bar.value()
+    pos = QPoint(tile.width() // 2, min(20, visible_h // 2))  # on its name, inside the viewport
+    with qtbot.waitSignal(ctx.open_machine, timeout=2_000) as opened:
+        qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, pos=pos)
+    assert opened.args == [tile.machine_id]
+    assert bar.value() == before, "the tap did not scroll the tile from under the finger"
+    # Keyboard focus (Tab) still brings a tile into view; a tap's focus does not.
+    QApplication.sendEvent(tile, QFocusEvent(QEvent.Type.FocusIn, Qt.FocusReason.MouseFocusReason))
+    assert bar.value() == before
+    QApplication.sendEvent(tile, QFocusEvent(QEvent.Type.FocusIn, Qt.FocusReason.TabFocusReason))
+    qtbot.waitUntil(lambda: _tile_in_viewport(view, tile))
+
+
+# -- one meaning of "abnormal": tile, machine view and the core agree -------------------------
+
+
+class _FakeCtxFull(QObject):
+    frame = Signal(float)
+    event = Signal(object)
+    open_machine = Signal(str)
+    open_trend = Signal(str, str)
+    open_overview = Signal()
+
+    def __init__(self, store: object, theme: Theme) -> None:
+        super().__init__()
+        self.store = store
+        self.theme = theme
+
+
+class _HistoryStore:
+    """One machine whose tag has a given history (the store's ring) and latest value."""
+
+    def __init__(self, specs: list[TagSpec]) -> None:
+        self.specs = {s.name: s for s in specs}
+        self.history: dict[str, list[float]] = {}
+        self.state = "running"
+        self.snapshot = MachineSnapshot(
+            info=MachineInfo(id="m-01", name="M 1", kind="oven", line="line-1", area="Heat"),
+            tags=specs,
+            commands=[],
+            online=True,
+            since=time.time(),
+            epoch=1,
+            last_update=time.time(),
+        )
+
+    def machines(self) -> list[MachineSnapshot]:
+        return [self.snapshot]
+
+    def reading(self, mid: str, tag: str, now: float | None = None) -> Reading | None:
+        spec = self.specs.get(tag)
+        if spec is None:
+            return None
+        value: object = self.state if tag == "state" else self.history[tag][-1]
+        return Reading(mid, tag, value, 0, time.time(), spec, None)  # type: ignore[arg-type]
+
+    def readings(self, mid: str, now: float | None = None) -> list[Reading]:
+        return [r for tag in self.specs if (r := self.reading(mid, tag, now)) is not None]
+
+    def window(self, mid: str, tag: str, since: float | None = None):  # type: ignore[no-untyped-def]
+        v = np.asarray(self.history.get(tag, []), dtype=np.float64)
+        return time.time() - np.arange(v.size)[::-1] * 0.2, v
+
+
+ZONE = TagSpec(
+    "zone_temp_c",
+    1,
+    unit="°C",
+    description="Zone temperature",
+    eng_range=Range(0, 300),
+    normal=Range(120.06, 180.0),
+    limits=Limits(lo=110.0, hi=190.0),
+    deadband=0.68,
+    key=True,
+)
+PRESSURE = TagSpec(
+    "discharge_pressure_bar",
+    2,
+    unit="bar",
+    description="Discharge pressure",
+    eng_range=Range(0, 12),
+    normal=Range(6.2, 8.0),
+    limits=Limits(lolo=5.0, lo=6.0, hi=8.5, hihi=9.0),
+    deadband=0.06,
+    key=True,
+)
+CASES = [
+    # (case, tag, history ending with the value shown, machine state, expected kind)
+    ("unrounded", "zone_temp_c", [150.0, 120.4], "running", "normal"),
+    (
+        "deadband holds low",
+        "zone_temp_c",
+        [119.0, 120.5, 120.3, 120.7],
+        "running",
+        "out_of_normal_low",
+    ),
+    ("deadband holds normal", "zone_temp_c", [125.0, 120.2, 120.07], "running", "normal"),
+    ("idle machine", "discharge_pressure_bar", [6.0, 5.9], "idle", "normal"),
+    ("running machine", "discharge_pressure_bar", [6.0, 5.9], "running", "lo"),
+    ("bottom after a trip", "discharge_pressure_bar", [3.0, 0.0], "fault", "bottom_of_range"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "tag", "history", "state", "kind"), CASES, ids=[c[0] for c in CASES]
+)
+def test_tile_and_machine_view_give_the_same_verdict(  # type: ignore[no-untyped-def]
+    qtbot,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    tag: str,
+    history: list[float],
+    state: str,
+    kind: str,
+) -> None:
+    from ui.machine import QtMachineView
+
+    monkeypatch.setitem(sys.modules, "ui.trend", None)  # no station here for a trend to ask
+
+    specs = [TagSpec("state", 0, type="enum", labels=list(STATES)), ZONE, PRESSURE]
+    store = _HistoryStore(specs)
+    store.state = state
+    store.history = {"zone_temp_c": [150.0], "discharge_pressure_bar": [7.0], tag: history}
+    ctx = _FakeCtxFull(store, LIGHT)
+    tile = QtMachineTile(ctx, store.snapshot)  # type: ignore[arg-type]
+    qtbot.addWidget(tile)
+    tile.resize(200, tile.minimumHeight())  # the 1280-px width
+    tile.refresh(store, time.time())  # type: ignore[arg-type]
+    view = QtMachineView(ctx)  # type: ignore[arg-type]
+    qtbot.addWidget(view)
+    view.show_machine("m-01")
+
+    core = classify_series(store.specs[tag], history, state)[-1]  # what a trend of it says
+    on_tile = tile.verdict(tag)
+    in_view = view.verdicts()[tag]
+    assert core.kind == kind, case
+    assert on_tile == in_view == core, (case, on_tile, in_view, core)
+    shown = {t: glyph for t, _colour, glyph in tile.deviations()}
+    assert shown[tag] == core.glyph and bool(shown[tag]) == core.abnormal
+    if case == "unrounded":  # the tile rounds 120.4 to "120 °C" but judges 120.4
+        assert dict(tile.key_values())[tag] == "120 °C"
+    texts = view.row_texts()[tag]
+    assert texts["Name"] == store.specs[tag].description
+
+
+def test_stale_state_is_drawn_as_last_known(qtbot) -> None:  # type: ignore[no-untyped-def]
+    tile = _fake_tile(
+        qtbot,
+        LIGHT,
+        {"state": "fault", "spindle_speed_rpm": 0.0, "spindle_temp_c": 85.0, "vibration_mm_s": 1.0},
+    )
+    assert tile.state_text() == "fault" and not tile.is_stale()
+    assert tile.last_known_state() == "fault"
+    stale_q = int(Quality.UNCERTAIN_STALE)
+    store = _FakeStore(SPECS, {"state": "fault", "spindle_speed_rpm": 0.0}, stale_q, stale_q)
+    tile.refresh(store, time.time())  # type: ignore[arg-type]
+    assert tile.is_stale() and tile.last_known_state() == "fault"
+    assert tile.state_is_last_known()
+    assert tile.attention() == 0, "a last known fault still comes first"
+    px = _pixels(tile)
+    assert _has_color(px, LIGHT.fault), "the last known fault keeps a (dashed) red border"
+    # ...but not at full strength: far fewer red pixels than the live fault's solid border.
+    live = _fake_tile(
+        qtbot,
+        LIGHT,
+        {"state": "fault", "spindle_speed_rpm": 0.0, "spindle_temp_c": 85.0, "vibration_mm_s": 1.0},
+    )
+
+    def red(widget: QWidget) -> int:
+        c = QColor(LIGHT.fault)
+        target = np.array([c.red(), c.green(), c.blue()])
+        return int((np.abs(_pixels(widget) - target).max(axis=2) <= 12).sum())
+
+    assert red(tile) < red(live) / 2
