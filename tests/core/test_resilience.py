@@ -82,7 +82,7 @@ def test_old_epoch_data_and_death_are_never_applied(data_dir: Path) -> None:
     old = AgentSession(bus, hub.address, info, tags)
     new = AgentSession(bus, hub.address, info, tags)
     try:
-        wait_until(lambda: old.link.send([b"x"], block=False) is not None, 5)  # connected
+        # birth() sends only once the connection is up (IMMEDIATE): retrying it waits for that.
         wait_until(lambda: (old.birth(), old.stats.births)[1] > 0, 5, "old session born")
         old.publish({"temp": 1.0})
         old.flush()
