@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from copilot.bus import Bus, Security
 from copilot.proc import die_with_parent
@@ -192,3 +194,179 @@ class CountingAgent:
         self.runner.request_stop()
         self.runner.join(3)
         self.bus.close()
+
+
+# -- hostile peers and the hub's own account of them (tests/core/test_trust.py) ---------------
+
+
+def run_cli(
+    plant: Plant, *args: str, timeout: float = 30, env_hub: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run ``copilot ARGS`` on the plant's data folder (``env_hub``: COPILOT_HUB set to it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "copilot", *args],
+        env={**plant.env, **({"COPILOT_HUB": plant.address} if env_hub else {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def allow_key(
+    plant: Plant, key_file: Path, name: str, role: str = "agent", machines: str = ""
+) -> bool:
+    """``copilot keys allow FILE --role R --name N [--machines M]``; whether the binding took.
+
+    A CLI without ``--machines`` (before machine bindings landed) admits the key unbound, and
+    ``False`` says so: the hub's first-claim rule is then the only thing protecting a machine.
+    """
+    args = ["keys", "allow", str(key_file), "--role", role, "--name", name]
+    done = run_cli(plant, *args, *(["--machines", machines] if machines else []))
+    if machines and done.returncode != 0 and "--machines" in done.stderr:
+        done = run_cli(plant, *args)
+        assert done.returncode == 0, done.stderr
+        return False
+    assert done.returncode == 0, done.stderr
+    return bool(machines)
+
+
+def hub_limits(**limits: object) -> dict[str, str]:
+    """``COPILOT_HUB__*`` variables for the limits this hub's settings know (others are left out).
+
+    On a hub that predates a limit the attack still runs, against the hub's defaults.
+    """
+    from copilot.settings import HubSettings
+
+    known = set(HubSettings.__struct_fields__)
+    return {f"COPILOT_HUB__{k.upper()}": str(v) for k, v in limits.items() if k in known}
+
+
+def hub_status(plant: Plant) -> dict[str, Any]:
+    """``copilot hub status --json`` as a dict (fails the test if the command does not work)."""
+    done = run_cli(plant, "hub", "status", "--json", env_hub=True)
+    assert done.returncode == 0, f"copilot hub status --json failed: {done.stderr[-1000:]}"
+    parsed: dict[str, Any] = json.loads(done.stdout)
+    return parsed
+
+
+def drops(status: dict[str, Any], reason: str, *, peer: str = "", machine: str = "") -> int:
+    """How many drops ``copilot hub status --json`` counts for ``reason`` (hub, peer or machine)."""
+    if peer:
+        rows = [p for p in status.get("peers", []) if p.get("key") == peer]
+        return sum(int(p.get("drops", {}).get(reason, 0)) for p in rows)
+    if machine:
+        rows = [m for m in status.get("machines", []) if m.get("id") == machine]
+        return sum(int(m.get("drops", {}).get(reason, 0)) for m in rows)
+    return int(status.get("hub", {}).get("drops", {}).get(reason, 0))
+
+
+def wait_counted(
+    plant: Plant, reason: str, *, at_least: int = 1, peer: str = "", machine: str = ""
+) -> dict[str, Any]:
+    """Wait until ``copilot hub status --json`` counts ``reason`` (under ``peer``/``machine``)."""
+    seen: dict[str, Any] = {}
+
+    def counted() -> bool:
+        nonlocal seen
+        seen = hub_status(plant)
+        return drops(seen, reason) >= at_least and (
+            not (peer or machine) or drops(seen, reason, peer=peer, machine=machine) >= at_least
+        )
+
+    try:
+        wait_until(counted, 15, f"hub status to count {reason!r}")
+    except AssertionError:
+        raise AssertionError(
+            f"`copilot hub status --json` does not count {at_least} x {reason!r}"
+            f"{' for ' + (peer or machine) if peer or machine else ''}: {seen}"
+        ) from None
+    return seen
+
+
+class RawPeer:
+    """A hostile but well-formed peer: a DEALER with a real admitted key and the real codec.
+
+    It says whatever a test tells it to, as an attacker holding one key would. The test thread
+    owns its socket (create, use and close it on that thread).
+    """
+
+    def __init__(self, security: Security, address: str) -> None:
+        from copilot.bus import Poller, hub_endpoints
+        from copilot.protocol import Codec
+
+        self.bus = Bus(security)
+        router_ep, _ = hub_endpoints(address)
+        self.link = self.bus.dealer(router_ep)
+        self.codec = Codec()
+        self.poller = Poller([self.link])
+        self.received: list[tuple[Any, Any]] = []
+
+    def send(
+        self, body: Any, *, src: str, epoch: int, seq: int, ts: int | None = None, wait: float = 10
+    ) -> None:
+        """Send one message, waiting (up to ``wait`` s) for the connection to take it."""
+        from copilot.protocol import Header
+
+        header = Header(src=src, epoch=epoch, seq=seq, ts=time.time_ns() if ts is None else ts)
+        self.send_frames(self.codec.frames(header, body), wait)
+
+    def send_frames(self, frames: list[bytes], wait: float = 10) -> None:
+        """Send raw frames (``[COP1, header, body]``) once the connection takes them."""
+        wait_until(lambda: self.link.send(frames, block=False), wait, "the hub to take a message")
+
+    def drain(self, timeout: float = 0.0) -> list[Any]:
+        """Bodies received since the last call (waiting up to ``timeout`` s for the first)."""
+        got: list[Any] = []
+        if self.poller.poll(timeout):
+            while (frames := self.link.recv()) is not None:
+                decoded = self.codec.decode(frames)
+                if decoded is not None:
+                    self.received.append(decoded)
+                    got.append(decoded[1])
+        return got
+
+    def bodies(self, kind: type) -> list[Any]:
+        """Every received body of type ``kind`` so far."""
+        self.drain()
+        return [body for _header, body in self.received if isinstance(body, kind)]
+
+    def close(self) -> None:
+        self.bus.close()
+
+
+class RawSubscriber:
+    """A SUB on the hub's update stream with a real key: counts what it receives, and when."""
+
+    def __init__(self, security: Security, address: str) -> None:
+        from copilot.bus import Poller, hub_endpoints
+
+        self.bus = Bus(security)
+        _, pub_ep = hub_endpoints(address)
+        self.link = self.bus.sub(pub_ep)
+        self.link.subscribe(b"")
+        self.poller = Poller([self.link])
+        self.messages = 0
+        self.last_at = 0.0
+
+    def drain(self, timeout: float = 0.0) -> int:
+        """Read what has arrived (waiting up to ``timeout`` s); return how many messages."""
+        n = 0
+        if self.poller.poll(timeout):
+            while self.link.recv() is not None:
+                n += 1
+        if n:
+            self.messages += n
+            self.last_at = time.monotonic()
+        return n
+
+    def close(self) -> None:
+        self.bus.close()
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident memory of a process (this one by default), in MB."""
+    import psutil
+
+    return float(psutil.Process(pid).memory_info().rss) / 1e6

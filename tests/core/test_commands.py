@@ -10,7 +10,16 @@ import pytest
 
 from copilot.agent import AgentRunner, AgentSession, CommandOutcome
 from copilot.bus import Bus, Security
-from copilot.protocol import ArgSpec, Command, CommandSpec, MachineInfo, Range, TagSpec
+from copilot.protocol import (
+    ArgSpec,
+    Codec,
+    Command,
+    CommandSpec,
+    Header,
+    MachineInfo,
+    Range,
+    TagSpec,
+)
 from copilot.settings import StationSettings
 from copilot.station import CommandUpdated, LinkState, Station
 from copilot.storage import CommandJournal
@@ -121,12 +130,41 @@ def test_command_runs_once_and_reports_what_was_observed(rig: Rig) -> None:
     # The same cmd_id again (a retry) is answered from the journal and not executed again.
     rig.station.send_command("spindle-1", "set_speed", {"rpm": 1200}, cmd_id=cmd_id)
     rig.station.query_command(cmd_id)
-    time.sleep(0.3)  # give a wrongly repeated actuation the chance to happen
-    assert rig.machine.actuations == 1
+    # Barrier: a later command on the same path has run, so the retry has been handled too.
+    later = rig.station.send_command("spindle-1", "set_speed", {"rpm": 600})
+    assert rig.final(later) == "COMPLETED"
+    assert rig.machine.actuations == 2  # the first command and the later one, never the retry
     assert rig.station.store.commands[cmd_id].state == "COMPLETED"
+    assert rig.station.store.commands[cmd_id].observed == {"speed_rpm": 1200.0}
 
 
-def test_duplicate_cmd_id_reaching_the_agent_is_not_run_again(rig: Rig, data_dir: Path) -> None:
+def own_session(
+    hub: InProcessHub, data_dir: Path, machine: Spindle, journal: Path
+) -> tuple[Bus, AgentSession]:
+    """A spindle agent driven by the test thread itself (no runner owns its socket)."""
+    bus = Bus(Security.from_data_path(data_dir, "agent", False))
+    session = AgentSession(
+        bus,
+        hub.address,
+        MachineInfo(id="spindle-1", name="Spindle 1", kind="cnc"),
+        [TagSpec(name="speed_rpm", alias=0, unit="rpm")],
+        [CommandSpec(name="set_speed", args=[ArgSpec(name="rpm", range=Range(0, 3000))])],
+        handler=machine.handle,
+        journal_path=journal,
+    )
+    return bus, session
+
+
+def deliver(session: AgentSession, cmd: Command) -> None:
+    """Hand ``cmd`` to the agent as the hub's frames would arrive on its socket."""
+    session.handle(Codec().frames(Header(src="hub", epoch=1, seq=0, ts=time.time_ns()), cmd))
+
+
+def test_duplicate_cmd_id_reaching_the_agent_is_not_run_again(
+    inproc_hub: InProcessHub, data_dir: Path
+) -> None:
+    machine = Spindle()
+    bus, session = own_session(inproc_hub, data_dir, machine, data_dir / "dup.sqlite")
     cmd = Command(
         cmd_id="dup-1",
         machine="spindle-1",
@@ -134,10 +172,14 @@ def test_duplicate_cmd_id_reaching_the_agent_is_not_run_again(rig: Rig, data_dir
         args={"rpm": 10},
         not_after=time.time_ns() + 10**10,
     )
-    rig.session._on_command(cmd)  # delivered twice, as a lost ack + retry would
-    rig.session._on_command(cmd)
-    assert rig.machine.actuations == 1
-    assert rig.session.stats.duplicates == 1
+    try:
+        deliver(session, cmd)  # delivered twice, as a lost ack + retry would
+        deliver(session, cmd)
+        assert machine.actuations == 1
+        assert session.stats.duplicates == 1
+    finally:
+        session.stop()
+        bus.close()
 
 
 def test_out_of_range_and_interlock_are_refused_with_a_sentence(rig: Rig) -> None:
@@ -154,9 +196,10 @@ def test_out_of_range_and_interlock_are_refused_with_a_sentence(rig: Rig) -> Non
     assert rig.machine.actuations == 0
 
 
-def test_expired_command_is_never_executed(rig: Rig) -> None:
+def test_expired_command_is_never_executed(rig: Rig, data_dir: Path) -> None:
     expired = rig.station.send_command("spindle-1", "set_speed", {"rpm": 100}, ttl_s=-1)
     assert rig.final(expired) == "EXPIRED"
+    assert rig.machine.actuations == 0
     late = Command(
         cmd_id="late",
         machine="spindle-1",
@@ -164,9 +207,16 @@ def test_expired_command_is_never_executed(rig: Rig) -> None:
         args={"rpm": 5},
         not_after=time.time_ns() - 1,
     )
-    rig.session._on_command(late)  # reaches the agent itself after its limit
-    assert rig.machine.actuations == 0
-    assert CommandJournal(rig.journal).get("late").state == "EXPIRED"  # type: ignore[union-attr]
+    machine = Spindle()
+    journal = data_dir / "late.sqlite"
+    bus, session = own_session(rig.hub, data_dir, machine, journal)
+    try:
+        deliver(session, late)  # reaches the agent itself after its limit
+    finally:
+        session.stop()
+        bus.close()
+    assert machine.actuations == 0
+    assert CommandJournal(journal).get("late").state == "EXPIRED"  # type: ignore[union-attr]
 
 
 def test_unknown_machine_and_offline_machine_are_refused_at_once_never_queued(rig: Rig) -> None:
@@ -180,8 +230,10 @@ def test_unknown_machine_and_offline_machine_are_refused_at_once_never_queued(ri
     assert "offline since" in rig.station.store.commands[offline].message
     rig.start_agent()
     wait_until(lambda: rig.station.store.machines()[0].online, 10, "spindle back online")
-    time.sleep(0.3)  # a queued command would run now; none must
-    assert rig.machine.actuations == 0
+    # Barrier: a command sent now has run, so a queued one would have been delivered first.
+    now = rig.station.send_command("spindle-1", "set_speed", {"rpm": 100})
+    assert rig.final(now) == "COMPLETED"
+    assert rig.machine.actuations == 1  # only the one sent while it was online
 
 
 def test_journal_reports_unknown_after_a_crash_and_never_reruns(tmp_path: Path) -> None:

@@ -143,6 +143,9 @@ def test_overview_live_then_stale(live_plant, make_ctx, qtbot) -> None:  # type:
     # The alarm area: a placeholder until the alarm system feeds counts.
     tile.set_alarm_count(3, "high")
     view.tiles[view.ordered_ids()[1]].set_alarm_count(1, "medium")
+    assert _has_color(_alarm_pixels(tile), LIGHT.fault)
+    medium = _alarm_pixels(view.tiles[view.ordered_ids()[1]])
+    assert _colourful(medium) and not _has_color(medium, LIGHT.fault)
     save_screenshot(view, "overview_light")
 
     # The plant goes away: every tile must turn stale, never look normal.
@@ -281,6 +284,17 @@ def _pixels(widget: QWidget) -> np.ndarray:
     return data.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).astype(int)
 
 
+def _alarm_pixels(tile: QtMachineTile) -> np.ndarray:
+    """What the tile shows in its alarm area (top right), as RGB pixels."""
+    rect = tile._geo.alarms.toAlignedRect()
+    return _pixels(tile)[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
+
+
+def _colourful(px: np.ndarray) -> bool:
+    """Whether any pixel has a clear colour (text and placeholders are grey)."""
+    return bool((px.max(axis=2) - px.min(axis=2) > 60).any())
+
+
 def _has_color(px: np.ndarray, color: str, tol: int = 12) -> bool:
     c = QColor(color)
     target = np.array([c.red(), c.green(), c.blue()])
@@ -343,7 +357,17 @@ def test_tile_colour_only_when_abnormal(qtbot, theme: Theme) -> None:  # type: i
         {"state": "fault", "spindle_speed_rpm": 0.0, "spindle_temp_c": 85.0, "vibration_mm_s": 1.0},
     )
     assert fault.state_text() == "fault" and fault.attention() == 0
+    # The alarm area shows a count only once the alarm system feeds one, in the priority's colour.
+    assert not _colourful(_alarm_pixels(fault))  # "— alarms", dim grey
     fault.set_alarm_count(2, "high")
+    assert _has_color(_alarm_pixels(fault), theme.fault)  # a red triangle with the count
+    fault.set_alarm_count(1, "medium")
+    px = _alarm_pixels(fault)
+    assert _colourful(px) and not _has_color(px, theme.fault)  # an amber diamond
+    fault.set_alarm_count(0, "high")
+    assert not _colourful(_alarm_pixels(fault))  # "0 alarms", dim grey
+    fault.set_alarm_count(2, "high")
+    save_screenshot(fault, f"tile_alarms_{theme.name}")
 
     offline = _fake_tile(
         qtbot,
