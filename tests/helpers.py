@@ -20,7 +20,7 @@ from copilot.settings import StationSettings
 from copilot.station import LinkState, Station
 from copilot.station.client import HubUnreachableError, request_once
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
