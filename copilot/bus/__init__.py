@@ -3,6 +3,7 @@
 This package is the only place that imports ``zmq`` (an import-linter contract says so).
 """
 
+from copilot.bus.cut import cut, limit_message_size, recv_from, xpub
 from copilot.bus.keys import AllowedKey, AllowList, KeyFileError, KeyPair, KeyStore
 from copilot.bus.transport import (
     Bus,
@@ -28,5 +29,9 @@ __all__ = [
     "Link",
     "Poller",
     "Security",
+    "cut",
     "hub_endpoints",
+    "limit_message_size",
+    "recv_from",
+    "xpub",
 ]
