@@ -230,7 +230,7 @@ class Hub:
                     next_check = now + 0.1
                     self._tick(now)
                 if now >= next_keys:
-                    next_keys = now + 1.0
+                    next_keys = now + 0.25  # a revoked key is cut within ~0.25 s
                     if self._watch is not None:
                         self._watch.drain()
                     self._check_revocations()
