@@ -13,7 +13,7 @@ values are NaN.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -283,8 +283,10 @@ class SegmentRings:
             return
         live = self.used - self.garbage
         size = max(64, 2 * (live + need))
-        t = np.full(size, np.nan, dtype=np.float64)
-        v = np.full(size, np.nan, dtype=np.float64)
+        # Not filled here: each segment is written (NaN) when it is handed out, which is
+        # when its pages get committed.
+        t = np.empty(size, dtype=np.float64)
+        v = np.empty(size, dtype=np.float64)
         at = 0
         for alias in np.flatnonzero(self.cap):
             o, c = int(self.offset[alias]), int(self.cap[alias])
@@ -294,24 +296,26 @@ class SegmentRings:
             at += c
         self.t, self.v, self.used, self.garbage = t, v, at, 0
 
-    def _resize(self, alias: int, new_cap: int) -> None:
-        """Give ``alias`` a segment of ``new_cap`` slots holding its samples in time order."""
-        self._room(new_cap)
-        o, c = int(self.offset[alias]), int(self.cap[alias])
-        n = int(min(self.count[alias], c))
-        start = self.used
-        if n:
-            first = int(self.count[alias] - n) % c
-            order = (first + np.arange(n)) % c
-            self.t[start : start + n] = self.t[o + order]
-            self.v[start : start + n] = self.v[o + order]
-        self.t[start + n : start + new_cap] = np.nan
-        self.v[start + n : start + new_cap] = np.nan
-        self.garbage += c
-        self.offset[alias] = start
-        self.cap[alias] = new_cap
-        self.count[alias] = n
-        self.used += new_cap
+    def _resize(self, aliases: Iterable[int], new_caps: Iterable[int]) -> None:
+        """Give each alias a segment of its new capacity, holding its samples in time order."""
+        pairs = [(int(a), int(c)) for a, c in zip(aliases, new_caps, strict=True)]
+        self._room(sum(c for _, c in pairs))
+        for alias, new_cap in pairs:
+            o, c = int(self.offset[alias]), int(self.cap[alias])
+            n = int(min(self.count[alias], c))
+            start = self.used
+            if n:
+                first = int(self.count[alias] - n) % c
+                order = (first + np.arange(n)) % c
+                self.t[start : start + n] = self.t[o + order]
+                self.v[start : start + n] = self.v[o + order]
+            self.t[start + n : start + new_cap] = np.nan
+            self.v[start + n : start + new_cap] = np.nan
+            self.garbage += c
+            self.offset[alias] = start
+            self.cap[alias] = new_cap
+            self.count[alias] = n
+            self.used += new_cap
 
     def append(self, aliases: I64, ts: F64, values: F64) -> None:
         """Append a batch; several samples of one tag must be in time order."""
@@ -320,11 +324,11 @@ class SegmentRings:
         counts = np.bincount(aliases, minlength=self.size)
         # Segments for new tags, and room for a batch longer than a tag's segment.
         short = np.flatnonzero(counts > self.cap)
-        for alias in short:
-            want = max(self.initial, int(counts[alias]))
-            new_cap = min(self.max_capacity, 1 << (want - 1).bit_length())
-            if new_cap > self.cap[alias]:
-                self._resize(int(alias), new_cap)
+        if short.size:
+            want = np.maximum(self.initial, counts[short])
+            new_caps = np.minimum(self.max_capacity, 1 << np.ceil(np.log2(want)).astype(np.int64))
+            grow = new_caps > self.cap[short]
+            self._resize(short[grow].tolist(), new_caps[grow].tolist())
         unique = aliases.size <= self.size and counts.max() <= 1
         ranks = np.zeros(aliases.size, dtype=np.int64) if unique else occurrence_rank(aliases)
         while True:
@@ -339,8 +343,8 @@ class SegmentRings:
             young = self.t[pos[overwrite]] > ts[overwrite] - self.keep_s
             if not young.any():
                 break
-            for alias in np.unique(aliases[overwrite][young]):
-                self._resize(int(alias), min(self.max_capacity, 2 * int(self.cap[alias])))
+            grow = np.unique(aliases[overwrite][young])
+            self._resize(grow.tolist(), np.minimum(self.max_capacity, 2 * self.cap[grow]).tolist())
         self.t[pos] = ts
         self.v[pos] = values
         self.count += counts

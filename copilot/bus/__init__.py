@@ -3,7 +3,7 @@
 This package is the only place that imports ``zmq`` (an import-linter contract says so).
 """
 
-from copilot.bus.cut import cut, limit_message_size, recv_from, xpub
+from copilot.bus.cut import connection_id, cut, limit_message_size, recv_from, xpub
 from copilot.bus.keys import AllowedKey, AllowList, KeyFileError, KeyPair, KeyStore
 from copilot.bus.transport import (
     Bus,
@@ -29,6 +29,7 @@ __all__ = [
     "Link",
     "Poller",
     "Security",
+    "connection_id",
     "cut",
     "hub_endpoints",
     "limit_message_size",

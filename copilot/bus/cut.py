@@ -59,6 +59,20 @@ def recv_from(link: Link, secure: bool) -> tuple[list[bytes], str, int] | None:
     return [p.bytes for p in parts], user, fd
 
 
+def connection_id(fd: int) -> int:
+    """An id of the connection now on ``fd`` (its socket's inode), or -1 if none is open.
+
+    A descriptor number is reused after a connection closes; the inode is not, so the hub
+    can tell whether ``fd`` is still the connection it saw a key on.
+    """
+    if fd < 0:
+        return -1
+    try:
+        return os.fstat(fd).st_ino
+    except OSError:
+        return -1
+
+
 def cut(fd: int) -> bool:
     """Shut down the connection on ``fd`` (libzmq notices, closes it and forgets the peer)."""
     if fd < 0:

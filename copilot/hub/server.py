@@ -34,6 +34,7 @@ from copilot.bus import (
     HandshakeWatch,
     Link,
     Poller,
+    connection_id,
     cut,
     hub_endpoints,
     limit_message_size,
@@ -166,10 +167,10 @@ class Hub:
         self._bindings = bindings
         self._claims = claims
         self.peers: dict[str, Peer] = {}
-        self._users: dict[bytes, str] = {}
-        self._fd_owner: dict[int, str] = {}
+        self._fd_owner: dict[int, tuple[str, int]] = {}  # fd → (key, connection id)
         self._logged: set[tuple[str, str, str]] = set()
-        self._allow_mtime = 0.0
+        self._allow_seen: object = None
+        self._allowed: set[str] = set()
         self.error: BaseException | None = None
         self._enc_header = self.codec.encode_header
 
@@ -186,11 +187,12 @@ class Hub:
             keys = self.bus.security.keys
             assert keys is not None
             keys.load_allowlist()  # unreadable: KeyFileError with one sentence, before binding
-            self._allow_mtime = keys.allowlist_mtime()
             if self._claims is None:
                 self._claims = ClaimBook(claims_path(keys.dir.parent))
         self.router = self.bus.router(self.router_ep)
-        limit_message_size(self.router, self.settings.max_message_bytes + 64 * 1024)
+        # Up to twice the limit a message is read and counted as too_large; beyond, libzmq
+        # drops the connection before buffering it (the peer reconnects).
+        limit_message_size(self.router, 2 * self.settings.max_message_bytes)
         self.pub = xpub(self.bus, self.pub_ep, sndhwm=self.settings.sndhwm)
         if self.secure:
             self._watch = self.bus.watch(self.router, "hub")
@@ -234,6 +236,7 @@ class Hub:
                     if self._watch is not None:
                         self._watch.drain()
                     self._check_revocations()
+                    self._forget_closed()
         finally:
             if self._claims is not None:
                 self._claims.close()
@@ -355,13 +358,23 @@ class Hub:
             role = key.partition(":")[0] if self.secure else "any"
             peer = self.peers[key] = Peer(key=key, role=role)
         peer.last_seen = now
-        if fd >= 0 and self._fd_owner.get(fd) != key:  # a new connection (or a reused fd)
-            old = self.peers.get(self._fd_owner.get(fd, ""))
+        if fd >= 0 and fd not in peer.fds:  # a new connection (or a reused descriptor)
+            owner = self._fd_owner.get(fd)
+            old = self.peers.get(owner[0]) if owner is not None else None
             if old is not None:
                 old.fds.discard(fd)
-            self._fd_owner[fd] = key
+            self._fd_owner[fd] = (key, connection_id(fd))
             peer.fds.add(fd)
         return peer
+
+    def _forget_closed(self) -> None:
+        """Drop descriptors whose connection closed (or now carries another connection)."""
+        for fd, (key, conn) in list(self._fd_owner.items()):
+            if connection_id(fd) != conn:
+                del self._fd_owner[fd]
+                peer = self.peers.get(key)
+                if peer is not None:
+                    peer.fds.discard(fd)
 
     def _drain_subscriptions(self) -> None:
         """Subscription frames tell which key holds which update-stream connection."""
@@ -389,8 +402,6 @@ class Hub:
                 self.codec.drops.count("frame_count")
                 continue
             identity = frames[0]
-            if user:
-                self._users[identity] = user
             peer = self._peer(user, fd, now)
             peer.identities[identity] = now
             peer.messages += 1
@@ -512,20 +523,22 @@ class Hub:
             peer.identities = {i: t for i, t in peer.identities.items() if t > horizon}
             if peer.last_seen < horizon and not peer.machines and not peer.fds:
                 del self.peers[key]
-        if len(self._users) > 10 * len(self.peers) + 1000:
-            live = {i for p in self.peers.values() for i in p.identities}
-            self._users = {i: u for i, u in self._users.items() if i in live}
 
     def _check_revocations(self) -> None:
+        """Cut every connection of a key no longer on the allow-list (checked every 0.25 s).
+
+        Checked against every known peer each time, not only when the file changes: a
+        connection of a revoked key that shows up later (it was admitted just before) is cut
+        as soon as it is seen.
+        """
         gate = self.bus.gatekeeper
         if gate is None or self.bus.security.keys is None:
             return
-        mtime = self.bus.security.keys.allowlist_mtime()
-        if mtime == self._allow_mtime:
-            return
-        self._allow_mtime = mtime
-        allowed = {f"{k.role}:{k.name}" for k in gate.allowlist().keys}
-        revoked = [key for key in self.peers if key not in allowed]
+        allow = gate.allowlist()  # re-read only when the file changed
+        if allow is not self._allow_seen:
+            self._allow_seen = allow
+            self._allowed = {f"{k.role}:{k.name}" for k in allow.keys}
+        revoked = [key for key in self.peers if key not in self._allowed]
         if not revoked:
             return
         log.warning("hub: key(s) revoked: %s; cutting their connections.", ", ".join(revoked))
@@ -533,9 +546,10 @@ class Hub:
             peer = self.peers.pop(key)
             self.stats.sessions_cut += 1
             for fd in sorted(peer.fds):
-                if self._fd_owner.get(fd) == key and cut(fd):
+                owner = self._fd_owner.pop(fd, None)
+                # Only the very connection the key was seen on, never a reused descriptor.
+                if owner is not None and owner[1] == connection_id(fd) and cut(fd):
                     self.stats.connections_cut += 1
-                self._fd_owner.pop(fd, None)
             self._act(self.plant.revoke(key))
 
     # -- snapshots and status -----------------------------------------------------------------
@@ -548,8 +562,14 @@ class Hub:
                 continue
             item = self.plant.snapshot_item(state)
             item.request_id = request_id
-            if len(self.codec.encode_body(item)) > limit:
+            encoded = len(self.codec.encode_body(item))
+            for cut_to in (64, 0):  # text values are cut at ingest; this is the last resort
+                if encoded <= limit:
+                    break
                 self._count(peer, "snapshot_item_too_large", mid)
+                item.values.text = {i: v[:cut_to] for i, v in item.values.text.items() if cut_to}
+                encoded = len(self.codec.encode_body(item))
+            if encoded > limit:
                 continue
             self.reply(identity, item)
             count += 1
