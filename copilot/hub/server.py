@@ -17,6 +17,7 @@ stay bound; nobody else reconnects).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import resource
@@ -144,6 +145,7 @@ class Hub:
         services: Sequence[Service] | None = None,
         bindings: Bindings | None = None,
         claims: ClaimBook | None = None,
+        data_path: Path | None = None,
     ) -> None:
         self.bus = bus
         self.settings = settings
@@ -152,7 +154,10 @@ class Hub:
         self.codec = Codec()
         self.plant = PlantState(settings)
         self.stats = HubStats()
-        self.hub_epoch = time.time_ns()
+        self.data_path = data_path
+        if data_path is None and bus.security.keys is not None:
+            data_path = bus.security.keys.dir.parent
+        self.hub_epoch = next_epoch(data_path / "hub-epoch" if data_path else None)
         self.hub_seq = 0
         self.started = time.monotonic()
         self.services = ServiceHost(
@@ -188,7 +193,7 @@ class Hub:
             assert keys is not None
             keys.load_allowlist()  # unreadable: KeyFileError with one sentence, before binding
             if self._claims is None:
-                self._claims = ClaimBook(claims_path(keys.dir.parent))
+                self._claims = ClaimBook(claims_path(self.data_path or keys.dir.parent))
         self.router = self.bus.router(self.router_ep)
         # Up to twice the limit a message is read and counted as too_large; beyond, libzmq
         # drops the connection before buffering it (the peer reconnects).
@@ -640,6 +645,25 @@ class Hub:
 _SENDER_REASONS = frozenset(
     {"role", "foreign_machine", "machine_limit", "epoch_future", "snapshot_item_too_large"}
 )
+
+
+def next_epoch(path: Path | None) -> int:
+    """A new hub epoch: now in ns, but always above the last one even if the clock stepped back.
+
+    The last epoch is kept in ``path`` (written once at start, before the loop runs).
+    """
+    epoch = time.time_ns()
+    if path is None:
+        return epoch
+    with contextlib.suppress(OSError, ValueError):  # first start or unreadable: the clock
+        epoch = max(epoch, int(path.read_text(encoding="ascii").strip() or 0) + 1)
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(str(epoch), encoding="ascii")
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("hub: cannot keep the hub epoch in %s: %s", path, exc)
+    return epoch
 
 
 def claims_path(data_path: Path) -> Path:
