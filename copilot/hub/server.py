@@ -86,6 +86,7 @@ log = logging.getLogger(__name__)
 
 AGENT_MESSAGES = (Birth, Data, Death, Heartbeat, CommandStatus)
 MAX_LOGGED = 10_000
+LOG_MACHINES_PER_REASON = 10  # a key refused for 5,000 machine ids logs 10 lines, counts all
 
 
 @dataclass
@@ -174,6 +175,7 @@ class Hub:
         self.peers: dict[str, Peer] = {}
         self._fd_owner: dict[int, tuple[str, int]] = {}  # fd → (key, connection id)
         self._logged: set[tuple[str, str, str]] = set()
+        self._logged_pairs: Counter[tuple[str, str]] = Counter()
         self._allow_seen: object = None
         self._allowed: set[str] = set()
         self.error: BaseException | None = None
@@ -343,15 +345,24 @@ class Hub:
         if state is not None and reason in _SENDER_REASONS:
             state.drops[reason] += n  # the plant counts its own reasons itself
         triple = (key, reason, machine)
-        if triple not in self._logged and len(self._logged) < MAX_LOGGED:
-            self._logged.add(triple)
-            log.warning(
-                "hub: refused %s from key %s%s%s (counted from now on, logged once).",
-                reason,
-                key,
-                f" for machine {machine!r}" if machine else "",
-                f" ({detail})" if detail else "",
-            )
+        if triple in self._logged or len(self._logged) >= MAX_LOGGED:
+            return
+        self._logged.add(triple)
+        pair = (key, reason)
+        self._logged_pairs[pair] += 1
+        shown = self._logged_pairs[pair]
+        if shown > LOG_MACHINES_PER_REASON:
+            return
+        log.warning(
+            "hub: refused %s from key %s%s%s (counted from now on, logged once%s).",
+            reason,
+            key,
+            f" for machine {machine!r}" if machine else "",
+            f" ({detail})" if detail else "",
+            "; further machines for this key and reason are only counted"
+            if shown == LOG_MACHINES_PER_REASON
+            else "",
+        )
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -442,7 +453,9 @@ class Hub:
             if isinstance(body, AGENT_MESSAGES) and not isinstance(body, Heartbeat):
                 return "role"
             if isinstance(body, Heartbeat):
-                return ""  # a station's own liveness: never touches a machine
+                # A station's own liveness never touches a machine; one naming a machine is
+                # refused (and counted), not applied.
+                return "" if header.src.startswith(("station:", "cli:")) else "role"
         else:
             return "role"
         if peer.role != "agent":
@@ -589,11 +602,6 @@ class Hub:
         """The hub's health, bounded to ``max_reply_bytes``."""
         drops = Counter(self.codec.drops.as_dict())
         drops.update(self.stats.drops)
-        machine_drops: Counter[str] = Counter()
-        for state in self.plant.machines.values():
-            machine_drops.update(state.drops)
-        for reason, n in machine_drops.items():  # reasons only the plant counted
-            drops[reason] = max(drops[reason], n)
         hub = HubHealth(
             epoch=self.hub_epoch,
             uptime_s=round(time.monotonic() - self.started, 3),
