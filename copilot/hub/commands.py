@@ -36,6 +36,8 @@ from copilot.protocol import (
 )
 from copilot.settings import HubSettings
 
+PRUNE_EVERY_S = 5.0
+
 
 @dataclass
 class CommandRecord:
@@ -61,6 +63,7 @@ class CommandService(Service):
         self.commands: dict[str, CommandRecord] = {}
         self.routed = 0
         self.refused = 0
+        self._next_prune = 0.0
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -83,6 +86,9 @@ class CommandService(Service):
 
     def tick(self, now: float) -> None:
         """Forget settled commands older than the retention, and the oldest past the count."""
+        if now < self._next_prune and len(self.commands) <= self.settings.max_commands:
+            return
+        self._next_prune = now + PRUNE_EVERY_S
         horizon = time.time() - self.settings.command_retention_s
         stale = [
             cmd_id

@@ -278,3 +278,35 @@ def test_unknown_sessions_are_asked_to_rebirth_at_a_bounded_rate(rig: Rig) -> No
     clock.mono += 3
     plant.prune(clock.mono)
     assert [type(e) for e in plant.heartbeat(b"x", header(7, "ghost"))] == [RebirthRequested]
+
+
+def test_command_statuses_count_only_from_the_session_the_command_was_routed_to() -> None:
+    from copilot.hub import CommandService, CommandSettled
+    from copilot.protocol import Command, CommandStatus
+
+    plant = PlantState(HubSettings())
+    wire = Wire()
+    commands = CommandService(plant.settings)
+    host = ServiceHost([commands], plant, wire)
+    host.emit(plant.birth(b"agent-a", "agent:a", header(0), birth(), b""))
+    station = Sender(b"st", "station:s", "station", header(0, "station:s"))
+    cmd = Command(cmd_id="c1", machine="m1", name="stop", not_after=time.time_ns() + 10**10)
+    host.emit(host.handle(station, cmd))
+    assert (b"agent-a", cmd) in wire.replies  # routed to the session's connection
+
+    def status(key: str, epoch: int, seq: int, state: str = "COMPLETED") -> list[Event]:
+        sender = Sender(b"x", key, "agent", header(seq, epoch=epoch))
+        body = CommandStatus(cmd_id="c1", machine="m1", state=state)  # type: ignore[arg-type]
+        return host.handle(sender, body)
+
+    forged = status("agent:b", 1, 1)  # another key, right epoch
+    assert [e.reason for e in forged if isinstance(e, Dropped)] == ["status_not_owner"]
+    older = status("agent:a", 0, 2)  # the owner's key, another epoch
+    assert [e.reason for e in older if isinstance(e, Dropped)] == ["status_not_owner"]
+    assert commands.commands["c1"].status.state == "SENT"
+    accepted = status("agent:a", 1, 3, "EXECUTING")
+    assert [e.status.state for e in accepted if isinstance(e, CommandSettled)] == ["EXECUTING"]
+    assert (b"c/m1/", commands.commands["c1"].status) in wire.published
+    host.emit(plant.mark_offline(plant.machines["m1"], "timeout"))
+    assert commands.commands["c1"].status.state == "UNKNOWN"
+    assert plant.machines["m1"].drops["status_not_owner"] == 2
