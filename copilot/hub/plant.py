@@ -338,7 +338,7 @@ class PlantState:
             events.append(Dropped("string_too_long", mid))
             repack = True
         ts = seconds(ts_ns)
-        state.table.apply(aliases, values, ts, quality, body.text)
+        state.table.apply(aliases, values, ts, quality, body.text, checked=True)
         if repack:
             raw = msgspec.msgpack.encode(pack(aliases, values, ts_ns, quality, body.text))
         ring_values = values if quality is None else np.where(quality >= 0x80, np.nan, values)
