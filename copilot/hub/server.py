@@ -314,7 +314,7 @@ class Hub:
                     self._send_pub(machine_topic(mid), mid, epoch, seq, raw)
                 case MachineBorn(machine=mid, epoch=epoch, seq=seq, raw=raw):
                     if peer is not None:
-                        peer.machines.add(mid)
+                        self._claim(peer, mid)
                     self._send_pub(machine_topic(mid), mid, epoch, seq, raw)
                 case MachineOffline(machine=mid, epoch=epoch, seq=seq, reason=reason, at=at):
                     death = Death(reason=reason, at=int(at * 1e9))  # type: ignore[arg-type]
@@ -486,9 +486,15 @@ class Hub:
         if len(peer.machines) >= self.settings.max_machines_per_key:
             peer.refused_claims += 1
             return "machine_limit"
-        if bound is None and self._claims is not None and self._claims.holder(mid) is None:
+        return ""  # the claim is recorded once the plant accepted the BIRTH (see _claim)
+
+    def _claim(self, peer: Peer, mid: str) -> None:
+        """A BIRTH was accepted: the key holds ``mid`` (persisted if it is a first claim)."""
+        peer.machines.add(mid)
+        if not self.secure or self._claims is None or self._claims.holder(mid) is not None:
+            return
+        if self._bindings is None or self._bindings.may_speak_for(peer.key, mid) is None:
             self._claims.record(mid, peer.key)
-        return ""
 
     def _dispatch(
         self, peer: Peer, identity: bytes, header: Header, body: Body, raw: bytes
