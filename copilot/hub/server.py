@@ -559,6 +559,10 @@ class Hub:
         if gate is None or self.bus.security.keys is None:
             return
         allow = gate.allowlist()  # re-read only when the file changed
+        error = getattr(gate, "error", None)  # set by bus/ when a changed file is unusable
+        if isinstance(error, Exception):
+            # Never run on a stale list (a revocation would not apply): stop, in one sentence.
+            raise error
         if allow is not self._allow_seen:
             self._allow_seen = allow
             self._allowed = {f"{k.role}:{k.name}" for k in allow.keys}
