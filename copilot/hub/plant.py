@@ -324,8 +324,8 @@ class PlantState:
                     state.drops[reason] += n
                     events.append(Dropped(reason, mid, count=n))
             keep = ~bad
-            index = np.flatnonzero(keep)
-            text = {int(j): body.text[int(i)] for j, i in enumerate(index) if int(i) in body.text}
+            renumber = np.cumsum(keep) - 1  # old sample index → index among the kept ones
+            text = {int(renumber[i]): v for i, v in body.text.items() if keep[i]}
             aliases, values, ts_ns = aliases[keep], values[keep], ts_ns[keep]
             quality = quality[keep] if quality is not None else None
             body = Data(aliases=b"", values=b"", ts=b"", text=text)

@@ -310,3 +310,25 @@ def test_command_statuses_count_only_from_the_session_the_command_was_routed_to(
     host.emit(plant.mark_offline(plant.machines["m1"], "timeout"))
     assert commands.commands["c1"].status.state == "UNKNOWN"
     assert plant.machines["m1"].drops["status_not_owner"] == 2
+
+
+def test_text_values_follow_their_samples_and_are_cut_to_the_string_limit(rig: Rig) -> None:
+    import msgspec
+
+    plant, *_ = rig
+    now = time.time()
+    text_birth = Birth(
+        machine=MachineInfo(id="m1", name="M1", kind="x"),
+        tags=[TagSpec(name="note", alias=0, type="str"), TagSpec(name="n", alias=1)],
+    )
+    plant.birth(b"a", "agent:a", header(0), text_birth, b"")
+    body = data([0, 1, 0], [np.nan, 1.0, np.nan], [now + 10**6, now, now])
+    body.text = {0: "from the future", 2: "x" * 5000}
+    events = plant.data(b"a", header(1), body, b"raw")
+    drops = sorted(e.reason for e in events if isinstance(e, Dropped))
+    assert drops == ["samples_future", "string_too_long"]
+    limit = plant.settings.max_string_len
+    assert plant.machines["m1"].table.text[0] == "x" * limit
+    [ingested] = [e for e in events if isinstance(e, SamplesIngested)]
+    forwarded = msgspec.msgpack.decode(ingested.raw, type=Data)
+    assert forwarded.text == {1: "x" * limit}  # renumbered to the kept samples, cut
