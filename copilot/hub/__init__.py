@@ -21,8 +21,9 @@ from copilot.hub.events import (
     SequenceGapped,
 )
 from copilot.hub.history import HistoryService
+from copilot.hub.peers import Peer, PeerBook
 from copilot.hub.plant import MachineState, PlantState
-from copilot.hub.server import Hub, HubStats, Peer, default_services
+from copilot.hub.server import Hub, HubStats, default_services
 from copilot.hub.service import Publisher, Sender, Service, ServiceHost
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "MachineResumed",
     "MachineState",
     "Peer",
+    "PeerBook",
     "PlantState",
     "Publisher",
     "RebirthRequested",

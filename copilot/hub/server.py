@@ -5,11 +5,10 @@ that republishes every machine's BIRTH/DATA/DEATH and command status with the hu
 ``(hub_epoch, hub_seq)`` (ZeroMQ Guide "Clone" pattern: snapshot on request + sequenced
 updates + heartbeats). It is the only hub module that touches the transport (``copilot.bus``).
 
-Before a message reaches the plant state or a service, the server decides whether its sender
-may say it: the key's role must allow the message type (``role``), an agent key must be bound
-to — or be the first claimant of — the machine id it speaks for (``foreign_machine``,
-``machine_limit``), epochs may not run ahead of the hub's clock (``epoch_future``), and sizes
-are bounded (``too_large``, ``header_too_large``). Every refusal is counted by reason under the
+Before a message reaches the plant state or a service, the server asks its
+:class:`~copilot.hub.peers.PeerBook` whether the sender may say it (``role``,
+``foreign_machine``, ``machine_limit``, ``epoch_future``) and bounds sizes itself
+(``too_large``, ``header_too_large``). Every refusal is counted by reason under the
 sending key and, when it concerns a known machine, under that machine, and logged once per
 (key, reason, machine). Revoking a key shuts down every connection of that key (both sockets
 stay bound; nobody else reconnects).
@@ -54,6 +53,7 @@ from copilot.hub.events import (
     SequenceGapped,
 )
 from copilot.hub.history import HistoryService
+from copilot.hub.peers import Peer, PeerBook
 from copilot.hub.plant import MachineState, PlantState
 from copilot.hub.service import Sender, Service, ServiceHost
 from copilot.proc import run_in_thread
@@ -62,7 +62,6 @@ from copilot.protocol import (
     Birth,
     Body,
     Codec,
-    CommandStatus,
     Data,
     Death,
     Header,
@@ -78,30 +77,13 @@ from copilot.protocol import (
     SnapshotEnd,
     SnapshotRequest,
     machine_topic,
-    valid_id,
 )
 from copilot.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
-AGENT_MESSAGES = (Birth, Data, Death, Heartbeat, CommandStatus)
 MAX_LOGGED = 10_000
 LOG_MACHINES_PER_REASON = 10  # a key refused for 5,000 machine ids logs 10 lines, counts all
-
-
-@dataclass
-class Peer:
-    """One key (``role:name``) and its connections, as the hub has seen them."""
-
-    key: str
-    role: str
-    identities: dict[bytes, float] = field(default_factory=dict)
-    fds: set[int] = field(default_factory=set)
-    messages: int = 0
-    drops: Counter[str] = field(default_factory=Counter)
-    refused_claims: int = 0
-    machines: set[str] = field(default_factory=set)
-    last_seen: float = 0.0
 
 
 @dataclass
@@ -170,16 +152,18 @@ class Hub:
         self.pub: Link | None = None
         self._watch: HandshakeWatch | None = None
         self.secure = not bus.security.insecure
-        self._bindings = bindings
-        self._claims = claims
-        self.peers: dict[str, Peer] = {}
-        self._fd_owner: dict[int, tuple[str, int]] = {}  # fd → (key, connection id)
+        self.book = PeerBook(settings, self.secure, bindings, claims, connection_id)
         self._logged: set[tuple[str, str, str]] = set()
         self._logged_pairs: Counter[tuple[str, str]] = Counter()
         self._allow_seen: object = None
         self._allowed: set[str] = set()
         self.error: BaseException | None = None
         self._enc_header = self.codec.encode_header
+
+    @property
+    def peers(self) -> dict[str, Peer]:
+        """Every key the hub has heard from, by ``role:name``."""
+        return self.book.peers
 
     @property
     def machines(self) -> dict[str, MachineState]:
@@ -194,8 +178,8 @@ class Hub:
             keys = self.bus.security.keys
             assert keys is not None
             keys.load_allowlist()  # unreadable: KeyFileError with one sentence, before binding
-            if self._claims is None:
-                self._claims = ClaimBook(claims_path(self.data_path or keys.dir.parent))
+            if self.book.claims is None:
+                self.book.claims = ClaimBook(claims_path(self.data_path or keys.dir.parent))
         self.router = self.bus.router(self.router_ep)
         # Up to twice the limit a message is read and counted as too_large; beyond, libzmq
         # drops the connection before buffering it (the peer reconnects).
@@ -204,8 +188,8 @@ class Hub:
         if self.secure:
             self._watch = self.bus.watch(self.router, "hub")
             gate = self.bus.gatekeeper
-            if self._bindings is None and gate is not None:
-                self._bindings = AllowListBindings(gate.allowlist)
+            if self.book.bindings is None and gate is not None:
+                self.book.bindings = AllowListBindings(gate.allowlist)
         log.info(
             "hub %s listening on %s (control) and %s (updates), %s",
             self.hub_epoch,
@@ -243,10 +227,10 @@ class Hub:
                     if self._watch is not None:
                         self._watch.drain()
                     self._check_revocations()
-                    self._forget_closed()
+                    self.book.forget_closed()
         finally:
-            if self._claims is not None:
-                self._claims.close()
+            if self.book.claims is not None:
+                self.book.claims.close()
 
     def start(self) -> None:
         """Bind now, then serve on a background thread."""
@@ -314,7 +298,7 @@ class Hub:
                     self._send_pub(machine_topic(mid), mid, epoch, seq, raw)
                 case MachineBorn(machine=mid, epoch=epoch, seq=seq, raw=raw):
                     if peer is not None:
-                        self._claim(peer, mid)
+                        self.book.claim(peer, mid)
                     self._send_pub(machine_topic(mid), mid, epoch, seq, raw)
                 case MachineOffline(machine=mid, epoch=epoch, seq=seq, reason=reason, at=at):
                     death = Death(reason=reason, at=int(at * 1e9))  # type: ignore[arg-type]
@@ -366,32 +350,6 @@ class Hub:
 
     # -- receiving ----------------------------------------------------------------------------
 
-    def _peer(self, user: str, fd: int, now: float) -> Peer:
-        """The peer of key ``user``, noting that descriptor ``fd`` is one of its connections."""
-        key = user or ("insecure" if not self.secure else "unknown")
-        peer = self.peers.get(key)
-        if peer is None:
-            role = key.partition(":")[0] if self.secure else "any"
-            peer = self.peers[key] = Peer(key=key, role=role)
-        peer.last_seen = now
-        if fd >= 0 and fd not in peer.fds:  # a new connection (or a reused descriptor)
-            owner = self._fd_owner.get(fd)
-            old = self.peers.get(owner[0]) if owner is not None else None
-            if old is not None:
-                old.fds.discard(fd)
-            self._fd_owner[fd] = (key, connection_id(fd))
-            peer.fds.add(fd)
-        return peer
-
-    def _forget_closed(self) -> None:
-        """Drop descriptors whose connection closed (or now carries another connection)."""
-        for fd, (key, conn) in list(self._fd_owner.items()):
-            if connection_id(fd) != conn:
-                del self._fd_owner[fd]
-                peer = self.peers.get(key)
-                if peer is not None:
-                    peer.fds.discard(fd)
-
     def _drain_subscriptions(self) -> None:
         """Subscription frames tell which key holds which update-stream connection."""
         assert self.pub is not None
@@ -402,7 +360,7 @@ class Hub:
                 return
             _frames, user, fd = got
             if user:
-                self._peer(user, fd, now)
+                self.book.peer(user, fd, now)
 
     def _drain_router(self) -> None:
         assert self.router is not None
@@ -418,7 +376,7 @@ class Hub:
                 self.codec.drops.count("frame_count")
                 continue
             identity = frames[0]
-            peer = self._peer(user, fd, now)
+            peer = self.book.peer(user, fd, now)
             peer.identities[identity] = now
             peer.messages += 1
             if len(frames) == 4 and len(frames[2]) > self.settings.max_header_bytes:
@@ -442,64 +400,10 @@ class Hub:
                     peer.key,
                 )
 
-    def _refuse(self, peer: Peer, header: Header, body: Body) -> str:
-        """Why ``peer`` may not send ``body`` (a drop reason), or '' if it may."""
-        if not self.secure:
-            return ""  # --insecure: no keys, everything allowed
-        if peer.role == "agent":
-            if not isinstance(body, AGENT_MESSAGES):
-                return "role"
-        elif peer.role == "station":
-            if isinstance(body, AGENT_MESSAGES) and not isinstance(body, Heartbeat):
-                return "role"
-            if isinstance(body, Heartbeat):
-                # A station's own liveness never touches a machine; one naming a machine is
-                # refused (and counted), not applied.
-                return "" if header.src.startswith(("station:", "cli:")) else "role"
-        else:
-            return "role"
-        if peer.role != "agent":
-            return ""
-        if header.epoch > time.time_ns() + int(self.settings.max_epoch_ahead_s * 1e9):
-            return "epoch_future"
-        mid = header.src
-        if not valid_id(mid) or (isinstance(body, CommandStatus) and body.machine != mid):
-            return "foreign_machine"
-        return self._may_speak(peer, mid, claim=isinstance(body, Birth))
-
-    def _may_speak(self, peer: Peer, mid: str, claim: bool) -> str:
-        """Key binding and first-claim rule for an agent key speaking for ``mid``."""
-        if mid in peer.machines:
-            return ""
-        bound = self._bindings.may_speak_for(peer.key, mid) if self._bindings else None
-        if bound is False:
-            return "foreign_machine"
-        if bound is None:
-            holder = self._claims.holder(mid) if self._claims is not None else None
-            state = self.plant.machines.get(mid)
-            if holder is None and state is not None:
-                holder = state.user
-            if holder is not None and holder != peer.key:
-                return "foreign_machine"
-        if not claim:
-            return ""
-        if len(peer.machines) >= self.settings.max_machines_per_key:
-            peer.refused_claims += 1
-            return "machine_limit"
-        return ""  # the claim is recorded once the plant accepted the BIRTH (see _claim)
-
-    def _claim(self, peer: Peer, mid: str) -> None:
-        """A BIRTH was accepted: the key holds ``mid`` (persisted if it is a first claim)."""
-        peer.machines.add(mid)
-        if not self.secure or self._claims is None or self._claims.holder(mid) is not None:
-            return
-        if self._bindings is None or self._bindings.may_speak_for(peer.key, mid) is None:
-            self._claims.record(mid, peer.key)
-
     def _dispatch(
         self, peer: Peer, identity: bytes, header: Header, body: Body, raw: bytes
     ) -> None:
-        reason = self._refuse(peer, header, body)
+        reason = self.book.refusal(peer, header, body, self.plant.machines, time.time_ns())
         if reason:
             mid = header.src if header.src in self.plant.machines else ""
             self._count(peer, reason, mid, detail=type(body).__name__)
@@ -537,16 +441,7 @@ class Hub:
         self._act(self.plant.check_liveness(now))
         self.plant.prune(now)
         self.services.tick(now)
-        self._prune_peers(now)
-
-    def _prune_peers(self, now: float) -> None:
-        """Forget connections not heard from for ``peer_retention_s`` (and idle peers)."""
-        horizon = now - self.settings.peer_retention_s
-        for key in list(self.peers):
-            peer = self.peers[key]
-            peer.identities = {i: t for i, t in peer.identities.items() if t > horizon}
-            if peer.last_seen < horizon and not peer.machines and not peer.fds:
-                del self.peers[key]
+        self.book.prune(now)
 
     def _check_revocations(self) -> None:
         """Cut every connection of a key no longer on the allow-list (checked every 0.25 s).
@@ -566,19 +461,15 @@ class Hub:
         if allow is not self._allow_seen:
             self._allow_seen = allow
             self._allowed = {f"{k.role}:{k.name}" for k in allow.keys}
-        revoked = [key for key in self.peers if key not in self._allowed]
+        revoked = self.book.revoke(self._allowed)
         if not revoked:
             return
-        log.warning("hub: key(s) revoked: %s; cutting their connections.", ", ".join(revoked))
-        for key in revoked:
-            peer = self.peers.pop(key)
+        names = ", ".join(peer.key for peer, _ in revoked)
+        log.warning("hub: key(s) revoked: %s; cutting their connections.", names)
+        for peer, fds in revoked:
             self.stats.sessions_cut += 1
-            for fd in sorted(peer.fds):
-                owner = self._fd_owner.pop(fd, None)
-                # Only the very connection the key was seen on, never a reused descriptor.
-                if owner is not None and owner[1] == connection_id(fd) and cut(fd):
-                    self.stats.connections_cut += 1
-            self._act(self.plant.revoke(key))
+            self.stats.connections_cut += sum(cut(fd) for fd in fds)
+            self._act(self.plant.revoke(peer.key))
 
     # -- snapshots and status -----------------------------------------------------------------
 
@@ -642,7 +533,7 @@ class Hub:
             PeerHealth(
                 key=peer.key,
                 role=peer.role,
-                connections=len(peer.fds) or len(peer.identities),
+                connections=peer.connections,
                 messages=peer.messages,
                 drops=dict(peer.drops),
                 refused_claims=peer.refused_claims,

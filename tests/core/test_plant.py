@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from copilot.hub import (
     Event,
     MachineBorn,
     MachineOffline,
+    Peer,
     PlantState,
     RebirthRequested,
     SamplesIngested,
@@ -332,3 +334,71 @@ def test_text_values_follow_their_samples_and_are_cut_to_the_string_limit(rig: R
     [ingested] = [e for e in events if isinstance(e, SamplesIngested)]
     forwarded = msgspec.msgpack.decode(ingested.raw, type=Data)
     assert forwarded.text == {1: "x" * limit}  # renumbered to the kept samples, cut
+
+
+def test_the_peer_book_believes_only_what_a_key_may_say(tmp_path: Path) -> None:
+    from copilot.hub import ClaimBook, PeerBook
+    from copilot.protocol import CommandStatus, SnapshotRequest
+
+    settings = HubSettings(max_machines_per_key=2)
+    claims = ClaimBook(tmp_path / "claims.json")
+    book = PeerBook(settings, secure=True, claims=claims)
+    plant = PlantState(settings)
+    now_ns = time.time_ns()
+    owner, intruder = book.peer("agent:owner", 10, 0.0), book.peer("agent:evil", 11, 0.0)
+    station = book.peer("station:panel", 12, 0.0)
+    b = birth()
+
+    def refusal(peer: Peer, body: Body, src: str = "m1", epoch: int = now_ns) -> str:
+        return book.refusal(
+            peer, Header(src=src, epoch=epoch, seq=0, ts=0), body, plant.machines, now_ns
+        )
+
+    assert refusal(owner, b) == ""
+    plant.birth(b"o", owner.key, header(0, epoch=now_ns), b, b"")
+    book.claim(owner, "m1")
+    assert refusal(intruder, b) == "foreign_machine"
+    assert refusal(intruder, Heartbeat()) == "foreign_machine"
+    assert refusal(intruder, CommandStatus(cmd_id="c", machine="m1", state="COMPLETED"), "m2") == (
+        "foreign_machine"
+    )
+    assert refusal(owner, b, epoch=2**64 - 1) == "epoch_future"
+    assert refusal(station, b) == "role"
+    assert refusal(station, Heartbeat()) == "role"  # names a machine
+    assert refusal(station, Heartbeat(), src="station:panel") == ""
+    assert refusal(station, SnapshotRequest()) == ""
+    assert refusal(owner, SnapshotRequest()) == "role"
+    # A key holds at most max_machines_per_key ids.
+    book.claim(intruder, "e1")
+    book.claim(intruder, "e2")
+    assert refusal(intruder, birth("e3"), "e3") == "machine_limit" and intruder.refused_claims == 1
+    claims.close()
+    reread = ClaimBook(tmp_path / "claims.json")
+    assert reread.holder("m1") == "agent:owner" and reread.holder("e2") == "agent:evil"
+    # After a restart the first claim still protects the id, before its owner is back.
+    restarted = PeerBook(settings, secure=True, claims=reread)
+    evil = restarted.peer("agent:evil", 5, 0.0)
+    assert restarted.refusal(evil, Header(src="m1", epoch=1, seq=0, ts=0), b, {}, now_ns) == (
+        "foreign_machine"
+    )
+    insecure = PeerBook(settings, secure=False)
+    anyone = insecure.peer("", -1, 0.0)
+    assert insecure.refusal(anyone, Header(src="m1", epoch=2**64 - 1, seq=0, ts=0), b, {}, 0) == ""
+
+
+def test_revoking_a_key_cuts_only_the_connections_it_was_seen_on() -> None:
+    from copilot.hub import PeerBook
+
+    inode = {10: 100, 11: 101, 12: 102}
+    book = PeerBook(HubSettings(), secure=True, connection_id=lambda fd: inode.get(fd, -1))
+    gone = book.peer("station:gone", 10, 0.0)
+    book.peer("station:gone", 11, 0.0)
+    book.peer("station:kept", 12, 0.0)
+    assert gone.connections == 2
+    inode[11] = 555  # fd 11 closed and now carries someone else's connection
+    [(peer, fds)] = book.revoke({"station:kept"})
+    assert peer.key == "station:gone" and fds == [10]
+    assert set(book.peers) == {"station:kept"}
+    inode.pop(12)
+    book.forget_closed()
+    assert book.peers["station:kept"].connections == 0
