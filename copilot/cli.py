@@ -29,6 +29,7 @@ import msgspec
 from copilot import __version__
 from copilot.bus import AllowedKey, Bus, BusError, KeyFileError, KeyStore, Security, hub_endpoints
 from copilot.proc import stop_on_signals
+from copilot.protocol import HubStatus
 from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
 from copilot.sim.errors import FaultScheduleError, SimSettingsError
 from copilot.storage import InstanceLock, StorageError
@@ -188,15 +189,20 @@ def _wait_for_stop() -> threading.Event:
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
-    """Run the hub until Ctrl-C or SIGTERM."""
-    from copilot.hub import Hub
+    """Run the hub until Ctrl-C or SIGTERM (or, with ``status``, ask a running one)."""
+    if args.action == "status":
+        return cmd_hub_status(args)
+    from copilot.hub import Hub, default_services
 
     settings = _settings(args, {"hub": {"bind": args.bind}})
     _check_address(settings.hub.bind, "--bind or hub.bind")
     lock = InstanceLock(settings.data_path / "hub.lock", "hub")
     lock.acquire()
     bus = Bus(_security(settings, "hub"))
-    hub = Hub(bus, settings.hub)
+    # Services are composed here, where the hub is started (alarms, gate... join this list).
+    hub = Hub(
+        bus, settings.hub, services=default_services(settings.hub), data_path=settings.data_path
+    )
     try:
         hub.open()
         stop_on_signals(hub.request_stop)
@@ -207,6 +213,64 @@ def cmd_hub(args: argparse.Namespace) -> int:
         bus.close()
         lock.release()
     return 0
+
+
+def cmd_hub_status(args: argparse.Namespace) -> int:
+    """Ask the hub for its health: drops by reason, per machine and per key, memory."""
+    from copilot.protocol import HubStatusRequest
+    from copilot.station.client import HubUnreachableError, request_once
+
+    settings = _settings(args, {"client": {"hub": args.hub or args.bind}})
+    try:
+        reply = request_once(
+            _security(settings, "cli"), settings.client.hub, HubStatusRequest(), args.timeout
+        )
+    except HubUnreachableError as exc:
+        raise CliError(str(exc), 2) from None
+    if not isinstance(reply, HubStatus):
+        raise CliError(f"Unexpected answer from the hub: {type(reply).__name__}.", 2)
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(reply)))
+        return 0
+    for line in _status_lines(reply):
+        print(line)
+    return 0
+
+
+def _drops_text(drops: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(drops.items())) or "-"
+
+
+def _status_lines(reply: HubStatus) -> list[str]:
+    hub = reply.hub
+    lines = [
+        f"hub epoch {hub.epoch}, up {hub.uptime_s:.0f} s, {hub.rss_mb:.1f} MB resident, "
+        f"heartbeat {hub.heartbeat_ms} ms",
+        f"received {hub.received}, published {hub.published}, samples {hub.samples}",
+        f"drops: {_drops_text(hub.drops)}",
+        f"service errors: {_drops_text(hub.service_errors)}",
+        "",
+        f"{'MACHINE':<24} {'ONLINE':<7} {'KEY':<24} {'MESSAGES':>9} {'SAMPLES':>10} "
+        f"{'REBIRTHS':>8} {'GAPS':>5}  DROPS",
+    ]
+    for m in reply.machines:
+        lines.append(
+            f"{m.id[:24]:<24} {'yes' if m.online else 'no':<7} {m.key[:24]:<24} "
+            f"{m.messages:>9} {m.samples:>10} {m.rebirths:>8} {m.gaps:>5}  {_drops_text(m.drops)}"
+        )
+    lines += [
+        "",
+        f"{'KEY':<28} {'ROLE':<8} {'CONNS':>5} {'MESSAGES':>9} {'REFUSED':>7} "
+        f"{'MACHINES':>8}  DROPS",
+    ]
+    for p in reply.peers:
+        lines.append(
+            f"{p.key[:28]:<28} {p.role[:8]:<8} {p.connections:>5} {p.messages:>9} "
+            f"{p.refused_claims:>7} {len(p.machines):>8}  {_drops_text(p.drops)}"
+        )
+    if reply.truncated:
+        lines.append("(truncated: the hub cut the lists to fit one reply)")
+    return lines
 
 
 # -- simulated plant ---------------------------------------------------------------------------
@@ -532,9 +596,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--hub", help=f"hub address (env COPILOT_HUB; default {DEFAULT_HUB})")
         p.add_argument("--insecure", action="store_true", help="no CurveZMQ (shown everywhere)")
 
-    p = sub.add_parser("hub", help="run the hub")
+    p = sub.add_parser("hub", help="run the hub (or `copilot hub status`: ask a running one)")
+    p.add_argument(
+        "action", nargs="?", choices=["run", "status"], default="run", help="default: run"
+    )
     p.add_argument("--bind", help=f"address to listen on (default {DEFAULT_HUB}; +1 for updates)")
     p.add_argument("--insecure", action="store_true", help="no CurveZMQ (shown everywhere)")
+    p.add_argument("--hub", help="status: the hub to ask (default: --bind, then COPILOT_HUB)")
+    p.add_argument("--json", action="store_true", help="status: one JSON object")
+    p.add_argument("--timeout", type=float, default=5.0, help="status: seconds to wait")
     p.set_defaults(func=cmd_hub)
 
     p = sub.add_parser("sim", help="run the simulated plant")

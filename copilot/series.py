@@ -2,15 +2,18 @@
 
 :class:`TagTable` keeps the last value, quality and source time of every tag of one machine
 session (indexed by alias). :class:`Rings` keeps recent samples per tag in preallocated ring
-buffers, optionally growing until they hold a given time span. :class:`MinMax` keeps min and
-max per fixed interval for long windows. All of them take a DATA batch as arrays and do no
-per-sample Python work, so ingest costs the same whether a batch holds 10 or 1,000 samples.
-Times are float64 seconds since the Unix epoch; missing or Bad values are NaN.
+buffers, optionally growing until they hold a given time span; :class:`SegmentRings` does the
+same with one segment per tag that starts small and grows only for the tags that need it (what
+the hub uses: memory follows the samples that arrive, not what a BIRTH declares).
+:class:`MinMax` keeps min and max per fixed interval for long windows. All of them take a DATA
+batch as arrays and do no per-sample Python work, so ingest costs the same whether a batch
+holds 10 or 1,000 samples. Times are float64 seconds since the Unix epoch; missing or Bad
+values are NaN.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +46,28 @@ def occurrence_rank(aliases: I64) -> I64:
     ranks = np.empty(n, dtype=np.int64)
     ranks[order] = idx - group_start
     return ranks
+
+
+def batch_ranks(aliases: I64, counts: I64) -> I64:
+    """:func:`occurrence_rank` given the batch's per-alias ``counts`` (bincount), faster.
+
+    The common batch — ``k`` ticks of the same tags in the same order — is recognised without
+    sorting: its ranks are the tick numbers.
+    """
+    n = aliases.shape[0]
+    present = counts[counts > 0]
+    ticks = int(present[0]) if present.size else 0
+    if ticks <= 1 and present.size == n:
+        return np.zeros(n, dtype=np.int64)
+    width = present.size
+    if (
+        ticks > 1
+        and width * ticks == n
+        and (present == ticks).all()
+        and (aliases.reshape(ticks, width) == aliases[:width]).all()
+    ):
+        return np.repeat(np.arange(ticks, dtype=np.int64), width)
+    return occurrence_rank(aliases)
 
 
 class TagTable:
@@ -81,13 +106,19 @@ class TagTable:
         ts: F64,
         quality: U8 | None,
         text: Mapping[int, str] | None = None,
+        *,
+        checked: bool = False,
     ) -> None:
-        """Take a batch (in time order); ``text`` maps sample index → text of ``str`` tags."""
+        """Take a batch (in time order); ``text`` maps sample index → text of ``str`` tags.
+
+        ``checked``: the caller already ran :meth:`check` on these aliases.
+        """
         if not (values.shape[0] == aliases.shape[0] == ts.shape[0]) or (
             quality is not None and quality.shape[0] != aliases.shape[0]
         ):
             raise BatchError("columns of different lengths")
-        self.check(aliases)
+        if not checked:
+            self.check(aliases)
         self.value[aliases] = values
         self.ts[aliases] = ts
         self.quality[aliases] = 0 if quality is None else quality
@@ -170,8 +201,7 @@ class Rings:
         if aliases.size == 0:
             return
         counts = np.bincount(aliases, minlength=self.size)
-        unique = aliases.size <= self.size and counts.max() <= 1
-        ranks = np.zeros(aliases.size, dtype=np.int64) if unique else occurrence_rank(aliases)
+        ranks = batch_ranks(aliases, counts)
         while True:
             pos = (self.count[aliases] + ranks) % self.capacity
             if self.keep_s is None or self.capacity >= self.max_capacity:
@@ -241,18 +271,180 @@ class Rings:
         return float(self.t[alias, start])
 
 
+class SegmentRings:
+    """Recent samples per tag, each tag in its own segment of one flat buffer.
+
+    A tag gets a segment when its first sample arrives (``initial`` slots, or more if that
+    batch holds more), and only that tag's segment doubles (up to ``max_capacity``) while it
+    would overwrite a sample younger than ``keep_s``. One fast tag therefore grows one segment,
+    and a BIRTH declaring thousands of tags that never send costs a few small index arrays.
+    New buffer memory is written (NaN) when allocated, so pages are committed then, not in the
+    middle of a run. The reading API matches :class:`Rings` (``since``, ``window``,
+    ``oldest``, ``total``).
+    """
+
+    def __init__(
+        self, size: int, initial: int = 16, keep_s: float | None = None, max_capacity: int = 1 << 17
+    ) -> None:
+        self.size = size
+        self.initial = max(1, initial)
+        self.keep_s = keep_s
+        self.max_capacity = max(max_capacity, self.initial)
+        self.offset = np.zeros(size, dtype=np.int64)
+        self.cap = np.zeros(size, dtype=np.int64)  # 0: no segment yet
+        self.count = np.zeros(size, dtype=np.int64)
+        self.total = np.zeros(size, dtype=np.int64)  # samples ever appended, never reset
+        self.t = np.empty(0, dtype=np.float64)
+        self.v = np.empty(0, dtype=np.float64)
+        self.used = 0
+        self.garbage = 0
+
+    @property
+    def held_slots(self) -> int:
+        """Slots allocated to segments (what the rings cost, in samples)."""
+        return int(self.cap.sum())
+
+    def _room(self, need: int) -> None:
+        """Make ``need`` more slots available at the end of the buffer (compacting if useful)."""
+        if self.used + need <= self.t.shape[0]:
+            return
+        live = self.used - self.garbage
+        size = max(64, 2 * (live + need))
+        # Not filled here: each segment is written (NaN) when it is handed out, which is
+        # when its pages get committed.
+        t = np.empty(size, dtype=np.float64)
+        v = np.empty(size, dtype=np.float64)
+        at = 0
+        for alias in np.flatnonzero(self.cap):
+            o, c = int(self.offset[alias]), int(self.cap[alias])
+            t[at : at + c] = self.t[o : o + c]
+            v[at : at + c] = self.v[o : o + c]
+            self.offset[alias] = at
+            at += c
+        self.t, self.v, self.used, self.garbage = t, v, at, 0
+
+    def _resize(self, aliases: Iterable[int], new_caps: Iterable[int]) -> None:
+        """Give each alias a segment of its new capacity, holding its samples in time order."""
+        pairs = [(int(a), int(c)) for a, c in zip(aliases, new_caps, strict=True)]
+        self._room(sum(c for _, c in pairs))
+        for alias, new_cap in pairs:
+            o, c = int(self.offset[alias]), int(self.cap[alias])
+            n = int(min(self.count[alias], c))
+            start = self.used
+            if n:
+                first = int(self.count[alias] - n) % c
+                order = (first + np.arange(n)) % c
+                self.t[start : start + n] = self.t[o + order]
+                self.v[start : start + n] = self.v[o + order]
+            self.t[start + n : start + new_cap] = np.nan
+            self.v[start + n : start + new_cap] = np.nan
+            self.garbage += c
+            self.offset[alias] = start
+            self.cap[alias] = new_cap
+            self.count[alias] = n
+            self.used += new_cap
+
+    def append(self, aliases: I64, ts: F64, values: F64) -> None:
+        """Append a batch; several samples of one tag must be in time order."""
+        if aliases.size == 0:
+            return
+        counts = np.bincount(aliases, minlength=self.size)
+        # Segments for new tags, and room for a batch longer than a tag's segment.
+        short = np.flatnonzero(counts > self.cap)
+        if short.size:
+            want = np.maximum(self.initial, counts[short])
+            new_caps = np.minimum(self.max_capacity, 1 << np.ceil(np.log2(want)).astype(np.int64))
+            grow = new_caps > self.cap[short]
+            self._resize(short[grow].tolist(), new_caps[grow].tolist())
+        ranks = batch_ranks(aliases, counts)
+        while True:
+            cap = self.cap[aliases]
+            k = self.count[aliases] + ranks
+            pos = self.offset[aliases] + k % cap
+            if self.keep_s is None:
+                break
+            overwrite = (k >= cap) & (cap < self.max_capacity)
+            if not overwrite.any():
+                break
+            young = self.t[pos[overwrite]] > ts[overwrite] - self.keep_s
+            if not young.any():
+                break
+            grow = np.unique(aliases[overwrite][young])
+            self._resize(grow.tolist(), np.minimum(self.max_capacity, 2 * self.cap[grow]).tolist())
+        self.t[pos] = ts
+        self.v[pos] = values
+        self.count += counts
+        self.total += counts
+
+    def since(self, start: I64) -> tuple[I64, F64, F64]:
+        """Samples whose running number (see :attr:`total`) is ``>= start``, still held."""
+        held = np.minimum(self.count, self.cap)
+        first = np.maximum(start, self.total - held)
+        fresh = np.maximum(self.total - first, 0)
+        total = int(fresh.sum())
+        aliases = np.repeat(np.arange(self.size, dtype=np.int64), fresh)
+        if total == 0:
+            empty = np.empty(0, dtype=np.float64)
+            return aliases, empty, empty.copy()
+        offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(fresh) - fresh, fresh)
+        k = np.repeat(first, fresh) + offsets
+        cap = self.cap[aliases]
+        pos = self.offset[aliases] + (np.repeat(self.count - self.total, fresh) + k) % cap
+        return aliases, self.t[pos], self.v[pos]
+
+    def append_all(self, t: float, value: float = np.nan) -> None:
+        """Append one sample to every tag that has samples (a NaN at ``t`` marks a gap)."""
+        aliases = np.flatnonzero(self.cap).astype(np.int64)
+        self.append(aliases, np.full(aliases.size, t), np.full(aliases.size, value))
+
+    def _rows(self, alias: int) -> tuple[F64, F64, int]:
+        o, c = int(self.offset[alias]), int(self.cap[alias])
+        return self.t[o : o + c], self.v[o : o + c], c
+
+    def window(self, alias: int, since: float | None = None) -> tuple[F64, F64]:
+        """Copies of one tag's samples in time order, optionally from ``since`` on."""
+        t_row, v_row, capacity = self._rows(alias)
+        if capacity == 0:
+            empty = np.empty(0, dtype=np.float64)
+            return empty, empty.copy()
+        n = int(min(self.count[alias], capacity))
+        start = int(self.count[alias] - n) % capacity
+        end1 = min(start + n, capacity)
+        end2 = start + n - end1
+        if since is not None and n:
+            if end2 and since > t_row[end1 - 1]:
+                first = int(np.searchsorted(t_row[:end2], since, side="left"))
+                return t_row[first:end2].copy(), v_row[first:end2].copy()
+            start += int(np.searchsorted(t_row[start:end1], since, side="left"))
+        if not end2:
+            return t_row[start:end1].copy(), v_row[start:end1].copy()
+        return (
+            np.concatenate((t_row[start:end1], t_row[:end2])),
+            np.concatenate((v_row[start:end1], v_row[:end2])),
+        )
+
+    def oldest(self, alias: int) -> float | None:
+        """Time of the oldest sample still held for ``alias``."""
+        t_row, _v, capacity = self._rows(alias)
+        n = int(min(self.count[alias], capacity))
+        if n == 0:
+            return None
+        return float(t_row[int(self.count[alias] - n) % capacity])
+
+
 class MinMax:
     """Min and max per tag per fixed interval, for windows longer than the rings hold.
 
-    Stored as float32 (a trend's long view needs no more); only the bucket ids are
-    initialised up front, so memory is committed as buckets fill.
+    Stored as float32 (a trend's long view needs no more). Bucket ids are kept as ``id + 1``
+    in a zeroed array (0 = empty), so no page is committed until a bucket fills: a BIRTH of
+    many tags that never send costs address space, not memory.
     """
 
     def __init__(self, size: int, interval_s: float, buckets: int) -> None:
         self.size = size
         self.interval = float(interval_s)
         self.buckets = buckets
-        self.bucket = np.full((size, buckets), -1, dtype=np.int64)
+        self.bucket = np.zeros((size, buckets), dtype=np.int64)  # id + 1; calloc'd, lazy
         self.vmin = np.empty((size, buckets), dtype=np.float32)
         self.vmax = np.empty((size, buckets), dtype=np.float32)
 
@@ -260,7 +452,7 @@ class MinMax:
         """Fold a batch into its buckets (NaN values are ignored)."""
         if aliases.size == 0:
             return
-        ids = np.floor(ts / self.interval).astype(np.int64)
+        ids = np.floor(ts / self.interval).astype(np.int64) + 1
         slots = ids % self.buckets
         fresh = self.bucket[aliases, slots] != ids
         if fresh.any():
@@ -284,8 +476,8 @@ class MinMax:
             empty = np.empty(0, dtype=np.float64)
             return empty, empty, empty
         ids = np.arange(first, last + 1, dtype=np.int64)
-        slots = ids % self.buckets
-        held = self.bucket[alias, slots] == ids
+        slots = (ids + 1) % self.buckets
+        held = self.bucket[alias, slots] == ids + 1
         vmin = np.where(held, self.vmin[alias, slots].astype(np.float64), np.nan)
         vmax = np.where(held, self.vmax[alias, slots].astype(np.float64), np.nan)
         return ids.astype(np.float64) * self.interval, vmin, vmax

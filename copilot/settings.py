@@ -38,6 +38,25 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     history_hours: int = 8
     rebirth_min_interval_ms: int = 2000
     sndhwm: int = 50_000
+    # Bounds on everything a peer controls (each refusal is counted by reason).
+    max_message_bytes: int = 4 * 1024 * 1024
+    max_header_bytes: int = 1024
+    max_string_len: int = 1024
+    max_tags_per_machine: int = 5000
+    max_commands_per_machine: int = 500
+    max_machines_per_key: int = 1000
+    max_data_columns: int = 200_000
+    min_heartbeat_ms: int = 100
+    max_heartbeat_ms: int = 60_000
+    max_clock_skew_s: float = 120.0
+    max_epoch_ahead_s: float = 3600.0
+    max_history_samples: int = 2_000_000
+    max_history_tags: int = 10_000
+    max_reply_bytes: int = 3 * 1024 * 1024
+    max_reply_items: int = 5000
+    command_retention_s: float = 3600.0
+    max_commands: int = 10_000
+    peer_retention_s: float = 600.0
 
 
 class ClientSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,6 +3,7 @@
 This package is the only place that imports ``zmq`` (an import-linter contract says so).
 """
 
+from copilot.bus.cut import connection_id, cut, limit_message_size, recv_from, xpub
 from copilot.bus.keys import (
     AllowedKey,
     AllowList,
@@ -37,6 +38,11 @@ __all__ = [
     "Poller",
     "Redial",
     "Security",
+    "connection_id",
+    "cut",
     "hub_endpoints",
+    "limit_message_size",
     "parse_machines",
+    "recv_from",
+    "xpub",
 ]

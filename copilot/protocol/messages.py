@@ -240,7 +240,13 @@ class Death(msgspec.Struct, tag="DEATH", tag_field="t", omit_defaults=True):
 
 
 class Heartbeat(msgspec.Struct, tag="HB", tag_field="t", omit_defaults=True):
-    """Liveness. Any message counts as a heartbeat; this one is sent when nothing else is."""
+    """Liveness. Any message counts as a heartbeat; this one is sent when nothing else is.
+
+    The hub's own heartbeats carry ``interval_ms``, the period it sends them at, so a client
+    can tell a silent hub from a slow one; ``0`` (absent) means "not said".
+    """
+
+    interval_ms: int = 0
 
 
 class RebirthRequest(msgspec.Struct, tag="REBIRTH", tag_field="t", omit_defaults=True):
@@ -277,9 +283,19 @@ CommandState = Literal[
     "CANCELLED",
     "UNKNOWN",
 ]
-TERMINAL_STATES: frozenset[str] = frozenset(
+# The lifecycle, listed once: hub, station and agent read these instead of their own copies.
+ACTIVE_STATES: frozenset[str] = frozenset({"SENT", "ACCEPTED", "EXECUTING"})
+FINAL_STATES: frozenset[str] = frozenset(
     {"REJECTED", "COMPLETED", "FAILED", "EXPIRED", "CANCELLED", "UNKNOWN"}
 )
+TERMINAL_STATES = FINAL_STATES  # the older name
+STATE_RANK: dict[str, int] = {
+    "SENT": 0,
+    "ACCEPTED": 1,
+    "EXECUTING": 2,
+    **dict.fromkeys(FINAL_STATES, 3),
+}
+"""Lifecycle order: a status never moves a command backwards (times come from other clocks)."""
 
 
 class CommandStatus(msgspec.Struct, tag="CMD_STATUS", tag_field="t", omit_defaults=True):
@@ -353,11 +369,20 @@ class Series(msgspec.Struct, omit_defaults=True):
 
 
 class HistoryReply(msgspec.Struct, tag="HIST", tag_field="t", omit_defaults=True):
-    """Hub → station: the requested series (unknown tags come back empty)."""
+    """Hub → station: the requested series (unknown tags come back empty).
+
+    A large answer comes in several parts, each under the hub's message size limit: ``part``
+    counts from 0 and ``last`` is true on the final one; a client concatenates the ``series``
+    of parts with the same ``request_id`` (a tag's series may be split across parts, in time
+    order). ``truncated`` says the hub lowered ``max_points`` to keep the answer bounded.
+    """
 
     machine: str
     series: list[Series]
     request_id: int = 0
+    part: int = 0
+    last: bool = True
+    truncated: bool = False
 
 
 class MachinesRequest(msgspec.Struct, tag="MACHINES_REQ", tag_field="t", omit_defaults=True):
@@ -382,10 +407,68 @@ class MachinesReply(msgspec.Struct, tag="MACHINES", tag_field="t", omit_defaults
 
 
 class ErrorReply(msgspec.Struct, tag="ERROR", tag_field="t", omit_defaults=True):
-    """Hub → client: a request could not be served; ``message`` is for people."""
+    """Hub → client: a request could not be served; ``message`` is for people.
+
+    ``request_id`` is the one of the request that failed (0 if it had none).
+    """
 
     code: str
     message: str
+    request_id: int = 0
+
+
+class HubStatusRequest(msgspec.Struct, tag="HUB_STATUS_REQ", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: how are you, what did you drop and why (``copilot hub status``)."""
+
+
+class MachineHealth(msgspec.Struct):
+    """One machine in a :class:`HubStatus`."""
+
+    id: str
+    name: str
+    online: bool
+    key: str
+    epoch: int
+    messages: int
+    samples: int
+    drops: dict[str, int]
+    rebirths: int
+    gaps: int
+
+
+class PeerHealth(msgspec.Struct):
+    """One key (``role:name``) in a :class:`HubStatus`."""
+
+    key: str
+    role: str
+    connections: int
+    messages: int
+    drops: dict[str, int]
+    refused_claims: int
+    machines: list[str]
+
+
+class HubHealth(msgspec.Struct):
+    """The hub itself in a :class:`HubStatus`; ``drops`` and ``service_errors`` by reason."""
+
+    epoch: int
+    uptime_s: float
+    rss_mb: float
+    heartbeat_ms: int
+    received: int
+    published: int
+    samples: int
+    drops: dict[str, int]
+    service_errors: dict[str, int]
+
+
+class HubStatus(msgspec.Struct, tag="HUB_STATUS", tag_field="t", omit_defaults=True):
+    """Hub → client: its health, per machine and per peer (bounded; ``truncated`` if cut)."""
+
+    hub: HubHealth
+    machines: list[MachineHealth] = msgspec.field(default_factory=list)
+    peers: list[PeerHealth] = msgspec.field(default_factory=list)
+    truncated: bool = False
 
 
 Body = (
@@ -405,4 +488,6 @@ Body = (
     | MachinesRequest
     | MachinesReply
     | ErrorReply
+    | HubStatusRequest
+    | HubStatus
 )

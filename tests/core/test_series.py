@@ -8,7 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from copilot.protocol import Quality, TagSpec
-from copilot.series import BatchError, MinMax, Rings, TagTable, occurrence_rank
+from copilot.series import (
+    BatchError,
+    MinMax,
+    Rings,
+    SegmentRings,
+    TagTable,
+    batch_ranks,
+    occurrence_rank,
+)
 
 
 def test_occurrence_rank_counts_repeats_in_order() -> None:
@@ -121,3 +129,42 @@ def test_agent_conflation_keeps_the_newest_sample_of_each_tag() -> None:
     assert pending.conflate() == 4
     aliases, values, _, _ = unpack(pending.data())
     assert sorted(zip(aliases.tolist(), values.tolist(), strict=True)) == [(0, 2.0), (1, 12.0)]
+
+
+def test_batch_ranks_equal_occurrence_ranks_for_tick_batches_and_any_other() -> None:
+    rng = np.random.default_rng(0)
+    for trial in range(2000):
+        width, ticks = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+        if trial % 3 == 1:
+            aliases = rng.integers(0, 5, int(rng.integers(1, 12)))
+        else:
+            aliases = np.tile(rng.permutation(10)[:width], ticks)
+            if trial % 3 == 2:
+                aliases[rng.integers(0, aliases.size)] = rng.integers(0, 10)
+        aliases = aliases.astype(np.int64)
+        counts = np.bincount(aliases, minlength=10)
+        assert np.array_equal(batch_ranks(aliases, counts), occurrence_rank(aliases)), aliases
+
+
+def test_segment_rings_hold_what_rings_hold_but_grow_only_the_tags_that_send() -> None:
+    rng = np.random.default_rng(1)
+    seg = SegmentRings(5, 4, keep_s=50.0, max_capacity=64)
+    ref = Rings(5, 4, keep_s=50.0, max_capacity=64)
+    t = 0.0
+    for step in range(300):
+        n = int(rng.integers(1, 8))
+        aliases = np.sort(rng.integers(0, 3, n)).astype(np.int64)
+        ts = t + np.arange(n) * 0.01
+        t += 1
+        values = rng.random(n)
+        seg.append(aliases, ts, values)
+        ref.append(aliases, ts, values)
+        if step % 13 == 0:
+            for alias in range(5):
+                got, want = seg.window(alias, t - 30), ref.window(alias, t - 30)
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    start = np.zeros(5, dtype=np.int64)
+    for got, want in zip(seg.since(start), ref.since(start), strict=True):
+        assert np.array_equal(got, want)
+    assert seg.cap[3:].tolist() == [0, 0]  # tags that never sent hold nothing
+    assert seg.held_slots < ref.capacity * 5
