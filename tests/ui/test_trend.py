@@ -123,15 +123,17 @@ def test_live_history_pause_cursor_export(live_plant, make_ctx, qtbot, tmp_path,
     rows_written = trend.export_csv(path)
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["time_iso", "unix_s", "machine", "tag", "value", "unit"]
+    assert rows[0] == ["time_iso", "unix_s", "machine", "tag", "value", "unit", "quality"]
     assert len(rows) - 1 == rows_written > 0
     x0, x1 = trend.x_range()
     ring = dict(zip(store_t.tolist(), store_v.tolist(), strict=True))
     matched = 0
-    for _iso, unix_s, machine, tag, value, unit in rows[1:]:
+    assert rows[1][4] != ""  # no empty leading row
+    for _iso, unix_s, machine, tag, value, unit, quality in rows[1:]:
         ts = float(unix_s)
         assert x0 <= ts <= x1
         assert (machine, tag, unit) == (MACHINE, TAG, "°C")
+        assert quality == ("good" if value else "bad")
         if ts in ring:
             expected = ring[ts]
             assert (value == "") if math.isnan(expected) else float(value) == expected
