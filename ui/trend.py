@@ -660,7 +660,7 @@ class QtTrend(QWidget):
             hoverPen=pg.mkPen(theme.focus, width=4),
             label="",
             labelOpts={
-                "position": 0.96,  # near the top of the plot, beside the line
+                "position": 0.8,  # moved to the value's height (see _update_cursor_labels)
                 "color": theme.color("text"),
                 "fill": pg.mkBrush(theme.color("panel")),
                 "border": pg.mkPen(theme.color("focus")),
@@ -1297,8 +1297,19 @@ class QtTrend(QWidget):
                 if len(self._signals) > len(group):
                     lines.append(f"+{len(self._signals) - len(group)} more above")
             text = "\n".join(lines).replace("{", "{{").replace("}", "}}")
-            label.anchors = [(1, 0), (1, 0)] if right_half else [(0, 0), (0, 0)]
+            # Stacked: beside the point where the cursor meets the line (above it, or below it
+            # in the plot's upper part); overlaid: near the top, under the limits' labels.
+            where = 0.8
+            if self._stacked and group[0].plot is not None:
+                value = self._number_at(group[0], self._cursor)
+                (_, _), (y0, y1) = group[0].plot.getViewBox().viewRange()
+                if math.isfinite(value) and y1 > y0:
+                    where = min(max((value - y0) / (y1 - y0), 0.02), 0.98)
+            # a text height clear of the point, so the label never hides the line it reads
+            below = -0.5 if where > 0.6 else 1.5
+            label.anchors = [(1, below), (1, below)] if right_half else [(0, below), (0, below)]
             label.setFormat(text)
+            label.setPosition(where)
             label.valueChanged()
 
     def cursor_labels(self) -> list[str]:
