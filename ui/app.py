@@ -187,9 +187,10 @@ class QtLinkBanner(QLabel):
 class QtStatusBar(QWidget):
     """Link health in the window's status bar, updated once a second."""
 
-    def __init__(self, ctx: StationContext, window: QMainWindow) -> None:
+    def __init__(self, ctx: StationContext, window: QMainWindow, watch: LinkWatch) -> None:
         super().__init__()
         self.ctx = ctx
+        self.watch = watch
         bar = window.statusBar()
         self.link = QLabel()
         self.security = QLabel("INSECURE — no encryption" if ctx.insecure else "Secure (CurveZMQ)")
@@ -222,7 +223,10 @@ class QtStatusBar(QWidget):
         stats = station.stats
         live = station.state == LinkState.LIVE
         self.meter.add(time.monotonic(), stats.messages, stats.samples)
-        self.link.setText(f"Hub {station.hub} · link {station.state.value}")
+        state = station.state.value
+        if not live and not self.watch.ever_live:
+            state = "not reached"  # it flips between connecting and syncing while it waits
+        self.link.setText(f"Hub {station.hub} · link {state}")
         self.latency.setText(f"latency {stats.latency_ms:.1f} ms" if live else "latency —")
         rates = self.meter.rates() if live else None
         if rates is None:
@@ -280,7 +284,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.status = QtStatusBar(ctx, self)
+        self.status = QtStatusBar(ctx, self, self.banner.watch)
         self._history: list[str] = []
         self._current = "overview"
         self._build_toolbar()
@@ -289,6 +293,10 @@ class MainWindow(QMainWindow):
         ctx.open_overview.connect(lambda: self.show_view("overview"))
         ctx.theme_changed.connect(self._on_theme_changed)
         self.banner.refresh()
+        # Nothing has keyboard focus at first: a touch panel would show the first button's
+        # focus ring as if it were selected.
+        self.stack.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.stack.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _make_view(self, kind: str) -> QWidget:
         from ui.machine import QtMachineView
@@ -497,14 +505,20 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
         quit_after = 8.0
     if quit_after:
 
-        def finish() -> None:
-            if screenshot and window.stack.currentWidget() is window.trend:
-                window.trend.set_cursor(time.time() - 8)  # show the cursor's read-out
-                app.processEvents()
+        def take() -> None:
             if screenshot:
                 window.grab().save(screenshot)
                 log.info("saved a screenshot to %s", screenshot)
             shutdown()
+
+        def finish() -> None:
+            if screenshot and window.stack.currentWidget() is window.trend:
+                window.trend.set_cursor(time.time() - 8)  # show the cursor's read-out
+                # The plot's scene indexes the moved items on later passes of the event loop:
+                # a grab now would miss the label beside the cursor.
+                QTimer.singleShot(300, take)
+                return
+            take()
 
         QTimer.singleShot(int(quit_after * 1000), finish)
     try:

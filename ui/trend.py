@@ -44,6 +44,7 @@ pauses automatically (like PlotJuggler); the Pause button shows it.
 from __future__ import annotations
 
 import csv
+import html
 import math
 import time
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ WINDOWS: list[tuple[str, float]] = [
     ("8 h", 8 * 3600.0),
 ]
 DEFAULT_WINDOW = 120.0
-AXIS_PX = 14
+AXIS_PX = 16  # tick labels read at arm's length (14 px was too small at 1080p)
 MIN_SPAN_S = 10.0  # deepest zoom on the time axis
 NO_VALUE = "—"
 DENSE_FROM = 13  # overlaid signals drawn as one raster from this many on
@@ -728,10 +729,11 @@ class QtTrend(QWidget):
                     pen=pen,
                     label=text,
                     labelOpts={
-                        "position": 0.995,
+                        # At the left, where the oldest data are: the newest (right) stay clear.
+                        "position": 0.005,
                         "color": theme.color(colour),
                         # HH and L above their line, H and LL below: close pairs never overlap.
-                        "anchors": [(1, 1), (1, 1)] if name in ("HH", "L") else [(1, 0), (1, 0)],
+                        "anchors": [(0, 1), (0, 1)] if name in ("HH", "L") else [(0, 0), (0, 0)],
                     },
                 )
                 if line.label is not None:
@@ -751,7 +753,7 @@ class QtTrend(QWidget):
         if self._stacked:
             for i, sig in enumerate(self._signals):
                 plot = self._new_plot(i, bottom_axis=i == len(self._signals) - 1)
-                plot.setTitle(sig.key, color=theme.text, size=f"{AXIS_PX + 1}px", justify="left")
+                plot.setTitle(self._title(sig), color=theme.text, size="16px", justify="left")
                 plot.setLabel("left", sig.unit or "value", **label_style)
                 plot.getAxis("left").setWidth(80)
                 self._bands(plot, sig, normalise=False)
@@ -811,6 +813,12 @@ class QtTrend(QWidget):
             self._apply_y(sig, force=True)
         self._update_readout()
         self.graphics.ci.layout.activate()
+
+    @staticmethod
+    def _title(sig: _Signal) -> str:
+        """The tag's human name from its BIRTH metadata, with the id as secondary text."""
+        name = sig.spec.description if sig.spec is not None else ""
+        return f"<b>{html.escape(name)}</b>  ·  {html.escape(sig.key)}" if name else sig.key
 
     def _line_px(self) -> int:
         """2 px lines while the frame budget allows it (see :data:`WIDE_LINES_UP_TO`)."""
@@ -1306,7 +1314,7 @@ class QtTrend(QWidget):
                 if math.isfinite(value) and y1 > y0:
                     where = min(max((value - y0) / (y1 - y0), 0.02), 0.98)
             # a text height clear of the point, so the label never hides the line it reads
-            below = -0.5 if where > 0.6 else 1.5
+            below = -1.0 if where > 0.6 else 2.0
             label.anchors = [(1, below), (1, below)] if right_half else [(0, below), (0, below)]
             label.setFormat(text)
             label.setPosition(where)

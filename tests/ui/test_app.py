@@ -189,6 +189,7 @@ def test_a_hub_where_nothing_listens_is_named_in_the_banner(plant: Plant, bare_w
     assert "Is the hub running" in window.banner.text()
     assert window.banner.height() >= 60  # two lines at arm's length
     assert window.status.texts()[3] == "— msg/s · — values/s"
+    assert window.status.texts()[0].endswith("· link not reached")
     save_screenshot(window, "never_reached_nothing_answers")
 
 
