@@ -85,6 +85,8 @@ WINDOWS: list[tuple[str, float]] = [
     ("1 h", 3600.0),
     ("8 h", 8 * 3600.0),
 ]
+SHORT_WINDOWS = {30.0: "30s", 120.0: "2m", 600.0: "10m", 3600.0: "1h", 8 * 3600.0: "8h"}
+COMPACT_BELOW = 720  # narrower (a machine view's side panel): range buttons and plots only
 DEFAULT_WINDOW = 120.0
 AXIS_PX = 16  # tick labels read at arm's length (14 px was too small at 1080p)
 MIN_SPAN_S = 10.0  # deepest zoom on the time axis
@@ -263,8 +265,11 @@ class QtTrend(QWidget):
         self._last_readout = 0.0
         self._last_materialise = 0.0
         self._full_scale = False
+        self._compact = False
         self.last_export: Path | None = None
         self._build()
+        # Not the toolbar's full width: narrower than COMPACT_BELOW the trend turns compact.
+        self.setMinimumSize(240, 160)
         ctx.frame.connect(self._on_frame)
         ctx.event.connect(self._on_event)
         ctx.theme_changed.connect(self.set_theme)
@@ -291,7 +296,7 @@ class QtTrend(QWidget):
         for text, seconds in WINDOWS:
             button = self._button(text, checkable=True)
             button.setChecked(seconds == self._window)
-            button.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
+            button.clicked.connect(lambda _=False, s=seconds: self._on_window_button(s))
             self.window_group.addButton(button)
             self.window_buttons[seconds] = button
             bar.addWidget(button)
@@ -386,6 +391,11 @@ class QtTrend(QWidget):
         if not self._paused:
             self._refresh(time.time(), force=True)
 
+    def _on_window_button(self, seconds: float) -> None:
+        if self._compact and self._paused:
+            self.set_paused(False)  # compact has no Pause button: a range button goes live
+        self.set_window(seconds)
+
     def _check_window_button(self) -> None:
         """Exactly the button of the shown window looks selected (none for another span)."""
         button = self.window_buttons.get(self._window)
@@ -401,8 +411,8 @@ class QtTrend(QWidget):
         self.window_group.setExclusive(True)
 
     def selected_windows(self) -> list[str]:
-        """Texts of the range buttons that are checked (one, or none after a zoom)."""
-        return [b.text() for b in self.window_buttons.values() if b.isChecked()]
+        """Range buttons checked (one, or none after a zoom), by their full text."""
+        return [text for text, s in WINDOWS if self.window_buttons[s].isChecked()]
 
     def set_full_scale(self, full: bool) -> None:
         """Stacked plots: Y over the whole engineering range, or fitted to data and limits."""
@@ -753,16 +763,17 @@ class QtTrend(QWidget):
         if self._stacked:
             for i, sig in enumerate(self._signals):
                 plot = self._new_plot(i, bottom_axis=i == len(self._signals) - 1)
-                plot.setTitle(self._title(sig), color=theme.text, size="16px", justify="left")
+                title = self._title(sig, short=self._compact)
+                plot.setTitle(title, color=theme.text, size="16px", justify="left")
                 plot.setLabel("left", sig.unit or "value", **label_style)
-                plot.getAxis("left").setWidth(80)
+                plot.getAxis("left").setWidth(56 if self._compact else 80)
                 self._bands(plot, sig, normalise=False)
                 sig.plot = plot
                 sig.curve = self._curve(plot, sig, _pen(theme, "text", width=self._line_px()))
         elif len(self._signals) >= DENSE_FROM:
             plot = self._new_plot(0, bottom_axis=True)
             plot.setLabel("left", "% of range", **label_style)
-            plot.getAxis("left").setWidth(80)
+            plot.getAxis("left").setWidth(56 if self._compact else 80)
             plot.setTitle(
                 f"{len(self._signals)} signals overlaid, each in % of its range · "
                 "tap the plot to read every value",
@@ -782,7 +793,7 @@ class QtTrend(QWidget):
         elif self._signals:
             plot = self._new_plot(0, bottom_axis=True)
             plot.setLabel("left", "% of range", **label_style)
-            plot.getAxis("left").setWidth(80)
+            plot.getAxis("left").setWidth(56 if self._compact else 80)
             legend = plot.addLegend(
                 offset=(8, 8),
                 labelTextColor=theme.color("text"),
@@ -815,9 +826,11 @@ class QtTrend(QWidget):
         self.graphics.ci.layout.activate()
 
     @staticmethod
-    def _title(sig: _Signal) -> str:
+    def _title(sig: _Signal, short: bool = False) -> str:
         """The tag's human name from its BIRTH metadata, with the id as secondary text."""
         name = sig.spec.description if sig.spec is not None else ""
+        if short:
+            return html.escape(name or sig.tag)
         return f"<b>{html.escape(name)}</b>  ·  {html.escape(sig.key)}" if name else sig.key
 
     def _line_px(self) -> int:
@@ -871,7 +884,10 @@ class QtTrend(QWidget):
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return None
         span = hi - lo or max(abs(hi) * 0.1, 1.0)
-        lo, hi = lo - span * Y_FIT_MARGIN, hi + span * Y_FIT_MARGIN
+        # Room for a limit's label above the top line and below the bottom one (~26 px).
+        height = float(sig.plot.getViewBox().height()) if sig.plot is not None else 0.0
+        margin = max(Y_FIT_MARGIN, 26.0 / (height - 52.0)) if height > 90 else 0.35
+        lo, hi = lo - span * margin, hi + span * margin
         if spec is not None and spec.eng_range is not None:  # never beyond the instrument
             lo, hi = max(lo, spec.eng_range.lo), min(hi, spec.eng_range.hi)
         return (lo, hi) if hi > lo else None
@@ -1264,8 +1280,12 @@ class QtTrend(QWidget):
         return _format(self._number_at(sig, t), sig.spec)
 
     def _update_readout(self) -> None:
+        # Compact: no readout, except to say how to go back to live after a pan paused it.
+        self.readout_area.setVisible(not self._compact or self._paused)
         state = "PAUSED" if self._paused else "LIVE"
-        if self._cursor is None:
+        if self._compact and self._paused:
+            self.readout.setText("PAUSED  ·  tap a range to go live")
+        elif self._cursor is None:
             self.readout.setText(f"{state}  ·  tap the plot to place the cursor")
         else:
             stamp = datetime.fromtimestamp(self._cursor).strftime("%H:%M:%S")
@@ -1335,9 +1355,37 @@ class QtTrend(QWidget):
         self.readout_area.setFixedHeight(line * min(lines, READOUT_LINES) + 2)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
-        """The readout wraps to the new width."""
+        """The readout wraps to the new width; a narrow trend turns compact."""
         super().resizeEvent(event)
+        self.set_compact(event.size().width() < COMPACT_BELOW)
         self._fit_readout()
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact (narrow): short range buttons and the plots; no pause/mode/scale/export."""
+        if compact == self._compact:
+            return
+        self._compact = compact
+        for seconds, button in self.window_buttons.items():
+            long = next(text for text, s in WINDOWS if s == seconds)
+            button.setText(SHORT_WINDOWS[seconds] if compact else long)
+            # five touch-size buttons in a ~320 px side panel: less padding, never clipped
+            button.setStyleSheet("padding: 0 4px;" if compact else "")
+            button.setToolTip(f"Show the last {long}")
+        for widget in (
+            self.pause_button,
+            self.mode_button,
+            self.scale_button,
+            self.notice,
+            self.csv_button,
+            self.png_button,
+        ):
+            widget.setVisible(not compact)
+        self._update_readout()
+        self._rebuild()
+
+    def is_compact(self) -> bool:
+        """Whether the trend shows only range buttons and plots (it is narrow)."""
+        return self._compact
 
     def set_theme(self, theme: Theme) -> None:
         """Redraw with another palette."""

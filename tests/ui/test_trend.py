@@ -4,6 +4,7 @@ export, gaps, pinch/wheel auto-pause, and screenshots in both themes."""
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -487,3 +488,33 @@ def test_export_csv_skips_leading_gaps_and_folds_gap_runs(
         ("2.5", "good"),
         ("3.5", "good"),
     ]
+
+
+def test_a_narrow_trend_is_compact_and_its_range_buttons_fit(live_plant, make_ctx, qtbot, styled):
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot)
+    assert not trend.is_compact() and trend.csv_button.isVisible()
+    trend.resize(340, 320)  # a machine view's side panel
+    qtbot.waitUntil(trend.is_compact, timeout=2_000)
+    QApplication.processEvents()
+    assert not trend.csv_button.isVisible() and not trend.mode_button.isVisible()
+    assert not trend.pause_button.isVisible()
+    buttons = list(trend.window_buttons.values())
+    for button in buttons:
+        assert button.isVisible()
+        inside = trend.rect().contains(button.geometry())
+        assert inside, (button.text(), button.geometry())
+        assert button.width() >= button.fontMetrics().horizontalAdvance(button.text()) + 4
+    for left, right in itertools.pairwise(buttons):
+        assert left.geometry().right() < right.geometry().left()  # never overlapping
+    assert trend.selected_windows() == ["2 min"]
+    assert not trend.readout_area.isVisible()
+    trend.set_x_range(*trend.x_range())  # a pan pauses: the way back to live shows
+    assert trend.is_paused() and not trend.pause_button.isVisible()
+    assert trend.readout_area.isVisible() and "tap a range to go live" in trend.readout.text()
+    save_screenshot(trend, "trend_compact")
+    trend.window_buttons[600.0].click()
+    assert not trend.is_paused() and trend.selected_windows() == ["10 min"]
+    trend.resize(1280, 720)
+    qtbot.waitUntil(lambda: not trend.is_compact(), timeout=2_000)
+    assert trend.window_buttons[120.0].text() == "2 min"
