@@ -95,7 +95,14 @@ class LinkWatch:
         self.ctx = ctx
         self.ever_live = False
         self.last_data = 0.0  # wall-clock time data were last seen arriving
+        self.cause = ""  # the last LinkChanged's cause, once the station core gives one
         self._samples = -1
+
+    def on_link_changed(self, event: LinkChanged) -> None:
+        """Remember why the link changed, when the event says so."""
+        # The station core is gaining ``LinkChanged.cause`` (a closed set incl. version_mismatch,
+        # on the station branch); until it lands, the reason is derived from the stats below.
+        self.cause = str(getattr(event, "cause", "") or "")
 
     def observe(self, now: float) -> None:
         """Call on every frame: cheap (two integers)."""
@@ -113,12 +120,16 @@ class LinkWatch:
         stats = station.stats
         state = station.state
         failure = stats.last_handshake_failure if stats.handshake_failures else ""
-        refused = "refused" in failure
+        refused = "refused" in failure or self.cause == "key_refused"
+        failure = failure or ("handshake" if self.cause == "handshake_failed" else "")
         if not self.ever_live and state != LinkState.LIVE:
             since = self.ctx.created
             if now - since < NEVER_REACHED_S and not failure:
                 return None
-            if refused:
+            if self.cause == "version_mismatch":
+                why = "it speaks another protocol version"
+                advice = "Run the same copilot version on the hub and on this station"
+            elif refused:
                 why = "it refuses this station's key (unknown key)"
                 advice = "Admit the key on the hub: copilot keys allow … --role station"
             elif failure:
@@ -162,6 +173,7 @@ class QtLinkBanner(QLabel):
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, LinkChanged):
+            self.watch.on_link_changed(event)
             self.refresh()
 
     def _on_frame(self, now: float) -> None:

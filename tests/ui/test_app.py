@@ -367,3 +367,39 @@ def test_values_per_second_match_the_plant(plant: Plant, qtbot) -> None:
         st.stop()
         bus.close()
         agent.close()
+
+
+def test_link_watch_names_each_reason_for_a_hub_never_reached() -> None:
+    """The reasons the window can tell apart, from the station's stats and (once the station
+    core gives it) the cause carried by LinkChanged."""
+    from types import SimpleNamespace
+
+    from copilot.station import StationStats
+    from ui.app import LinkWatch
+
+    stats = StationStats()
+    station = SimpleNamespace(
+        state=LinkState.SYNCING,
+        state_since=0.0,
+        hub="tcp://h:1",
+        stats=stats,
+        store=SimpleNamespace(samples=0),
+    )
+    watch = LinkWatch(SimpleNamespace(station=station, created=1000.0))  # type: ignore[arg-type]
+    assert watch.problem(1001.0) is None  # a normal join takes a moment
+    assert "nothing answers" in watch.problem(1010.0)[0]
+    stats.handshake_failures, stats.last_handshake_failure = 1, "station: the hub refused this key"
+    assert "refuses this station's key" in watch.problem(1001.0)[0]
+    stats.last_handshake_failure = "station: security handshake failed: wrong hub key"
+    assert "wrong hub key" in watch.problem(1010.0)[0]
+    stats.handshake_failures, stats.last_handshake_failure = 0, ""
+    watch.on_link_changed(SimpleNamespace(cause="version_mismatch"))  # type: ignore[arg-type]
+    headline, advice = watch.problem(1010.0)
+    assert "another protocol version" in headline and "same copilot version" in advice
+    station.state = LinkState.LIVE
+    watch.observe(1011.0)
+    assert watch.ever_live and watch.problem(1012.0) is None
+    station.state, station.store.samples = LinkState.LOST, 5
+    watch.observe(1013.0)  # data seen at 1013, then nothing
+    station.state_since = 1016.0
+    assert f"since {_clock(1013.0)}" in watch.problem(1017.0)[0]
