@@ -737,7 +737,9 @@ class QtTrend(QWidget):
                     angle=0,
                     movable=False,
                     pen=pen,
-                    label=text,
+                    # compact plots are a few lines of text high: labels would pile up there;
+                    # the dash pattern still tells H/L from HH/LL without colour
+                    label=None if self._compact else text,
                     labelOpts={
                         # At the left, where the oldest data are: the newest (right) stay clear.
                         "position": 0.005,
@@ -746,7 +748,7 @@ class QtTrend(QWidget):
                         "anchors": [(0, 1), (0, 1)] if name in ("HH", "L") else [(0, 0), (0, 0)],
                     },
                 )
-                if line.label is not None:
+                if not self._compact:
                     line.label.setFont(font)
                 line.setZValue(-5)
                 plot.addItem(line, ignoreBounds=True)
