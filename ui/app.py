@@ -14,10 +14,11 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -38,60 +39,170 @@ from ui.context import StationContext
 log = logging.getLogger(__name__)
 
 STATUS_S = 1.0  # status bar counters refresh (latency, rates): a reading a second is plenty
+RATE_WINDOW_S = 5.0  # values/s: the running totals over the last few seconds
+NEVER_REACHED_S = 3.0  # no hub this long after starting: say so, and why
+KIOSK_LOCKED = "Locked in kiosk mode"
 
 
 def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
+class RateMeter:
+    """Messages/s and values/s from the station's running totals, over the last few seconds.
+
+    The station's own ``rate_*`` figures average over a 16 s window that begins before the
+    first data arrived, so for the first 16 s after joining (and after every resync) they
+    read low (0, 29, 32 while 40/s flowed). Totals sampled once a second and divided by the
+    time between the oldest and newest sample are exact to one message batch.
+    """
+
+    def __init__(self, window_s: float = RATE_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._points: deque[tuple[float, int, int]] = deque()
+
+    def add(self, now: float, messages: int, samples: int) -> None:
+        """Record the totals seen at ``now`` (monotonic seconds)."""
+        if self._points and (messages, samples) < self._points[-1][1:]:
+            self._points.clear()  # the totals started over (a new station)
+        self._points.append((now, messages, samples))
+        while len(self._points) > 2 and now - self._points[1][0] >= self.window_s:
+            self._points.popleft()
+
+    def reset(self) -> None:
+        """Forget the totals (the link changed: what came before says nothing about now)."""
+        self._points.clear()
+
+    def rates(self) -> tuple[float, float] | None:
+        """``(messages/s, values/s)``, or ``None`` until a second has been measured."""
+        if len(self._points) < 2:
+            return None
+        (t0, m0, s0), (t1, m1, s1) = self._points[0], self._points[-1]
+        if t1 - t0 < 0.9:
+            return None
+        return (m1 - m0) / (t1 - t0), (s1 - s0) / (t1 - t0)
+
+
+class LinkWatch:
+    """What the window knows about the hub link beyond the station's current state.
+
+    The station restarts its "connecting" state every few seconds while it waits, so its
+    ``state_since`` cannot say since when the hub has not been reached: the window remembers
+    whether the link was ever live, and when data last arrived (the moment it stopped).
+    """
+
+    def __init__(self, ctx: StationContext) -> None:
+        self.ctx = ctx
+        self.ever_live = False
+        self.last_data = 0.0  # wall-clock time data were last seen arriving
+        self.cause = ""  # the last LinkChanged's cause, once the station core gives one
+        self._samples = -1
+
+    def on_link_changed(self, event: LinkChanged) -> None:
+        """Remember why the link changed, when the event says so."""
+        # The station core is gaining ``LinkChanged.cause`` (a closed set incl. version_mismatch,
+        # on the station branch); until it lands, the reason is derived from the stats below.
+        self.cause = str(getattr(event, "cause", "") or "")
+
+    def observe(self, now: float) -> None:
+        """Call on every frame: cheap (two integers)."""
+        station = self.ctx.station
+        if station.state == LinkState.LIVE:
+            self.ever_live = True
+        samples = station.store.samples
+        if samples != self._samples:
+            self._samples = samples
+            self.last_data = now
+
+    def problem(self, now: float) -> tuple[str, str] | None:
+        """``(headline, advice)`` when the data cannot be trusted because of the link."""
+        station = self.ctx.station
+        stats = station.stats
+        state = station.state
+        failure = stats.last_handshake_failure if stats.handshake_failures else ""
+        refused = "refused" in failure or self.cause == "key_refused"
+        failure = failure or ("handshake" if self.cause == "handshake_failed" else "")
+        if not self.ever_live and state != LinkState.LIVE:
+            since = self.ctx.created
+            if now - since < NEVER_REACHED_S and not failure:
+                return None
+            if self.cause == "version_mismatch":
+                why = "it speaks another protocol version"
+                advice = "Run the same copilot version on the hub and on this station"
+            elif refused:
+                why = "it refuses this station's key (unknown key)"
+                advice = "Admit the key on the hub: copilot keys allow … --role station"
+            elif failure:
+                why = "the security handshake fails (wrong hub key)"
+                advice = "Check the hub's public key in this station's data folder, and that "
+                advice += "both sides run secure (or both --insecure)"
+            else:
+                why = "nothing answers"
+                advice = "Is the hub running, at this address, and the same version?"
+            return (f"⚠  Hub {station.hub} not reached since {_clock(since)}: {why}", advice)
+        if state == LinkState.LOST:
+            since = self.last_data or station.state_since
+            if refused:
+                return (
+                    f"⚠  Data is stale since {_clock(since)} — the hub refuses this station's key",
+                    "Admit the key on the hub: copilot keys allow … --role station",
+                )
+            return (
+                f"⚠  Data is stale — hub unreachable since {_clock(since)}",
+                "Values show the last known state; the station reconnects by itself",
+            )
+        return None
+
+
 class QtLinkBanner(QLabel):
-    """A red bar across the window while the hub link is lost: data is stale, says since when."""
+    """A red bar across the window while the data cannot be trusted: why, and since when."""
 
     def __init__(self, ctx: StationContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self.watch = LinkWatch(ctx)
         self.setObjectName("banner")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumHeight(themes.TOUCH)
+        self.setWordWrap(True)
         self.hide()
         ctx.event.connect(self._on_event)
         ctx.frame.connect(self._on_frame)
         self._last = 0.0
+        self.headline = ""
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, LinkChanged):
+            self.watch.on_link_changed(event)
             self.refresh()
 
     def _on_frame(self, now: float) -> None:
+        self.watch.observe(now)
         if now - self._last >= 0.5:
             self._last = now
-            self.refresh()
+            self.refresh(now)
 
-    def refresh(self) -> None:
+    def refresh(self, now: float | None = None) -> None:
         """Show or hide the banner according to the station's link."""
-        station = self.ctx.station
-        lost = station.state == LinkState.LOST
-        never = station.state == LinkState.CONNECTING and time.time() - station.state_since > 3
-        if lost or never:
-            since = _clock(station.state_since)
-            reason = (
-                station.stats.last_handshake_failure if station.stats.handshake_failures else ""
-            )
-            text = f"⚠  Data is stale — hub unreachable since {since}"
-            if reason and "refused" in reason:
-                text = f"⚠  Hub refuses this station's key since {since} — data is stale"
-            self.setText(text)
-            self.show()
-        else:
+        now = time.time() if now is None else now
+        self.watch.observe(now)
+        problem = self.watch.problem(now)
+        if problem is None:
+            self.headline = ""
             self.hide()
+            return
+        self.headline, advice = problem
+        self.setText(f"{self.headline}\n{advice}")
+        self.show()
 
 
 class QtStatusBar(QWidget):
-    """Link health in the window's status bar, updated twice a second."""
+    """Link health in the window's status bar, updated once a second."""
 
-    def __init__(self, ctx: StationContext, window: QMainWindow) -> None:
+    def __init__(self, ctx: StationContext, window: QMainWindow, watch: LinkWatch) -> None:
         super().__init__()
         self.ctx = ctx
+        self.watch = watch
         bar = window.statusBar()
         self.link = QLabel()
         self.security = QLabel("INSECURE — no encryption" if ctx.insecure else "Secure (CurveZMQ)")
@@ -102,9 +213,16 @@ class QtStatusBar(QWidget):
         self.health = QLabel()
         for label in (self.link, self.security, self.latency, self.rate, self.health):
             bar.addWidget(label)
+        self.meter = RateMeter()
         ctx.frame.connect(self._on_frame)
+        ctx.event.connect(self._on_event)
         self._last = 0.0
         self.refresh()
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, LinkChanged):
+            self.meter.reset()
+            self.refresh()
 
     def _on_frame(self, now: float) -> None:
         if now - self._last >= STATUS_S:
@@ -115,10 +233,24 @@ class QtStatusBar(QWidget):
         """Read the station's counters."""
         station = self.ctx.station
         stats = station.stats
-        self.link.setText(f"Hub {station.hub} · link {station.state.value}")
-        self.latency.setText(f"latency {stats.latency_ms:.1f} ms")
-        self.rate.setText(f"{stats.rate_msgs_s:,.0f} msg/s · {stats.rate_samples_s:,.0f} values/s")
+        live = station.state == LinkState.LIVE
+        self.meter.add(time.monotonic(), stats.messages, stats.samples)
+        state = station.state.value
+        if not live and not self.watch.ever_live:
+            state = "not reached"  # it flips between connecting and syncing while it waits
+        self.link.setText(f"Hub {station.hub} · link {state}")
+        self.latency.setText(f"latency {stats.latency_ms:.1f} ms" if live else "latency —")
+        rates = self.meter.rates() if live else None
+        if rates is None:
+            self.rate.setText("— msg/s · — values/s")
+        else:
+            self.rate.setText(f"{rates[0]:,.0f} msg/s · {rates[1]:,.0f} values/s")
         self.health.setText(f"gaps {stats.gaps} · resyncs {stats.resyncs}")
+
+    def values_per_s(self) -> float | None:
+        """The values/s shown (``None`` while it shows a dash)."""
+        rates = self.meter.rates()
+        return None if rates is None or self.ctx.station.state != LinkState.LIVE else rates[1]
 
     def texts(self) -> list[str]:
         """What the status bar says, left to right (for tests)."""
@@ -126,22 +258,32 @@ class QtStatusBar(QWidget):
 
 
 class MainWindow(QMainWindow):
-    """Overview, machine and trend views with consistent navigation and keyboard shortcuts."""
+    """Overview, machine and trend views with consistent navigation and keyboard shortcuts.
+
+    The theme has one source, ``ctx.theme``; :meth:`toggle_theme` changes it through
+    :meth:`StationContext.set_theme`. Views that follow ``ctx.theme_changed`` themselves say
+    so with a class attribute ``follows_theme = True``; any other view of the stack is built
+    again in the new theme (its colours may be baked into it).
+
+    In kiosk mode (``station.kiosk``) the window is full screen and stays so: F11, the
+    full-screen button, the theme toggle, Ctrl+Q and closing the window are locked; only
+    :meth:`shutdown` (SIGTERM, Ctrl-C in the terminal) ends it.
+    """
 
     def __init__(self, ctx: StationContext) -> None:
         super().__init__()
-        from ui.machine import QtMachineView
-        from ui.overview import QtOverview
         from ui.trend import QtTrend
 
         self.ctx = ctx
+        self.kiosk = bool(ctx.settings.station.kiosk)
+        self._may_close = not self.kiosk
         app = QApplication.instance()
         if isinstance(app, QApplication) and not app.styleSheet():
             themes.apply(app, ctx.theme)
         self.setWindowTitle("Operator Co-Pilot" + (" — INSECURE" if ctx.insecure else ""))
         self.setMinimumSize(1024, 640)
-        self.overview = QtOverview(ctx)
-        self.machine = QtMachineView(ctx)
+        self.overview = self._make_view("overview")
+        self.machine = self._make_view("machine")
         self.trend = QtTrend(ctx)
         self.stack = QStackedWidget()
         for view in (self.overview, self.machine, self.trend):
@@ -154,19 +296,32 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.status = QtStatusBar(ctx, self)
+        self.status = QtStatusBar(ctx, self, self.banner.watch)
         self._history: list[str] = []
         self._current = "overview"
         self._build_toolbar()
         ctx.open_machine.connect(lambda mid: self.show_view(f"machine:{mid}"))
         ctx.open_trend.connect(lambda mid, tag: self.show_view(f"trend:{mid}/{tag}"))
         ctx.open_overview.connect(lambda: self.show_view("overview"))
+        ctx.theme_changed.connect(self._on_theme_changed)
+        self.banner.refresh()
+        # Nothing has keyboard focus at first: a touch panel would show the first button's
+        # focus ring as if it were selected.
+        self.stack.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.stack.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _make_view(self, kind: str) -> QWidget:
+        from ui.machine import QtMachineView
+        from ui.overview import QtOverview
+
+        return QtOverview(self.ctx) if kind == "overview" else QtMachineView(self.ctx)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Navigation")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.addToolBar(bar)
+        self.toolbar = bar
 
         def action(text: str, keys: list[QKeySequence | str], slot: Any, tip: str) -> QAction:
             act = QAction(text, self)
@@ -185,12 +340,19 @@ class MainWindow(QMainWindow):
         spacer.setObjectName("spacer")
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        action("◐ Theme", ["Ctrl+T"], self.toggle_theme, "Light / dark")
-        action("Full screen", ["F11"], self.toggle_fullscreen, "Full screen")
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        quit_action.triggered.connect(self.close)
-        self.addAction(quit_action)
+        self.theme_action = action("◐ Theme", ["Ctrl+T"], self.toggle_theme, "Light / dark")
+        self.fullscreen_action = action(
+            "Full screen", ["F11"], self.toggle_fullscreen, "Full screen"
+        )
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
+        if self.kiosk:
+            for act in (self.theme_action, self.fullscreen_action, self.quit_action):
+                act.setEnabled(False)  # shortcuts too
+                act.setVisible(False)  # a locked button is clutter on a panel
+                act.setToolTip(KIOSK_LOCKED)
 
     # -- navigation ---------------------------------------------------------------------------
 
@@ -198,7 +360,7 @@ class MainWindow(QMainWindow):
         """Show ``overview``, ``machine:ID`` or ``trend:ID/TAG``."""
         kind, _, rest = spec.partition(":")
         if kind == "machine" and rest:
-            self.machine.show_machine(rest)
+            self.machine.show_machine(rest)  # type: ignore[attr-defined]
             self.stack.setCurrentWidget(self.machine)
             self.title.setText(rest)
         elif kind == "trend" and "/" in rest:
@@ -220,26 +382,76 @@ class MainWindow(QMainWindow):
         if self._history:
             self.show_view(self._history.pop(), remember=False)
 
+    # -- theme --------------------------------------------------------------------------------
+
     def toggle_theme(self) -> None:
         """Switch between the light (bright floors) and dark (control rooms) themes."""
-        new = themes.DARK if self.ctx.theme.name == "light" else themes.LIGHT
-        self.ctx.theme = new
+        if self.kiosk:
+            return
+        self.ctx.set_theme(themes.DARK if self.ctx.theme.name == "light" else themes.LIGHT)
+
+    def _on_theme_changed(self, theme: themes.Theme) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
-            themes.apply(app, new)
+            themes.apply(app, theme)
+        for name in ("overview", "machine"):
+            old: QWidget = getattr(self, name)
+            if getattr(old, "follows_theme", False):
+                continue
+            new = self._make_view(name)
+            current = self.stack.currentWidget() is old
+            self.stack.insertWidget(self.stack.indexOf(old), new)
+            setattr(self, name, new)
+            if current:
+                self.show_view(self._current, remember=False)
+            self.stack.removeWidget(old)
+            old.deleteLater()
         self.update()
 
+    def open_views(self) -> list[QWidget]:
+        """Every view of the window (for tests)."""
+        return [self.stack.widget(i) for i in range(self.stack.count())]
+
+    # -- window -------------------------------------------------------------------------------
+
     def toggle_fullscreen(self) -> None:
-        """Full screen on and off (kiosk panels start full screen)."""
+        """Full screen on and off (kiosk panels start full screen and stay so)."""
+        if self.kiosk:
+            return
         if self.isFullScreen():
-            self.showNormal()
+            self.showMaximized()
         else:
             self.showFullScreen()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        """Kiosk: leaving full screen (window manager, double click on a title) is undone."""
+        super().changeEvent(event)
+        if (
+            self.kiosk
+            and event.type() == QEvent.Type.WindowStateChange
+            and self.isVisible()
+            and not self.isFullScreen()
+        ):
+            QTimer.singleShot(0, self.showFullScreen)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        """Kiosk: the window cannot be closed from the panel (only by :meth:`shutdown`)."""
+        if self._may_close:
+            event.accept()
+        else:
+            event.ignore()
+
+    def shutdown(self) -> None:
+        """Close the window for good, in kiosk mode too (a signal, the end of a screenshot)."""
+        self._may_close = True
+        self.close()
 
 
 def _check_display(offscreen: bool) -> None:
     if offscreen:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        # Keep "offscreen:configfile=screens.json" (a screen of a panel's size) if given.
+        if not os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
         return
     platform = os.environ.get("QT_QPA_PLATFORM", "")
     if not platform and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -269,16 +481,23 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
     ctx.start()
     window.show_view(getattr(args, "view", "overview") or "overview", remember=False)
     screenshot = getattr(args, "screenshot", None)
-    if screenshot:
-        window.resize(1600, 1000)
+    screen = app.primaryScreen()
+    room = screen.availableSize() if screen is not None else None
     if settings.station.kiosk:
         window.showFullScreen()
-    else:
+    elif screenshot and (room is None or room.width() < 1024 or room.height() < 640):
+        window.resize(1600, 1000)  # the offscreen platform's default screen is 800×600
         window.show()
+    else:
+        window.showMaximized()  # panels are used full size, never at the minimum size
+
+    def shutdown(*_: object) -> None:
+        window.shutdown()  # a kiosk window refuses to close otherwise, and so quit() too
+        app.quit()
 
     # Ctrl-C / SIGTERM end the event loop cleanly; a timer lets Python see the signal.
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
-    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
     wake = QTimer()
     wake.start(200)
     wake.timeout.connect(lambda: None)
@@ -298,14 +517,20 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
         quit_after = 8.0
     if quit_after:
 
-        def finish() -> None:
-            if screenshot and window.stack.currentWidget() is window.trend:
-                window.trend.set_cursor(time.time() - 8)  # show the cursor's read-out
-                app.processEvents()
+        def take() -> None:
             if screenshot:
                 window.grab().save(screenshot)
                 log.info("saved a screenshot to %s", screenshot)
-            app.quit()
+            shutdown()
+
+        def finish() -> None:
+            if screenshot and window.stack.currentWidget() is window.trend:
+                window.trend.set_cursor(time.time() - 8)  # show the cursor's read-out
+                # The plot's scene indexes the moved items on later passes of the event loop:
+                # a grab now would miss the label beside the cursor.
+                QTimer.singleShot(300, take)
+                return
+            take()
 
         QTimer.singleShot(int(quit_after * 1000), finish)
     try:

@@ -5,6 +5,11 @@ carrying the core's low-rate events (link changes, machines born or dead, comman
 history replies). High-rate samples never cross it: views pull from ``ctx.store`` when
 :attr:`StationContext.frame` ticks (``station.frame_hz``, 30 Hz by default), and only views that
 are visible repaint.
+
+The theme has one source: :attr:`StationContext.theme`, changed only by
+:meth:`StationContext.set_theme`, which emits :attr:`StationContext.theme_changed` — views read
+``ctx.theme`` when they paint and connect the signal for anything they cache (pens, style sheets,
+plot backgrounds).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class StationContext(QObject):
     open_machine = Signal(str)
     open_trend = Signal(str, str)  # machine id, tag name
     open_overview = Signal()
+    theme_changed = Signal(object)  # the new ui.theme.Theme, after ctx.theme was set
 
     def __init__(self, station: Station, settings: Settings, insecure: bool) -> None:
         super().__init__()
@@ -47,6 +53,7 @@ class StationContext(QObject):
         self.settings = settings
         self.insecure = insecure
         self.theme: Theme = THEMES[settings.station.theme]
+        self.created = time.time()  # the station was started just after: "not reached since"
         self.bridge = QtStationBridge(station)
         self.bridge.event_received.connect(self.event, Qt.ConnectionType.QueuedConnection)
         self.timer = QTimer(self)
@@ -58,6 +65,13 @@ class StationContext(QObject):
     def store(self) -> StationStore:
         """The station's state, read by views on each frame."""
         return self.station.store
+
+    def set_theme(self, theme: Theme) -> None:
+        """Make ``theme`` the station's theme and tell every view (no-op if it already is)."""
+        if theme == self.theme:
+            return
+        self.theme = theme
+        self.theme_changed.emit(theme)
 
     def start(self) -> None:
         """Start the frame clock."""

@@ -25,6 +25,17 @@ column raster updated only where samples arrive (50 signals × 10 minutes stay w
 frame); each signal keeps its grey shade, there is no per-line legend (the cursor readout names
 and values every signal).
 
+Lines are 2 px wide up to :data:`WIDE_LINES_UP_TO` signals and 1 px beyond (and in dense
+mode): a 2 px pen costs pyqtgraph 4–12× the paint time of a 1 px one. The Y axis of a stacked
+plot is fitted to the data, the normal band and the limits (the "Full scale" toggle shows the
+whole engineering range). With the cursor placed, each plot names its value beside the cursor
+line; the readout above the plots repeats every signal with the time.
+
+Export writes CSV and PNG to ``<data folder>/exports`` (:func:`exports_folder`) and says which
+file it wrote.
+
+Theme: the trend follows ``ctx.theme_changed`` (:attr:`QtTrend.follows_theme`).
+
 Pause: the X range and the curves freeze, the store keeps buffering; on resume the curves are
 re-pulled and show everything that arrived meanwhile. Any pan/zoom by mouse, wheel or pinch
 pauses automatically (like PlotJuggler); the Pause button shows it.
@@ -33,6 +44,7 @@ pauses automatically (like PlotJuggler); the Pause button shows it.
 from __future__ import annotations
 
 import csv
+import html
 import math
 import time
 from dataclasses import dataclass, field
@@ -45,7 +57,6 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFileDialog,
     QFrame,
     QGestureEvent,
     QHBoxLayout,
@@ -61,10 +72,11 @@ from PySide6.QtWidgets import (
 from copilot.pixels import Grid
 from copilot.protocol import HistoryReply, TagSpec
 from copilot.series import F64
+from copilot.settings import Settings
 from copilot.station import HistoryArrived
 from ui.context import StationContext
 from ui.dense import DenseLines
-from ui.theme import SPACING, TOUCH, Theme, value_font
+from ui.theme import MARKS, SPACING, TOUCH, Theme, value_font
 
 WINDOWS: list[tuple[str, float]] = [
     ("30 s", 30.0),
@@ -73,8 +85,10 @@ WINDOWS: list[tuple[str, float]] = [
     ("1 h", 3600.0),
     ("8 h", 8 * 3600.0),
 ]
+SHORT_WINDOWS = {30.0: "30s", 120.0: "2m", 600.0: "10m", 3600.0: "1h", 8 * 3600.0: "8h"}
+COMPACT_BELOW = 720  # narrower (a machine view's side panel): range buttons and plots only
 DEFAULT_WINDOW = 120.0
-AXIS_PX = 14
+AXIS_PX = 16  # tick labels read at arm's length (14 px was too small at 1080p)
 MIN_SPAN_S = 10.0  # deepest zoom on the time axis
 NO_VALUE = "—"
 DENSE_FROM = 13  # overlaid signals drawn as one raster from this many on
@@ -82,6 +96,13 @@ HISTORY_MARGIN_S = 60.0  # samples that left the ring are kept this long past th
 READOUT_LINES = 4  # cursor readout lines shown before it scrolls
 DENSE_KEEP_S = 5.0  # dense: how often the rings are folded into the signals' series
 DENSE_READOUT_S = 0.5  # dense: the cursor readout follows new data at most this often
+# 2 px lines up to this many signals. Paint time of one 1600×900 frame (offscreen, median, on a
+# loaded 2-core machine), 1 px → 2 px: 1 signal 0.4 → 1.4 ms, 4 signals 1.2 → 5–12 ms,
+# 8 signals 2.8 → 11–34 ms, 12 signals 3 → 15–30 ms (p95 up to 60 ms): beyond 4 the 33 ms
+# frame budget no longer holds with the rest of the window.
+WIDE_LINES_UP_TO = 4
+Y_FIT_MARGIN = 0.08  # fitted Y axis: this much of the span above and below
+CURSOR_LABEL_LINES = 6  # overlaid: signals named beside the cursor (the readout has them all)
 # Overlaid signals: neutral shades x dash patterns (never hues; hue means "abnormal").
 _SHADES = ("text", "bar", "text_dim")
 _DASHES = (
@@ -127,9 +148,46 @@ class _Signal:
         return self.spec.unit if self.spec else ""
 
 
-def _pen(theme: Theme, name: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+def exports_folder(settings: Settings) -> Path:
+    """Where exported CSV and PNG files go: ``exports`` in the station's data folder."""
+    return Path(settings.data_path) / "exports"
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+# ---- LIMIT VERDICT: the one place the trend decides "abnormal" --------------------------------
+# Replace the body with copilot.limits (the core's single limit classifier) at merge, so the
+# tile, the machine view and the trend give the same verdict for the same value.
+def _verdict(spec: TagSpec | None, value: float) -> str:
+    """``"fault"`` beyond HH/LL, ``"warning"`` beyond H/L or outside normal, else ``""``."""
+    if spec is None or not math.isfinite(value):
+        return ""
+    limits = spec.limits
+    if limits is not None:
+        if (limits.hihi is not None and value > limits.hihi) or (
+            limits.lolo is not None and value < limits.lolo
+        ):
+            return "fault"
+        if (limits.hi is not None and value > limits.hi) or (
+            limits.lo is not None and value < limits.lo
+        ):
+            return "warning"
+    normal = spec.normal
+    if normal is not None and not normal.lo <= value <= normal.hi:
+        return "warning"
+    return ""
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def _pen(
+    theme: Theme, name: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine, width: int = 1
+) -> QPen:
     pen = QPen(theme.color(name))
-    pen.setWidth(1)
+    pen.setWidth(width)
     pen.setCosmetic(True)
     pen.setStyle(style)
     return pen
@@ -179,6 +237,8 @@ class _TimeAxis(pg.DateAxisItem):
 class QtTrend(QWidget):
     """A trend of one or several signals (see the module docstring)."""
 
+    follows_theme = True  # connects ctx.theme_changed itself (the window need not rebuild it)
+
     def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -204,9 +264,15 @@ class QtTrend(QWidget):
         self._dense_queued = False
         self._last_readout = 0.0
         self._last_materialise = 0.0
+        self._full_scale = False
+        self._compact = False
+        self.last_export: Path | None = None
         self._build()
+        # Not the toolbar's full width: narrower than COMPACT_BELOW the trend turns compact.
+        self.setMinimumSize(240, 160)
         ctx.frame.connect(self._on_frame)
         ctx.event.connect(self._on_event)
+        ctx.theme_changed.connect(self.set_theme)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -230,7 +296,7 @@ class QtTrend(QWidget):
         for text, seconds in WINDOWS:
             button = self._button(text, checkable=True)
             button.setChecked(seconds == self._window)
-            button.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
+            button.clicked.connect(lambda _=False, s=seconds: self._on_window_button(s))
             self.window_group.addButton(button)
             self.window_buttons[seconds] = button
             bar.addWidget(button)
@@ -243,12 +309,24 @@ class QtTrend(QWidget):
         self.mode_button.setStyleSheet("min-width: 96px;")
         self.mode_button.clicked.connect(lambda checked: self.set_stacked(not checked))
         bar.addWidget(self.mode_button)
+        self.scale_button = self._button("Full scale", checkable=True)
+        self.scale_button.setToolTip(
+            "Y axis: the instrument's whole range (off: fitted to the data and its limits)"
+        )
+        self.scale_button.clicked.connect(lambda checked: self.set_full_scale(bool(checked)))
+        bar.addWidget(self.scale_button)
         bar.addStretch(1)
+        self.notice = QLabel(self)
+        self.notice.setObjectName("notice")
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notice.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(self.notice, 3)
         self.csv_button = self._button("Export CSV")
-        self.csv_button.clicked.connect(self._ask_csv)
+        self.csv_button.clicked.connect(lambda: self.export("csv"))
         bar.addWidget(self.csv_button)
         self.png_button = self._button("Export PNG")
-        self.png_button.clicked.connect(self._ask_png)
+        self.png_button.clicked.connect(lambda: self.export("png"))
         bar.addWidget(self.png_button)
         layout.addLayout(bar)
 
@@ -306,14 +384,54 @@ class QtTrend(QWidget):
     def set_window(self, seconds: float) -> None:
         """Show the last ``seconds`` (while paused: that much up to the current right edge)."""
         self._window = float(seconds)
-        button = self.window_buttons.get(self._window)
-        if button is not None and not button.isChecked():
-            button.setChecked(True)
+        self._check_window_button()
         right = time.time() if not self._paused else self._view_range()[1]
         self._set_x(right - self._window, right)
         self._request_history(self._signals, right - self._window)
         if not self._paused:
             self._refresh(time.time(), force=True)
+
+    def _on_window_button(self, seconds: float) -> None:
+        if self._compact and self._paused:
+            self.set_paused(False)  # compact has no Pause button: a range button goes live
+        self.set_window(seconds)
+
+    def _check_window_button(self) -> None:
+        """Exactly the button of the shown window looks selected (none for another span)."""
+        button = self.window_buttons.get(self._window)
+        if button is not None:
+            button.setChecked(True)
+        else:
+            self._uncheck_windows()
+
+    def _uncheck_windows(self) -> None:
+        self.window_group.setExclusive(False)
+        for other in self.window_buttons.values():
+            other.setChecked(False)
+        self.window_group.setExclusive(True)
+
+    def selected_windows(self) -> list[str]:
+        """Range buttons checked (one, or none after a zoom), by their full text."""
+        return [text for text, s in WINDOWS if self.window_buttons[s].isChecked()]
+
+    def set_full_scale(self, full: bool) -> None:
+        """Stacked plots: Y over the whole engineering range, or fitted to data and limits."""
+        self._full_scale = bool(full)
+        self.scale_button.setChecked(self._full_scale)
+        for sig in self._signals:
+            self._apply_y(sig, force=True)
+
+    def is_full_scale(self) -> bool:
+        """Whether the Y axes show the whole engineering range."""
+        return self._full_scale
+
+    def y_range(self, key: str) -> tuple[float, float]:
+        """The visible Y range of a stacked signal's plot."""
+        for sig in self._signals:
+            if sig.key == key and sig.plot is not None:
+                _, (y0, y1) = sig.plot.getViewBox().viewRange()
+                return float(y0), float(y1)
+        raise KeyError(key)
 
     def window_seconds(self) -> float:
         """The selected time window."""
@@ -328,6 +446,7 @@ class QtTrend(QWidget):
             "Paused: tap to go back to live" if self._paused else "Freeze the trend"
         )
         if not self._paused:
+            self._check_window_button()  # back to the live window's span
             self._refresh(time.time(), force=True)
         self._update_readout()
 
@@ -411,26 +530,89 @@ class QtTrend(QWidget):
         self._set_x(c - (c - x0) / factor, c + (x1 - c) / factor)
         self._user_moved()
 
+    def export(self, kind: str) -> Path | None:
+        """Export the visible trend (``"csv"`` or ``"png"``) to the exports folder; say where.
+
+        The file is named after the signal(s) and the local time, e.g.
+        ``trend-press-01-barrel_temp_c-20261201-103000.csv``; the notice beside the buttons
+        names it (and says so if it could not be written).
+        """
+        folder = exports_folder(self.ctx.settings)
+        machines = sorted({s.machine for s in self._signals})
+        if len(self._signals) == 1:
+            what = f"{self._signals[0].machine}-{self._signals[0].tag}"
+        else:
+            what = f"{'+'.join(machines) or 'empty'}-{len(self._signals)}-signals"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = folder / f"trend-{_safe(what)}-{stamp}.{kind}"
+        n = 1
+        while path.exists():
+            n += 1
+            path = folder / f"trend-{_safe(what)}-{stamp}-{n}.{kind}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if kind == "csv":
+                rows = self.export_csv(path)
+                detail = f"{rows:,} rows"
+            elif self.export_png(path):
+                detail = "picture"
+            else:
+                raise OSError("the picture could not be encoded")
+        except OSError as exc:
+            self.notice.setText(f"✕ Not exported: {exc}")
+            self.notice.setToolTip(str(folder))
+            return None
+        self.last_export = path
+        self.notice.setText(f"✓ Saved {path.name} ({detail}) in {folder}")
+        self.notice.setToolTip(str(path))
+        return path
+
     def export_csv(self, path: str | Path) -> int:
         """Write the visible data as CSV; return the number of rows written.
 
         Long format, one row per sample and signal, header
-        ``time_iso,unix_s,machine,tag,value,unit``: ``time_iso`` is UTC ISO 8601 with
+        ``time_iso,unix_s,machine,tag,value,unit,quality``: ``time_iso`` is UTC ISO 8601 with
         milliseconds, ``unix_s`` the exact source time in seconds, ``value`` in engineering
-        units and empty for a gap (NaN). Only samples inside the current X range are written.
+        units. ``quality`` is ``good`` for a value and ``bad`` (empty value) for a gap, a Bad
+        sample or an offline machine: the station's rings keep no per-sample quality, so an
+        Uncertain sample reads ``good`` here. A signal's rows start at its first value within
+        the current X range (no empty leading rows) and a run of gap markers is one row.
         """
         x0, x1 = self._view_range()
         self._materialise()
         rows = 0
         with Path(path).open("w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
-            out.writerow(["time_iso", "unix_s", "machine", "tag", "value", "unit"])
+            out.writerow(["time_iso", "unix_s", "machine", "tag", "value", "unit", "quality"])
             for s in self._signals:
                 keep = (s.t >= x0) & (s.t <= x1)
-                for t, v in zip(s.t[keep].tolist(), s.v[keep].tolist(), strict=True):
-                    iso = datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
-                    value = repr(v) if math.isfinite(v) else ""
-                    out.writerow([iso, repr(t), s.machine, s.tag, value, s.unit])
+                t, v = s.t[keep], s.v[keep]
+                finite = np.isfinite(v)
+                if not finite.any():
+                    continue
+                first = int(np.argmax(finite))
+                t, v, finite = t[first:], v[first:], finite[first:]
+                # one row per run of gap markers: the first of the run
+                gap_start = ~finite & np.concatenate(([True], finite[:-1]))
+                rows_kept = finite | gap_start
+                for ts, value, good in zip(
+                    t[rows_kept].tolist(),
+                    v[rows_kept].tolist(),
+                    finite[rows_kept].tolist(),
+                    strict=True,
+                ):
+                    iso = datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+                    out.writerow(
+                        [
+                            iso,
+                            repr(ts),
+                            s.machine,
+                            s.tag,
+                            repr(value) if good else "",
+                            s.unit,
+                            "good" if good else "bad",
+                        ]
+                    )
                     rows += 1
         return rows
 
@@ -487,7 +669,17 @@ class QtTrend(QWidget):
             movable=True,
             pen=pg.mkPen(theme.focus, width=2),
             hoverPen=pg.mkPen(theme.focus, width=4),
+            label="",
+            labelOpts={
+                "position": 0.8,  # moved to the value's height (see _update_cursor_labels)
+                "color": theme.color("text"),
+                "fill": pg.mkBrush(theme.color("panel")),
+                "border": pg.mkPen(theme.color("focus")),
+                "anchors": [(0, 0), (1, 0)],  # right of the line; left of it near the right edge
+            },
         )
+        if cursor.label is not None:
+            cursor.label.setFont(value_font(16, bold=True))
         cursor.setZValue(20)
         cursor.setVisible(self._cursor is not None)
         cursor.sigPositionChanged.connect(self._on_cursor_dragged)
@@ -537,7 +729,7 @@ class QtTrend(QWidget):
                 style = Qt.PenStyle.DashLine if colour == "warning" else Qt.PenStyle.DashDotLine
                 pen = _pen(theme, colour, style)
                 pen.setWidth(2)
-                text = f"{name} {value:g}" + (
+                text = f"{MARKS[colour].glyph} {name} {value:g}" + (
                     f" {spec.unit}" if spec.unit and not normalise else ""
                 )
                 line = pg.InfiniteLine(
@@ -545,15 +737,18 @@ class QtTrend(QWidget):
                     angle=0,
                     movable=False,
                     pen=pen,
-                    label=text,
+                    # compact plots are a few lines of text high: labels would pile up there;
+                    # the dash pattern still tells H/L from HH/LL without colour
+                    label=None if self._compact else text,
                     labelOpts={
-                        "position": 0.995,
+                        # At the left, where the oldest data are: the newest (right) stay clear.
+                        "position": 0.005,
                         "color": theme.color(colour),
                         # HH and L above their line, H and LL below: close pairs never overlap.
-                        "anchors": [(1, 1), (1, 1)] if name in ("HH", "L") else [(1, 0), (1, 0)],
+                        "anchors": [(0, 1), (0, 1)] if name in ("HH", "L") else [(0, 0), (0, 0)],
                     },
                 )
-                if line.label is not None:
+                if not self._compact:
                     line.label.setFont(font)
                 line.setZValue(-5)
                 plot.addItem(line, ignoreBounds=True)
@@ -570,17 +765,17 @@ class QtTrend(QWidget):
         if self._stacked:
             for i, sig in enumerate(self._signals):
                 plot = self._new_plot(i, bottom_axis=i == len(self._signals) - 1)
-                plot.setTitle(sig.key, color=theme.text, size=f"{AXIS_PX + 1}px", justify="left")
+                title = self._title(sig, short=self._compact)
+                plot.setTitle(title, color=theme.text, size="16px", justify="left")
                 plot.setLabel("left", sig.unit or "value", **label_style)
-                plot.getAxis("left").setWidth(80)
+                plot.getAxis("left").setWidth(56 if self._compact else 80)
                 self._bands(plot, sig, normalise=False)
                 sig.plot = plot
-                sig.curve = self._curve(plot, sig, _pen(theme, "text"))
-                self._apply_y(sig)
+                sig.curve = self._curve(plot, sig, _pen(theme, "text", width=self._line_px()))
         elif len(self._signals) >= DENSE_FROM:
             plot = self._new_plot(0, bottom_axis=True)
             plot.setLabel("left", "% of range", **label_style)
-            plot.getAxis("left").setWidth(80)
+            plot.getAxis("left").setWidth(56 if self._compact else 80)
             plot.setTitle(
                 f"{len(self._signals)} signals overlaid, each in % of its range · "
                 "tap the plot to read every value",
@@ -600,7 +795,7 @@ class QtTrend(QWidget):
         elif self._signals:
             plot = self._new_plot(0, bottom_axis=True)
             plot.setLabel("left", "% of range", **label_style)
-            plot.getAxis("left").setWidth(80)
+            plot.getAxis("left").setWidth(56 if self._compact else 80)
             legend = plot.addLegend(
                 offset=(8, 8),
                 labelTextColor=theme.color("text"),
@@ -617,7 +812,7 @@ class QtTrend(QWidget):
                 if len(self._signals) > len(_SHADES) * len(_DASHES):
                     dash = _DASHES[0]  # too many to tell apart anyway; dashes cost paint time
                 sig.plot = plot
-                sig.curve = self._curve(plot, sig, _pen(theme, shade, dash))
+                sig.curve = self._curve(plot, sig, _pen(theme, shade, dash, self._line_px()))
                 name = f"{sig.key} ({sig.unit})" if sig.unit else sig.key
                 legend.addItem(sig.curve, name + ("  · limits shown" if i == 0 else ""))
             plot.getViewBox().setYRange(-2, 102, padding=0)
@@ -627,8 +822,29 @@ class QtTrend(QWidget):
             if sig.t.size:
                 self._set_curve(sig)
         self._set_x(x0, x1)
+        for sig in self._signals:
+            self._apply_y(sig, force=True)
         self._update_readout()
         self.graphics.ci.layout.activate()
+
+    @staticmethod
+    def _title(sig: _Signal, short: bool = False) -> str:
+        """The tag's human name from its BIRTH metadata, with the id as secondary text."""
+        name = sig.spec.description if sig.spec is not None else ""
+        if short:
+            return html.escape(name or sig.tag)
+        return f"<b>{html.escape(name)}</b>  ·  {html.escape(sig.key)}" if name else sig.key
+
+    def _line_px(self) -> int:
+        """2 px lines while the frame budget allows it (see :data:`WIDE_LINES_UP_TO`)."""
+        return 2 if len(self._signals) <= WIDE_LINES_UP_TO else 1
+
+    def line_widths(self) -> dict[str, int]:
+        """Pen width of each signal's curve in pixels (dense mode: 1)."""
+        return {
+            s.key: (int(s.curve.opts["pen"].width()) if s.curve is not None else 1)
+            for s in self._signals
+        }
 
     def _curve(self, plot: pg.PlotItem, sig: _Signal, pen: QPen) -> pg.PlotDataItem:
         curve = pg.PlotDataItem(
@@ -645,16 +861,56 @@ class QtTrend(QWidget):
         plot.addItem(curve)
         return curve
 
-    def _apply_y(self, sig: _Signal) -> None:
-        """Y range from the engineering range, else once from the first data."""
+    def _y_wanted(self, sig: _Signal) -> tuple[float, float] | None:
+        """The Y range a stacked plot should show: fitted, or the whole engineering range."""
+        spec = sig.spec
+        if self._full_scale and spec is not None and spec.eng_range is not None:
+            return spec.eng_range.lo, spec.eng_range.hi
+        x0, x1 = self._view_range()
+        i0, i1 = np.searchsorted(sig.t, (x0, x1))
+        shown = sig.v[max(int(i0) - 1, 0) : int(i1) + 1]
+        shown = shown[np.isfinite(shown)]
+        lo = float(shown.min()) if shown.size else math.inf
+        hi = float(shown.max()) if shown.size else -math.inf
+        if spec is not None:
+            marks = [spec.normal.lo, spec.normal.hi] if spec.normal is not None else []
+            if spec.limits is not None:
+                limits = spec.limits
+                marks += [
+                    x for x in (limits.lolo, limits.lo, limits.hi, limits.hihi) if x is not None
+                ]
+            if marks:
+                lo, hi = min(lo, *marks), max(hi, *marks)
+            if not math.isfinite(lo) and spec.eng_range is not None:
+                lo, hi = spec.eng_range.lo, spec.eng_range.hi
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return None
+        span = hi - lo or max(abs(hi) * 0.1, 1.0)
+        # Room for a limit's label above the top line and below the bottom one (~26 px).
+        height = float(sig.plot.getViewBox().height()) if sig.plot is not None else 0.0
+        margin = max(Y_FIT_MARGIN, 26.0 / (height - 52.0)) if height > 90 else 0.35
+        lo, hi = lo - span * margin, hi + span * margin
+        if spec is not None and spec.eng_range is not None:  # never beyond the instrument
+            lo, hi = max(lo, spec.eng_range.lo), min(hi, spec.eng_range.hi)
+        return (lo, hi) if hi > lo else None
+
+    def _apply_y(self, sig: _Signal, force: bool = False) -> None:
+        """Stacked: fit Y to data and limits (or full scale); move only when data leave it."""
         if sig.plot is None or not self._stacked:
             return
+        wanted = self._y_wanted(sig)
+        if wanted is None:
+            return
         vb = sig.plot.getViewBox()
-        if sig.spec is not None and sig.spec.eng_range is not None:
-            vb.setYRange(sig.spec.eng_range.lo, sig.spec.eng_range.hi, padding=0.03)
-        elif sig.scale is not None:
-            lo, span = sig.scale
-            vb.setYRange(lo, lo + span, padding=0.05)
+        (_, _), (y0, y1) = vb.viewRange()
+        lo, hi = wanted
+        span = hi - lo
+        # Keep the axis still while the data stay inside it and it is not far too loose:
+        # a scale that breathes with every sample is harder to read than one a little wide.
+        inside = y0 <= lo + span * Y_FIT_MARGIN * 0.5 and hi - span * Y_FIT_MARGIN * 0.5 <= y1
+        loose = (y1 - y0) > span * 1.6
+        if force or not inside or loose:
+            vb.setYRange(lo, hi, padding=0)
 
     def _norm(self, sig: _Signal, value: float | F64) -> float | F64:
         lo, span = self._scale(sig)
@@ -772,6 +1028,7 @@ class QtTrend(QWidget):
             sig.v = np.concatenate((sig.hist_v[older], sig.v[ring]))
             sig.seen = (sig.seen[0], sig.seen[1], sig.hist_version)
             self._set_curve(sig)
+            self._apply_y(sig)
         self._update_readout()
 
     def _materialise(self) -> None:
@@ -909,6 +1166,7 @@ class QtTrend(QWidget):
         for sig in self._signals:
             if self._pull(sig):
                 self._set_curve(sig)
+                self._apply_y(sig)
                 changed = True
         if self._needs_rebuild:  # a tag's metadata arrived after the trend opened
             self._needs_rebuild = False
@@ -962,7 +1220,9 @@ class QtTrend(QWidget):
             return
         if not self._paused:
             self.set_paused(True)
-        x0, _x1 = self._view_range()
+        x0, x1 = self._view_range()
+        if abs((x1 - x0) - self._window) > 0.01 * self._window:
+            self._uncheck_windows()  # zoomed: no range button tells the span any more
         self._request_history(self._signals, x0)
 
     def _on_cursor_dragged(self, line: pg.InfiniteLine) -> None:
@@ -1001,43 +1261,94 @@ class QtTrend(QWidget):
         scene = self.graphics.mapToScene(local)
         return float(self._plots[0].getViewBox().mapSceneToView(scene).x())
 
-    def _ask_csv(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export CSV", "trend.csv", "CSV (*.csv)")
-        if path:
-            self.export_csv(path)
-
-    def _ask_png(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "trend.png", "PNG (*.png)")
-        if path:
-            self.export_png(path)
-
     # -- readout ------------------------------------------------------------------------------
 
-    def _value_at(self, sig: _Signal, t: float) -> str:
-        n = sig.t.size
-        if n == 0:
-            return NO_VALUE
-        i = int(np.searchsorted(sig.t, t, side="right"))  # sig.t[i-1] <= t < sig.t[i]
+    def _number_at(self, sig: _Signal, t: float | None) -> float:
+        """The sample value nearest ``t`` (NaN in a gap or without data)."""
+        if t is None or sig.t.size == 0:
+            return math.nan
+        i = int(np.searchsorted(sig.t, t, side="right"))
         if i == 0:
-            return NO_VALUE
+            return math.nan
         before = float(sig.v[i - 1])
-        if i == n:
-            return _format(before, sig.spec)
+        if i == sig.t.size:
+            return before
         after = float(sig.v[i])
         if not (math.isfinite(before) and math.isfinite(after)):
-            return NO_VALUE
-        nearest = before if t - sig.t[i - 1] <= sig.t[i] - t else after
-        return _format(nearest, sig.spec)
+            return math.nan
+        return before if t - sig.t[i - 1] <= sig.t[i] - t else after
+
+    def _value_at(self, sig: _Signal, t: float) -> str:
+        return _format(self._number_at(sig, t), sig.spec)
 
     def _update_readout(self) -> None:
+        # Compact: no readout, except to say how to go back to live after a pan paused it.
+        self.readout_area.setVisible(not self._compact or self._paused)
         state = "PAUSED" if self._paused else "LIVE"
-        if self._cursor is None:
+        if self._compact and self._paused:
+            self.readout.setText("PAUSED  ·  tap a range to go live")
+        elif self._cursor is None:
             self.readout.setText(f"{state}  ·  tap the plot to place the cursor")
         else:
             stamp = datetime.fromtimestamp(self._cursor).strftime("%H:%M:%S")
-            parts = [f"{key}  {value}" for key, value in self.cursor_values().items()]
+            values = self.cursor_values()
+            parts = [f"{key}  {value}" for key, value in values.items()]
             self.readout.setText(f"{state}  ·  Cursor {stamp}    " + "    ".join(parts))
+            self._update_cursor_labels(values)
         self._fit_readout()
+
+    def _marked(self, sig: _Signal, text: str) -> str:
+        """The value at the cursor with its severity's glyph when it is abnormal."""
+        verdict = _verdict(sig.spec, self._number_at(sig, self._cursor))
+        return f"{MARKS[verdict].glyph} {text}" if verdict else text
+
+    def _update_cursor_labels(self, values: dict[str, str]) -> None:
+        """Beside the cursor line of each plot: its signals' values there."""
+        if self._cursor is None:
+            return
+        groups: list[list[_Signal]]
+        if self._stacked:
+            groups = [[sig] for sig in self._signals]
+        else:
+            groups = [self._signals[:CURSOR_LABEL_LINES]]
+        x0, x1 = self._view_range()
+        right_half = self._cursor > x0 + (x1 - x0) * 0.6
+        for line, group in zip(self._cursor_lines, groups, strict=False):
+            label = line.label
+            if label is None:
+                continue
+            if self._stacked:
+                lines = [self._marked(sig, values.get(sig.key, NO_VALUE)) for sig in group]
+            else:
+                lines = [
+                    f"{sig.tag}  {self._marked(sig, values.get(sig.key, NO_VALUE))}"
+                    for sig in group
+                ]
+                if len(self._signals) > len(group):
+                    lines.append(f"+{len(self._signals) - len(group)} more above")
+            text = "\n".join(lines).replace("{", "{{").replace("}", "}}")
+            # Stacked: beside the point where the cursor meets the line (above it, or below it
+            # in the plot's upper part); overlaid: near the top, under the limits' labels.
+            where = 0.8
+            if self._stacked and group[0].plot is not None:
+                value = self._number_at(group[0], self._cursor)
+                (_, _), (y0, y1) = group[0].plot.getViewBox().viewRange()
+                if math.isfinite(value) and y1 > y0:
+                    where = min(max((value - y0) / (y1 - y0), 0.02), 0.98)
+            # a text height clear of the point, so the label never hides the line it reads
+            below = -1.0 if where > 0.6 else 2.0
+            label.anchors = [(1, below), (1, below)] if right_half else [(0, below), (0, below)]
+            label.setFormat(text)
+            label.setPosition(where)
+            label.valueChanged()
+
+    def cursor_labels(self) -> list[str]:
+        """What each plot shows beside its cursor line (for tests)."""
+        return [
+            line.label.toPlainText()
+            for line in self._cursor_lines
+            if line.label is not None and line.isVisible()
+        ]
 
     def _fit_readout(self) -> None:
         width = max(self.readout_area.viewport().width(), 200)
@@ -1046,9 +1357,37 @@ class QtTrend(QWidget):
         self.readout_area.setFixedHeight(line * min(lines, READOUT_LINES) + 2)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
-        """The readout wraps to the new width."""
+        """The readout wraps to the new width; a narrow trend turns compact."""
         super().resizeEvent(event)
+        self.set_compact(event.size().width() < COMPACT_BELOW)
         self._fit_readout()
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact (narrow): short range buttons and the plots; no pause/mode/scale/export."""
+        if compact == self._compact:
+            return
+        self._compact = compact
+        for seconds, button in self.window_buttons.items():
+            long = next(text for text, s in WINDOWS if s == seconds)
+            button.setText(SHORT_WINDOWS[seconds] if compact else long)
+            # five touch-size buttons in a ~320 px side panel: less padding, never clipped
+            button.setStyleSheet("padding: 0 4px;" if compact else "")
+            button.setToolTip(f"Show the last {long}")
+        for widget in (
+            self.pause_button,
+            self.mode_button,
+            self.scale_button,
+            self.notice,
+            self.csv_button,
+            self.png_button,
+        ):
+            widget.setVisible(not compact)
+        self._update_readout()
+        self._rebuild()
+
+    def is_compact(self) -> bool:
+        """Whether the trend shows only range buttons and plots (it is narrow)."""
+        return self._compact
 
     def set_theme(self, theme: Theme) -> None:
         """Redraw with another palette."""

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import psutil
+import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
-from tests.helpers import Plant, wait_until
+from copilot.bus import Bus, KeyStore, Security
+from copilot.settings import load, with_overrides
+from copilot.station import LinkState, Station
+from tests.helpers import CountingAgent, Plant, free_hub_address, wait_until
 from tests.ui.conftest import save_screenshot
 
 
@@ -129,3 +138,268 @@ def test_demo_renders_a_screenshot_offscreen_and_leaves_nothing_behind(
     assert image.width() >= 1280 and image.height() >= 720
     _, alive = psutil.wait_procs(children, timeout=2)
     assert not alive
+
+
+# -- trust states: a hub never reached, and why -------------------------------------------------
+
+
+@pytest.fixture
+def bare_window(qtbot):  # type: ignore[no-untyped-def]
+    """A window on a station that is started but not waited for (it may never be live)."""
+    from ui.app import MainWindow
+    from ui.context import StationContext
+
+    made: list[tuple[Station, Bus, StationContext]] = []
+
+    def make(security: Security, address: str, **station: object) -> MainWindow:
+        settings = with_overrides(load(), {"station": dict(station)})
+        bus = Bus(security)
+        st = Station(bus, address, settings.station)
+        ctx = StationContext(st, settings, insecure=security.insecure)
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        st.start()
+        ctx.start()
+        made.append((st, bus, ctx))
+        window.resize(1280, 800)
+        window.show()
+        window.show_view("overview", remember=False)
+        return window
+
+    try:
+        yield make
+    finally:
+        for st, bus, ctx in made:
+            ctx.stop()
+            st.stop()
+            bus.close()
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def test_a_hub_where_nothing_listens_is_named_in_the_banner(plant: Plant, bare_window, qtbot):
+    window = bare_window(plant.security("station"), free_hub_address())
+    assert not window.banner.isVisible()  # not at once: the first seconds are a normal join
+    qtbot.waitUntil(window.banner.isVisible, timeout=10_000)
+    headline = window.banner.headline
+    assert headline.startswith("⚠  Hub tcp://127.0.0.1:")
+    assert f"not reached since {_clock(window.ctx.created)}: nothing answers" in headline
+    assert "Is the hub running" in window.banner.text()
+    assert window.banner.height() >= 60  # two lines at arm's length
+    assert window.status.texts()[3] == "— msg/s · — values/s"
+    assert window.status.texts()[0].endswith("· link not reached")
+    save_screenshot(window, "never_reached_nothing_answers")
+
+
+def test_a_hub_that_refuses_the_key_is_named_in_the_banner(
+    plant: Plant, bare_window, qtbot, tmp_path: Path
+):
+    plant.hub()
+    remote = KeyStore(tmp_path / "remote")  # keys made on another host, never admitted
+    remote.init()
+    shutil.copy(plant.data_dir / "keys" / "hub.key", remote.dir / "hub.key")
+    window = bare_window(Security(insecure=False, keys=remote, identity="station"), plant.address)
+    qtbot.waitUntil(lambda: "refuses this station's key" in window.banner.headline, timeout=10_000)
+    assert window.banner.isVisible()
+    assert "not reached since" in window.banner.headline
+    assert "copilot keys allow" in window.banner.text()
+    save_screenshot(window, "never_reached_key_refused")
+
+
+def test_a_wrong_hub_key_is_named_in_the_banner(plant: Plant, bare_window, qtbot, tmp_path):
+    plant.hub()
+    remote = KeyStore(tmp_path / "remote")  # pins another hub's public key
+    remote.init()
+    KeyStore(plant.data_dir).allow(remote.dir / "station.key", "remote", "station")
+    window = bare_window(Security(insecure=False, keys=remote, identity="station"), plant.address)
+    qtbot.waitUntil(lambda: "handshake fails" in window.banner.headline, timeout=15_000)
+    assert "wrong hub key" in window.banner.headline
+    assert window.banner.isVisible()
+
+
+def test_lost_hub_banner_says_when_the_data_stopped(live_plant: Plant, make_ctx, qtbot) -> None:
+    ctx, window = window_for(make_ctx, qtbot)
+    qtbot.waitUntil(lambda: window.banner.watch.last_data > 0, timeout=5_000)
+    hub = live_plant.procs[0]
+    hub.send_signal(signal.SIGKILL)
+    hub.wait(5)
+    killed = time.time()
+    qtbot.waitUntil(window.banner.isVisible, timeout=8_000)
+    stopped = window.banner.watch.last_data
+    # The data stopped when the hub died, not when the station noticed (seconds later).
+    assert killed - 1.0 <= stopped <= killed + 0.5
+    assert ctx.station.state_since - stopped > 1.0
+    assert f"since {_clock(stopped)}" in window.banner.headline
+
+
+# -- theme, kiosk, window size --------------------------------------------------------------------
+
+
+def _colours(widget) -> Counter[str]:  # type: ignore[no-untyped-def]
+    image = widget.grab().toImage()
+    step = 7
+    return Counter(
+        image.pixelColor(x, y).name()
+        for x in range(0, image.width(), step)
+        for y in range(0, image.height(), step)
+    )
+
+
+def _theme_share(widget, theme) -> float:  # type: ignore[no-untyped-def]
+    """Share of the widget's pixels in the theme's surface colours."""
+    colours = _colours(widget)
+    surfaces = {theme.background, theme.panel, theme.panel_alt, theme.normal_band}
+    return sum(n for c, n in colours.items() if c in surfaces) / max(1, colours.total())
+
+
+def test_ctrl_t_switches_every_open_view_and_the_trend(live_plant: Plant, make_ctx, qtbot):
+    from ui.theme import DARK, LIGHT
+
+    ctx, window = window_for(make_ctx, qtbot)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    ctx.open_machine.emit("press-01")
+    ctx.open_trend.emit("press-01", "barrel_temp_c")
+    qtbot.waitUntil(lambda: window.trend.point_counts().get("press-01/barrel_temp_c", 0) > 0)
+    assert window.trend.graphics.backgroundBrush().color().name() == LIGHT.panel
+
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert ctx.theme is DARK
+    assert window.trend.graphics.backgroundBrush().color().name() == DARK.panel
+    for spec in ("overview", "machine:press-01", "trend:press-01/barrel_temp_c"):
+        window.show_view(spec)
+        view = window.stack.currentWidget()
+        QApplication.processEvents()
+        assert _theme_share(view, DARK) > 0.5, spec
+        assert _theme_share(view, LIGHT) < 0.02, spec
+    # Trends embedded in the machine view follow too (they are QtTrends on the same context).
+    from ui.trend import QtTrend
+
+    for trend in window.findChildren(QtTrend):
+        assert trend.graphics.backgroundBrush().color().name() == DARK.panel
+    save_screenshot(window, "after_ctrl_t")
+
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert ctx.theme is LIGHT
+    assert _theme_share(window.stack.currentWidget(), LIGHT) > 0.5
+
+
+def test_kiosk_locks_full_screen_theme_and_close(live_plant: Plant, make_ctx, qtbot) -> None:
+    from ui.app import MainWindow
+
+    ctx = make_ctx(kiosk=True)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.showFullScreen()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    theme = ctx.theme
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    window.toggle_fullscreen()
+    window.toggle_theme()
+    assert window.isFullScreen()
+    assert ctx.theme is theme
+    assert not window.close()
+    assert window.isVisible()
+    for action in (window.theme_action, window.fullscreen_action, window.quit_action):
+        assert not action.isEnabled() and not action.isVisible()
+    window.showNormal()  # as a window manager might: the kiosk goes back to full screen
+    qtbot.waitUntil(window.isFullScreen, timeout=2_000)
+    window.shutdown()
+    assert not window.isVisible()
+
+
+def test_not_kiosk_full_screen_and_theme_work(live_plant: Plant, make_ctx, qtbot) -> None:
+    ctx, window = window_for(make_ctx, qtbot)
+    window.toggle_fullscreen()
+    qtbot.waitUntil(window.isFullScreen, timeout=2_000)
+    window.toggle_fullscreen()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2_000)
+    theme = ctx.theme
+    window.toggle_theme()
+    assert ctx.theme is not theme
+    assert window.close()
+
+
+# -- values/s ------------------------------------------------------------------------------------
+
+
+def test_values_per_second_match_the_plant(plant: Plant, qtbot) -> None:
+    """A counting agent sends 2 values every 50 ms: the status bar says the rate it really sent.
+
+    The station's own figure averaged 16 s including the time before any data, so it read
+    20–32 for 40 values/s in the first seconds; this reads within seconds of going live.
+    """
+    from ui.app import MainWindow
+    from ui.context import StationContext
+
+    plant.hub()
+    agent = CountingAgent(plant.data_dir, plant.address, period_s=0.05)
+    settings = with_overrides(load(), {})
+    bus = Bus(plant.security("station"))
+    st = Station(bus, plant.address, settings.station)
+    ctx = StationContext(st, settings, insecure=False)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    try:
+        st.start()
+        ctx.start()
+        window.show()
+        qtbot.waitUntil(lambda: st.state == LinkState.LIVE, timeout=15_000)
+        qtbot.waitUntil(lambda: window.status.values_per_s() is not None, timeout=5_000)
+        # What the agent really sent over the same seconds the status bar measures.
+        t0, c0 = time.monotonic(), agent.count
+        qtbot.waitUntil(lambda: time.monotonic() - t0 >= 4.0, timeout=6_000)
+        qtbot.waitUntil(lambda: window.status.meter._points[-1][0] > t0 + 3.5, timeout=3_000)
+        sent = 2 * (agent.count - c0) / (time.monotonic() - t0)
+        shown = window.status.values_per_s()
+        assert shown is not None
+        assert abs(shown - sent) <= max(0.12 * sent, 3.0), (shown, sent)
+        text = window.status.texts()[3]
+        assert text.endswith(f"{shown:,.0f} values/s")
+    finally:
+        ctx.stop()
+        st.stop()
+        bus.close()
+        agent.close()
+
+
+def test_link_watch_names_each_reason_for_a_hub_never_reached() -> None:
+    """The reasons the window can tell apart, from the station's stats and (once the station
+    core gives it) the cause carried by LinkChanged."""
+    from types import SimpleNamespace
+
+    from copilot.station import StationStats
+    from ui.app import LinkWatch
+
+    stats = StationStats()
+    station = SimpleNamespace(
+        state=LinkState.SYNCING,
+        state_since=0.0,
+        hub="tcp://h:1",
+        stats=stats,
+        store=SimpleNamespace(samples=0),
+    )
+    watch = LinkWatch(SimpleNamespace(station=station, created=1000.0))  # type: ignore[arg-type]
+    assert watch.problem(1001.0) is None  # a normal join takes a moment
+    assert "nothing answers" in watch.problem(1010.0)[0]
+    stats.handshake_failures, stats.last_handshake_failure = 1, "station: the hub refused this key"
+    assert "refuses this station's key" in watch.problem(1001.0)[0]
+    stats.last_handshake_failure = "station: security handshake failed: wrong hub key"
+    assert "wrong hub key" in watch.problem(1010.0)[0]
+    stats.handshake_failures, stats.last_handshake_failure = 0, ""
+    watch.on_link_changed(SimpleNamespace(cause="version_mismatch"))  # type: ignore[arg-type]
+    headline, advice = watch.problem(1010.0)
+    assert "another protocol version" in headline and "same copilot version" in advice
+    station.state = LinkState.LIVE
+    watch.observe(1011.0)
+    assert watch.ever_live and watch.problem(1012.0) is None
+    station.state, station.store.samples = LinkState.LOST, 5
+    watch.observe(1013.0)  # data seen at 1013, then nothing
+    station.state_since = 1016.0
+    assert f"since {_clock(1013.0)}" in watch.problem(1017.0)[0]

@@ -4,6 +4,7 @@ export, gaps, pinch/wheel auto-pause, and screenshots in both themes."""
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,15 +124,17 @@ def test_live_history_pause_cursor_export(live_plant, make_ctx, qtbot, tmp_path,
     rows_written = trend.export_csv(path)
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["time_iso", "unix_s", "machine", "tag", "value", "unit"]
+    assert rows[0] == ["time_iso", "unix_s", "machine", "tag", "value", "unit", "quality"]
     assert len(rows) - 1 == rows_written > 0
     x0, x1 = trend.x_range()
     ring = dict(zip(store_t.tolist(), store_v.tolist(), strict=True))
     matched = 0
-    for _iso, unix_s, machine, tag, value, unit in rows[1:]:
+    assert rows[1][4] != ""  # no empty leading row
+    for _iso, unix_s, machine, tag, value, unit, quality in rows[1:]:
         ts = float(unix_s)
         assert x0 <= ts <= x1
         assert (machine, tag, unit) == (MACHINE, TAG, "°C")
+        assert quality == ("good" if value else "bad")
         if ts in ring:
             expected = ring[ts]
             assert (value == "") if math.isnan(expected) else float(value) == expected
@@ -376,3 +379,142 @@ def test_samples_that_leave_the_ring_stay_on_the_trend(live_plant, make_ctx, qtb
     assert trend.is_paused()
     t2, _v2 = trend.plotted(KEY)
     assert (t2[(t2 > opened) & (t2 < ring_start())]).size >= between.sum()
+
+
+def test_buttons_lines_axis_cursor_label_export_and_theme(
+    live_plant, make_ctx, qtbot, styled, data_dir
+):
+    from ui.theme import DARK, MARKS
+
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot)
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] > 20, timeout=10_000)
+
+    # One range button looks selected at a time — also when another one has keyboard focus.
+    for text, seconds in (("30 s", 30.0), ("10 min", 600.0), ("2 min", 120.0)):
+        trend.window_buttons[seconds].click()
+        assert trend.selected_windows() == [text]
+    focused = trend.window_buttons[30.0]
+    focused.setFocus(Qt.FocusReason.TabFocusReason)
+    QApplication.processEvents()
+
+    def fill(button) -> str:  # type: ignore[no-untyped-def]
+        image = button.grab().toImage()
+        return image.pixelColor(6, image.height() // 2).name()
+
+    selected = trend.window_buttons[120.0]
+    assert fill(selected) == ctx.theme.text
+    assert fill(focused) != fill(selected)
+    assert [b for b in trend.window_buttons.values() if fill(b) == ctx.theme.text] == [selected]
+    x0, x1 = trend.x_range()
+    trend.set_x_range(x0 + 30, x1)  # a zoom: no button tells that span
+    assert trend.selected_windows() == []
+    trend.set_paused(False)
+    assert trend.selected_windows() == ["2 min"]
+
+    # 2 px lines for a handful of signals, 1 px for many.
+    assert trend.line_widths() == {KEY: 2}
+    many = [r.tag for r in ctx.store.readings(MACHINE)][:6]
+    trend.show_signals(MACHINE, many)
+    assert set(trend.line_widths().values()) == {1}
+    trend.show_signals(MACHINE, [TAG])
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] > 20, timeout=10_000)
+
+    # Y fitted to the data, the normal band and the limits — not the instrument's range.
+    spec = ctx.store.reading(MACHINE, TAG).spec
+    assert spec.eng_range is not None and spec.normal is not None
+    _, v = trend.plotted(KEY)
+    v = v[np.isfinite(v)]
+    y0, y1 = trend.y_range(KEY)
+    assert y0 <= min(float(v.min()), spec.normal.lo) and y1 >= max(float(v.max()), spec.normal.hi)
+    eng = spec.eng_range.hi - spec.eng_range.lo
+    assert y1 - y0 < 0.9 * eng
+    trend.scale_button.click()
+    assert trend.is_full_scale()
+    y0, y1 = trend.y_range(KEY)
+    assert y0 <= spec.eng_range.lo + 0.01 * eng and y1 >= spec.eng_range.hi - 0.01 * eng
+    trend.scale_button.click()
+    assert trend.y_range(KEY)[1] - trend.y_range(KEY)[0] < 0.9 * eng
+
+    # The value beside the cursor line, the same as the readout's.
+    t, _ = trend.plotted(KEY)
+    trend.set_cursor(float(t[-5]))
+    value = trend.cursor_values()[KEY]
+    assert value != NO_VALUE
+    (label,) = trend.cursor_labels()
+    assert label.endswith(value)
+    assert label == value or label[0] in {m.glyph for m in MARKS.values()}
+    save_screenshot(trend, "trend_cursor_label")
+
+    # Export: into <data folder>/exports, a notice naming the file, quality, no empty leading row.
+    csv_path = trend.export("csv")
+    assert csv_path is not None and csv_path.parent == data_dir / "exports"
+    assert csv_path.name in trend.notice.text() and str(data_dir / "exports") in trend.notice.text()
+    with csv_path.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][-1] == "quality"
+    assert rows[1][4] != "" and rows[1][6] == "good"
+    assert {r[6] for r in rows[1:]} <= {"good", "bad"}
+    png_path = trend.export("png")
+    assert png_path is not None and png_path.parent == data_dir / "exports"
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png_path.name in trend.notice.text()
+
+    # The theme has one source: the trend follows the context's signal.
+    ctx.set_theme(DARK)
+    assert trend.graphics.backgroundBrush().color().name() == DARK.panel
+    assert trend.line_widths() == {KEY: 2}
+
+
+def test_export_csv_skips_leading_gaps_and_folds_gap_runs(
+    live_plant, make_ctx, qtbot, styled, tmp_path
+):
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot)
+    qtbot.waitUntil(lambda: trend.point_counts()[KEY] > 5, timeout=10_000)
+    trend.set_paused(True)
+    (sig,) = trend._signals
+    now = float(sig.t[-1])
+    sig.t = np.array([now - 9, now - 8, now - 7, now - 6, now - 5, now - 4, now - 3])
+    sig.v = np.array([np.nan, np.nan, 1.5, np.nan, np.nan, 2.5, 3.5])
+    trend._set_x(now - 10, now)
+    path = tmp_path / "gaps.csv"
+    assert trend.export_csv(path) == 4
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))[1:]
+    assert [(r[4], r[6]) for r in rows] == [
+        ("1.5", "good"),
+        ("", "bad"),
+        ("2.5", "good"),
+        ("3.5", "good"),
+    ]
+
+
+def test_a_narrow_trend_is_compact_and_its_range_buttons_fit(live_plant, make_ctx, qtbot, styled):
+    ctx = make_ctx()
+    trend = open_trend(ctx, qtbot)
+    assert not trend.is_compact() and trend.csv_button.isVisible()
+    trend.resize(340, 320)  # a machine view's side panel
+    qtbot.waitUntil(trend.is_compact, timeout=2_000)
+    QApplication.processEvents()
+    assert not trend.csv_button.isVisible() and not trend.mode_button.isVisible()
+    assert not trend.pause_button.isVisible()
+    buttons = list(trend.window_buttons.values())
+    for button in buttons:
+        assert button.isVisible()
+        inside = trend.rect().contains(button.geometry())
+        assert inside, (button.text(), button.geometry())
+        assert button.width() >= button.fontMetrics().horizontalAdvance(button.text()) + 4
+    for left, right in itertools.pairwise(buttons):
+        assert left.geometry().right() < right.geometry().left()  # never overlapping
+    assert trend.selected_windows() == ["2 min"]
+    assert not trend.readout_area.isVisible()
+    trend.set_x_range(*trend.x_range())  # a pan pauses: the way back to live shows
+    assert trend.is_paused() and not trend.pause_button.isVisible()
+    assert trend.readout_area.isVisible() and "tap a range to go live" in trend.readout.text()
+    save_screenshot(trend, "trend_compact")
+    trend.window_buttons[600.0].click()
+    assert not trend.is_paused() and trend.selected_windows() == ["10 min"]
+    trend.resize(1280, 720)
+    qtbot.waitUntil(lambda: not trend.is_compact(), timeout=2_000)
+    assert trend.window_buttons[120.0].text() == "2 min"
