@@ -97,16 +97,17 @@ def _check_data_folder(settings: Settings) -> None:
 
 def _check_address(address: str, where: str) -> None:
     """One sentence for a hub address that cannot work (before any socket sees it)."""
-    try:
-        hub_endpoints(address)  # BusError: scheme, host or port missing
-        port = urlparse(address).port if address.startswith("tcp://") else None
-    except ValueError:
-        port = -1
-    if port is not None and not 1 <= port <= 65534:
-        raise CliError(
-            f"Hub address {address!r} ({where}) has a port out of range: use 1 to 65534 "
-            "(the hub also listens on the next port)."
-        )
+    if address.startswith("tcp://"):
+        try:
+            port = urlparse(address).port
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65534:
+            raise CliError(
+                f"Hub address {address!r} ({where}) has a port out of range: use 1 to 65534 "
+                "(the hub also listens on the next port)."
+            )
+    hub_endpoints(address)  # BusError: scheme, host or port missing
 
 
 def _check_view(
