@@ -1,10 +1,12 @@
-"""docs/protocol.md's worked byte examples are what the real codec produces, byte for byte."""
+"""docs/protocol.md's byte examples are what the real codec produces, byte for byte (and the
+integrators' guide lists every hub setting with the default the code has)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from copilot.protocol import (
@@ -21,8 +23,10 @@ from copilot.protocol import (
     machine_topic,
 )
 from copilot.protocol.columns import pack
+from copilot.settings import HubSettings
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
+DOC_DIR = Path(__file__).resolve().parents[2] / "docs"
+DOC = (DOC_DIR / "protocol.md").read_text(encoding="utf-8")
 EPOCH = 1_795_000_000_000_000_000
 
 
@@ -137,3 +141,16 @@ def test_every_inline_byte_example_is_what_the_codec_writes() -> None:
     assert "`eng_range` (key at 0x5f, value at 0x69) is `92 cb 00..00 cb 40 69 00..00`" in DOC
     assert birth[0x5F:0x69] == b"\xa9eng_range"
     assert birth[0x69:0x6C] == bytes.fromhex("92 cb 00") and birth[0x72:0x75] == b"\x00\xcb\x40"
+
+
+def test_the_integrators_guide_lists_every_hub_setting_with_its_default() -> None:
+    guide = (DOC_DIR / "integrators.md").read_text(encoding="utf-8")
+    defaults = msgspec.structs.asdict(HubSettings())
+    for name, default in defaults.items():
+        rows = [line for line in guide.splitlines() if line.startswith(f"| `{name}` | ")]
+        assert len(rows) == 1, name
+        cell = rows[0].split("|")[2].strip().strip("`").split(" ")[0].replace(",", "")
+        if isinstance(default, float):
+            assert float(cell) == default, name
+        else:
+            assert cell == str(default), name
