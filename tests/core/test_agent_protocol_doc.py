@@ -154,3 +154,12 @@ def test_the_integrators_guide_lists_every_hub_setting_with_its_default() -> Non
             assert float(cell) == default, name
         else:
             assert cell == str(default), name
+
+
+def test_the_limits_quoted_in_the_protocol_are_the_hub_defaults() -> None:
+    defaults = msgspec.structs.asdict(HubSettings())
+    quoted = re.findall(r"`((?:max|min)_\w+)` \(([\d,.]+)( MiB)?", DOC)
+    assert len(quoted) >= 15
+    for name, number, mib in quoted:
+        value = float(number.replace(",", "")) * (1024 * 1024 if mib else 1)
+        assert value == defaults[name], name
