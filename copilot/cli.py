@@ -231,7 +231,14 @@ def cmd_hub_status(args: argparse.Namespace) -> int:
     if not isinstance(reply, HubStatus):
         raise CliError(f"Unexpected answer from the hub: {type(reply).__name__}.", 2)
     if args.json:
-        print(json.dumps(msgspec.to_builtins(reply)))
+        # Every key always present (the wire form leaves empty lists out).
+        out = {
+            "hub": msgspec.to_builtins(reply.hub),
+            "machines": msgspec.to_builtins(reply.machines),
+            "peers": msgspec.to_builtins(reply.peers),
+            "truncated": reply.truncated,
+        }
+        print(json.dumps(out))
         return 0
     for line in _status_lines(reply):
         print(line)

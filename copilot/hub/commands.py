@@ -111,7 +111,8 @@ class CommandService(Service):
     def _set_status(self, record: CommandRecord, status: CommandStatus) -> CommandSettled:
         record.status = status
         record.updated = time.time()
-        self.publisher.publish(command_topic(status.machine), status)
+        if status.machine in self.plant.machines:  # never a topic named by a requester's typo
+            self.publisher.publish(command_topic(status.machine), status)
         if record.requester:
             self.publisher.reply(record.requester, status)
         return CommandSettled(status)

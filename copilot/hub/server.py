@@ -86,6 +86,10 @@ MAX_LOGGED = 10_000
 LOG_MACHINES_PER_REASON = 10  # a key refused for 5,000 machine ids logs 10 lines, counts all
 
 
+# Reasons the hub fixes and accepts (the message goes on, changed) rather than refuses.
+_CORRECTED_REASONS = frozenset({"heartbeat_clamped"})
+
+
 @dataclass
 class HubStats:
     """Counters for status output and tests."""
@@ -338,7 +342,8 @@ class Hub:
         if shown > LOG_MACHINES_PER_REASON:
             return
         log.warning(
-            "hub: refused %s from key %s%s%s (counted from now on, logged once%s).",
+            "hub: %s %s from key %s%s%s (counted from now on, logged once%s).",
+            "corrected" if reason in _CORRECTED_REASONS else "refused",
             reason,
             key,
             f" for machine {machine!r}" if machine else "",
