@@ -68,7 +68,15 @@ HUB_STATUS_TIMEOUT_S = 10.0  # an unanswered hub status request is asked again a
 
 
 class Station:
-    """Client of one hub. Start it, read :attr:`store`, stop it."""
+    """Client of one hub. Start it, read :attr:`store`, stop it.
+
+    Asking the hub: :meth:`request_history` (one :class:`HistoryArrived` per request, however
+    many parts), :meth:`send_command`/:meth:`query_command` (:class:`CommandUpdated`),
+    :meth:`request_hub_status` (:class:`HubStatusArrived`; the latest is :attr:`hub_status`,
+    its drop total :attr:`hub_drops`). The link: :attr:`state`, :attr:`link_cause`,
+    :attr:`link_reason`, :attr:`liveness_s` (from the hub's own heartbeat interval,
+    :attr:`hub_heartbeat_ms`, once it said it), :attr:`stats`.
+    """
 
     def __init__(
         self,
