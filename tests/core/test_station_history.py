@@ -16,7 +16,7 @@ from copilot.settings import StationSettings
 from copilot.station import Event, HistoryArrived, LinkState, Station
 from copilot.station import history as history_module
 from copilot.station.history import HistoryAssembler
-from tests.helpers import CountingAgent, InProcessHub, wait_until
+from tests.helpers import CountingAgent, InProcessHub, free_hub_address, wait_until
 
 SMALL_REPLY = 4096 + 18 * 60  # the hub's parts then hold about 60 points each
 
@@ -210,3 +210,21 @@ def test_errors_match_waiting_requests_only_and_a_lost_link_answers_every_reques
     # A whole answer nobody waits for (an older hub, another client's id) still reaches views.
     whole = asm.on_reply(part(5, 0, True, Series("a", [1], [1.0])))
     assert whole is not None and whole.parts == 1
+
+
+def test_a_request_the_link_cannot_send_is_answered_at_once(data_dir: Path) -> None:
+    bus = Bus(Security.from_data_path(data_dir, "station", False))
+    station = Station(bus, free_hub_address(), StationSettings(hub_status_every_s=0))
+    heard: list[HistoryArrived] = []
+    station.add_listener(lambda e: heard.append(e) if isinstance(e, HistoryArrived) else None)
+    station.start()
+    try:
+        request_id = station.request_history("mixer-1", ["count"], 0.0)
+        wait_until(lambda: heard, 5, "the request to be answered")
+        assert [e.request_id for e in heard] == [request_id]
+        assert isinstance(heard[0].reply, ErrorReply)
+        assert heard[0].reply.code == "hub_unreachable"
+        assert station.history.waiting == 0
+    finally:
+        station.stop()
+        bus.close()
