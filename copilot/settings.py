@@ -4,23 +4,31 @@ Precedence, lowest first: defaults < TOML file (``COPILOT_CONFIG`` or ``config.t
 platform's config folder) < environment (``COPILOT_<SECTION>__<KEY>``, plus the shortcuts
 ``COPILOT_HUB`` and ``COPILOT_DATA_DIR``) < command-line flags (applied by the CLI through
 :func:`with_overrides`). :func:`load` builds it; it is passed to whoever needs it — there is no
-global instance. Errors name the file or variable and what is wrong with it.
+global instance. Errors name the file or variable and what is wrong with it; every numeric
+setting has a range (``msgspec.Meta`` on its field), checked at load, and an error names the
+key and its range in one sentence.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+import msgspec.inspect
 import platformdirs
 
 APP_NAME = "operator-copilot"
 SETTINGS_VERSION = 1
 DEFAULT_HUB = "tcp://127.0.0.1:7700"
+
+Meta = msgspec.Meta  # ranges of numeric settings, checked at load
+_GIB = 1024**3
+_TEN_YEARS_S = 10 * 365 * 86_400
 
 
 class SettingsError(Exception):
@@ -31,39 +39,39 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     """The hub process (``copilot hub``)."""
 
     bind: str = DEFAULT_HUB
-    heartbeat_ms: int = 1000
-    liveness: int = 3
-    history_full_s: int = 900
-    history_minmax_interval_s: int = 30
-    history_hours: int = 8
-    rebirth_min_interval_ms: int = 2000
-    sndhwm: int = 50_000
+    heartbeat_ms: Annotated[int, Meta(ge=100, le=60_000)] = 1000
+    liveness: Annotated[int, Meta(ge=2, le=100)] = 3
+    history_full_s: Annotated[int, Meta(ge=10, le=86_400)] = 900
+    history_minmax_interval_s: Annotated[int, Meta(ge=1, le=3600)] = 30
+    history_hours: Annotated[int, Meta(ge=1, le=744)] = 8
+    rebirth_min_interval_ms: Annotated[int, Meta(ge=0, le=600_000)] = 2000
+    sndhwm: Annotated[int, Meta(ge=100, le=10_000_000)] = 50_000
     # Bounds on everything a peer controls (each refusal is counted by reason).
-    max_message_bytes: int = 4 * 1024 * 1024
-    max_header_bytes: int = 1024
-    max_string_len: int = 1024
-    max_tags_per_machine: int = 5000
-    max_commands_per_machine: int = 500
-    max_machines_per_key: int = 1000
-    max_data_columns: int = 200_000
-    min_heartbeat_ms: int = 100
-    max_heartbeat_ms: int = 60_000
-    max_clock_skew_s: float = 120.0
-    max_epoch_ahead_s: float = 3600.0
-    max_history_samples: int = 2_000_000
-    max_history_tags: int = 10_000
-    max_reply_bytes: int = 3 * 1024 * 1024
-    max_reply_items: int = 5000
-    command_retention_s: float = 3600.0
-    max_commands: int = 10_000
-    peer_retention_s: float = 600.0
+    max_message_bytes: Annotated[int, Meta(ge=4096, le=_GIB)] = 4 * 1024 * 1024
+    max_header_bytes: Annotated[int, Meta(ge=128, le=1024 * 1024)] = 1024
+    max_string_len: Annotated[int, Meta(ge=16, le=1_000_000)] = 1024
+    max_tags_per_machine: Annotated[int, Meta(ge=1, le=1_000_000)] = 5000
+    max_commands_per_machine: Annotated[int, Meta(ge=0, le=100_000)] = 500
+    max_machines_per_key: Annotated[int, Meta(ge=1, le=1_000_000)] = 1000
+    max_data_columns: Annotated[int, Meta(ge=1, le=100_000_000)] = 200_000
+    min_heartbeat_ms: Annotated[int, Meta(ge=10, le=3_600_000)] = 100
+    max_heartbeat_ms: Annotated[int, Meta(ge=100, le=86_400_000)] = 60_000
+    max_clock_skew_s: Annotated[float, Meta(gt=0, le=86_400)] = 120.0
+    max_epoch_ahead_s: Annotated[float, Meta(ge=1, le=_TEN_YEARS_S)] = 3600.0
+    max_history_samples: Annotated[int, Meta(ge=1000, le=1_000_000_000)] = 2_000_000
+    max_history_tags: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
+    max_reply_bytes: Annotated[int, Meta(ge=4096, le=_GIB)] = 3 * 1024 * 1024
+    max_reply_items: Annotated[int, Meta(ge=1, le=10_000_000)] = 5000
+    command_retention_s: Annotated[float, Meta(ge=1, le=_TEN_YEARS_S)] = 3600.0
+    max_commands: Annotated[int, Meta(ge=1, le=100_000_000)] = 10_000
+    peer_retention_s: Annotated[float, Meta(ge=1, le=_TEN_YEARS_S)] = 600.0
 
 
 class ClientSettings(msgspec.Struct, forbid_unknown_fields=True):
     """Anything that dials the hub (agents, simulator, station, CLI)."""
 
     hub: str = DEFAULT_HUB
-    timeout_s: float = 5.0
+    timeout_s: Annotated[float, Meta(gt=0, le=3600)] = 5.0
 
 
 class AgentSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -77,27 +85,36 @@ class AgentSettings(msgspec.Struct, forbid_unknown_fields=True):
     commands for ``journal_keep_days`` and at most ``journal_keep_commands`` of them.
     """
 
-    heartbeat_ms: int = 1000
-    sndhwm: int = 10_000
-    max_data_bytes: int = 1_000_000
-    backlog_samples: int = 2_000_000
-    backlog_bytes: int = 64_000_000
-    redial_min_ms: int = 250
-    redial_max_ms: int = 2000
-    journal_keep_days: float = 7.0
-    journal_keep_commands: int = 10_000
+    heartbeat_ms: Annotated[int, Meta(ge=100, le=60_000)] = 1000
+    sndhwm: Annotated[int, Meta(ge=1, le=10_000_000)] = 10_000
+    max_data_bytes: Annotated[int, Meta(ge=1024, le=_GIB)] = 1_000_000
+    backlog_samples: Annotated[int, Meta(ge=0, le=1_000_000_000)] = 2_000_000
+    backlog_bytes: Annotated[int, Meta(ge=0, le=64 * _GIB)] = 64_000_000
+    redial_min_ms: Annotated[int, Meta(ge=10, le=60_000)] = 250
+    redial_max_ms: Annotated[int, Meta(ge=10, le=600_000)] = 2000
+    journal_keep_days: Annotated[float, Meta(ge=0, le=3650)] = 7.0
+    journal_keep_commands: Annotated[int, Meta(ge=0, le=100_000_000)] = 10_000
 
 
 class StationSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """The operator station (core and window)."""
+    """The operator station (core and window).
 
-    frame_hz: float = 30.0
-    ring_seconds: float = 600.0
-    ring_samples: int = 1024
-    resync_min_interval_ms: int = 1000
-    rcvhwm: int = 100_000
-    rcvbuf_bytes: int = 0
-    max_tags_per_machine: int = 50_000  # a BIRTH with more is refused and counted
+    ``hub_status_every_s`` is how often the station asks the hub for its health on its own
+    (``0``: never; :meth:`copilot.station.Station.request_hub_status` still asks once). A
+    refused handshake is retried with new sockets after ``redial_min_ms``, doubling up to
+    ``redial_max_ms``.
+    """
+
+    frame_hz: Annotated[float, Meta(ge=1, le=240)] = 30.0
+    ring_seconds: Annotated[float, Meta(ge=1, le=86_400)] = 600.0
+    ring_samples: Annotated[int, Meta(ge=16, le=100_000_000)] = 1024
+    resync_min_interval_ms: Annotated[int, Meta(ge=0, le=600_000)] = 1000
+    rcvhwm: Annotated[int, Meta(ge=0, le=100_000_000)] = 100_000  # 0: no limit (libzmq)
+    rcvbuf_bytes: Annotated[int, Meta(ge=0, le=_GIB)] = 0  # 0: the system's default
+    max_tags_per_machine: Annotated[int, Meta(ge=1, le=1_000_000)] = 50_000  # past it: refused
+    hub_status_every_s: Annotated[float, Meta(ge=0, le=86_400)] = 10.0
+    redial_min_ms: Annotated[int, Meta(ge=10, le=60_000)] = 250
+    redial_max_ms: Annotated[int, Meta(ge=10, le=600_000)] = 2000
     theme: Literal["light", "dark"] = "light"
     kiosk: bool = False
 
@@ -105,10 +122,10 @@ class StationSettings(msgspec.Struct, forbid_unknown_fields=True):
 class SimSettings(msgspec.Struct, forbid_unknown_fields=True):
     """The simulated plant (``copilot sim``)."""
 
-    machines: int = 12
-    tags_per_machine: int = 0
-    rate_hz: float = 2.0
-    seed: int = 0
+    machines: Annotated[int, Meta(ge=0, le=100_000)] = 12
+    tags_per_machine: Annotated[int, Meta(ge=0, le=1_000_000)] = 0
+    rate_hz: Annotated[float, Meta(gt=0, le=1000)] = 2.0  # samples per second per tag
+    seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
     faults: str = ""
 
 
@@ -173,16 +190,114 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
-def _convert(raw: dict[str, Any], origin: str) -> Settings:
+_FLAGS = {
+    "sim.machines": "--machines",
+    "sim.tags_per_machine": "--tags-per-machine",
+    "sim.rate_hz": "--rate",
+    "sim.seed": "--seed",
+}
+"""Settings a command-line flag also sets: an error names both."""
+
+_AT = re.compile(r"at `\$\.(\w+)\.(\w+)`")
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _bounds(lo: float | None, lo_open: bool, hi: float | None, hi_open: bool) -> str:
+    """``between 100 and 60000``, ``0 or more``, ``more than 0 and at most 1000``..."""
+    if lo is not None and hi is not None and not lo_open and not hi_open:
+        return f"between {_number(lo)} and {_number(hi)}"
+    parts = []
+    if lo is not None:
+        parts.append(f"more than {_number(lo)}" if lo_open else f"{_number(lo)} or more")
+    if hi is not None:
+        parts.append(f"less than {_number(hi)}" if hi_open else f"at most {_number(hi)}")
+    return " and ".join(parts)
+
+
+def allowed_range(section: str, key: str) -> str:
+    """The range a numeric setting must lie in, in words ('' if it has none)."""
+    fields = {f.name: f for f in msgspec.structs.fields(Settings)}
+    if section not in fields or not isinstance(fields[section].type, type):
+        return ""
+    info = msgspec.inspect.type_info(fields[section].type)
+    if not isinstance(info, msgspec.inspect.StructType):
+        return ""
+    for field in info.fields:
+        kind = field.type
+        if field.name == key and isinstance(
+            kind, msgspec.inspect.IntType | msgspec.inspect.FloatType
+        ):
+            lo, lo_open = (kind.gt, True) if kind.gt is not None else (kind.ge, False)
+            hi, hi_open = (kind.lt, True) if kind.lt is not None else (kind.le, False)
+            return _bounds(lo, lo_open, hi, hi_open)
+    return ""
+
+
+def _explain(
+    exc: msgspec.ValidationError,
+    raw: Mapping[str, Any],
+    origin: str,
+    variables: Mapping[str, str],
+) -> str:
+    """One sentence: which setting is out of which range, or msgspec's own words.
+
+    ``variables`` names the environment variable that set a key (``hub.heartbeat_ms`` →
+    ``COPILOT_HUB__HEARTBEAT_MS``), so the sentence names it instead of the environment.
+    """
+    text = str(exc)
+    where = _AT.search(text)
+    if where is not None and any(op in text for op in (" >= ", " > ", " <= ", " < ")):
+        section, key = where.groups()
+        bounds = allowed_range(section, key)
+        if bounds:
+            name = f"{section}.{key}"
+            flag = _FLAGS.get(name)
+            value = raw.get(section, {}).get(key)
+            label = f"{key} ({flag}, {name})" if flag else name
+            shown = value if isinstance(value, str) else repr(value)
+            if name in variables:
+                origin = f"environment variable {variables[name]}"
+            return f"{origin}: {label} must be {bounds}, not {shown}."
+    return f"{origin}: {text}."
+
+
+def _check_pairs(settings: Settings, origin: str) -> None:
+    """Settings that bound each other: a minimum above its maximum is refused."""
+    pairs = (
+        ("hub", "min_heartbeat_ms", settings.hub.min_heartbeat_ms, settings.hub.max_heartbeat_ms),
+        ("agent", "redial_min_ms", settings.agent.redial_min_ms, settings.agent.redial_max_ms),
+        (
+            "station",
+            "redial_min_ms",
+            settings.station.redial_min_ms,
+            settings.station.redial_max_ms,
+        ),
+    )
+    for section, key, low, high in pairs:
+        if low > high:
+            other = key.replace("min", "max")
+            raise SettingsError(
+                f"{origin}: {section}.{key} ({low}) must not be more than "
+                f"{section}.{other} ({high})."
+            )
+
+
+def _convert(
+    raw: dict[str, Any], origin: str, variables: Mapping[str, str] | None = None
+) -> Settings:
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise SettingsError(f"{origin}: {exc}.") from None
+        raise SettingsError(_explain(exc, raw, origin, variables or {})) from None
     if settings.version != SETTINGS_VERSION:
         raise SettingsError(
             f"{origin}: settings version {settings.version} is not supported "
             f"(this program reads version {SETTINGS_VERSION})."
         )
+    _check_pairs(settings, origin)
     return settings
 
 
@@ -201,7 +316,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     elif env.get("COPILOT_CONFIG"):
         raise SettingsError(f"COPILOT_CONFIG names {path}, which does not exist.")
     raw = _merge(raw, _env_layer(env))
-    return _convert(raw, "environment (COPILOT_* variables)")
+    variables = {
+        name[len("COPILOT_") :].lower().replace("__", ".", 1): name
+        for name in env
+        if name.startswith("COPILOT_") and "__" in name
+    }
+    return _convert(raw, "environment (COPILOT_* variables)", variables)
 
 
 def with_overrides(settings: Settings, overrides: Mapping[str, Mapping[str, Any]]) -> Settings:

@@ -17,32 +17,31 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from typing import cast
 
 from copilot.agent.outcome import REJECT_CAUSES, AgentStats, CommandHandler, CommandOutcome
 from copilot.arguments import validate_args
-from copilot.protocol import Command, CommandSpec, CommandState, MachineInfo, Value
+from copilot.protocol import (
+    ACTIVE_STATES,
+    FINAL_STATES,
+    Command,
+    CommandSpec,
+    CommandState,
+    MachineInfo,
+    Value,
+)
 from copilot.storage import CommandJournal, StorageError
 
 log = logging.getLogger(__name__)
 
 StatusSender = Callable[[str, CommandState, str, str, "dict[str, Value] | None"], None]
 
-_STATES: dict[str, CommandState] = {
-    "SENT": "SENT",
-    "ACCEPTED": "ACCEPTED",
-    "REJECTED": "REJECTED",
-    "EXECUTING": "EXECUTING",
-    "COMPLETED": "COMPLETED",
-    "FAILED": "FAILED",
-    "EXPIRED": "EXPIRED",
-    "CANCELLED": "CANCELLED",
-    "UNKNOWN": "UNKNOWN",
-}
+_STATES = ACTIVE_STATES | FINAL_STATES  # the lifecycle, listed once in copilot.protocol
 
 
 def as_state(text: str) -> CommandState:
     """A journal's state text as a :data:`CommandState` (anything unexpected is UNKNOWN)."""
-    return _STATES.get(text, "UNKNOWN")
+    return cast(CommandState, text) if text in _STATES else "UNKNOWN"
 
 
 class CommandDesk:

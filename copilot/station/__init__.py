@@ -1,15 +1,17 @@
 """The Qt-free station core: a client of one hub that keeps a picture of the plant.
 
 ``link`` owns the sockets and the I/O thread, ``sync`` keeps the picture in step with the hub,
-``commands`` sends commands and orders their statuses, ``store`` holds what views read,
-``events`` lists what listeners hear (on a dispatch thread, never the I/O thread) and
-``worker`` is the thread-with-an-inbox pattern for audio, speech and text-to-speech.
+``commands`` sends commands and orders their statuses, ``history`` joins history answers that
+come in parts, ``store`` holds what views read, ``events`` lists what listeners hear (on a
+dispatch thread, never the I/O thread) and ``worker`` is the thread-with-an-inbox pattern for
+audio, speech and text-to-speech.
 """
 
 from copilot.station.events import (
     CommandUpdated,
     Event,
     HistoryArrived,
+    HubStatusArrived,
     LinkCause,
     LinkChanged,
     LinkState,
@@ -25,6 +27,7 @@ __all__ = [
     "CommandUpdated",
     "Event",
     "HistoryArrived",
+    "HubStatusArrived",
     "LinkCause",
     "LinkChanged",
     "LinkState",

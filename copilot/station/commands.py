@@ -3,7 +3,8 @@
 :class:`Commands` turns a call into a :class:`~copilot.protocol.Command`, records it as ``SENT``
 in the store at once (so a view shows it before the hub answers) and hands it to the I/O thread.
 Statuses arrive twice (the hub's reply and the update stream) and from clocks that disagree,
-so one ranking decides: a status that repeats the known one or ranks below it changes nothing.
+so one ranking decides (:data:`copilot.protocol.STATE_RANK`, the lifecycle listed once): a
+status that repeats the known one or ranks below it changes nothing.
 A command the link cannot send becomes ``REJECTED`` (``hub_unreachable``) at once.
 """
 
@@ -13,24 +14,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from copilot.protocol import Command, CommandQuery, CommandState, CommandStatus, Origin, Scalar
+from copilot.protocol import STATE_RANK, Command, CommandQuery, CommandStatus, Origin, Scalar
 from copilot.station.events import CommandUpdated, Event
 from copilot.station.store import StationStore
-
-# TODO(station): the hub helper is adding the command-state sets to copilot.protocol; use its
-# ranking from there once it is on main and delete this table (it must stay the only one).
-STATE_RANK: dict[CommandState, int] = {
-    "SENT": 0,
-    "ACCEPTED": 1,
-    "EXECUTING": 2,
-    "COMPLETED": 3,
-    "FAILED": 3,
-    "REJECTED": 3,
-    "EXPIRED": 3,
-    "CANCELLED": 3,
-    "UNKNOWN": 3,
-}
-"""Lifecycle order: a status never moves a command backwards (its times come from other clocks)."""
 
 
 class Commands:

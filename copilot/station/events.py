@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
-from copilot.protocol import CommandStatus, ErrorReply, HistoryReply
+from copilot.protocol import CommandStatus, ErrorReply, HistoryReply, HubStatus
 
 
 class LinkState(enum.Enum):
@@ -66,10 +66,36 @@ class CommandUpdated:
 
 @dataclass(frozen=True)
 class HistoryArrived:
-    """The hub answered a history request."""
+    """The hub answered a history request: one event per request, with all of its parts.
+
+    ``reply`` is the whole answer (the series of every part joined, a tag's pieces in time
+    order) or the ``ERROR`` that answered the request (from the hub, or the station's own when
+    the answer could not be completed: ``history_timeout``, ``history_incomplete``...).
+    ``parts`` is how many parts arrived; ``truncated`` says the hub lowered ``max_points`` to
+    keep the answer bounded.
+    """
 
     request_id: int
     reply: HistoryReply | ErrorReply
+    parts: int = 1
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class HubStatusArrived:
+    """The hub's health, as ``copilot hub status`` shows it (per machine, per peer, drops).
+
+    ``at`` is the wall-clock time it arrived. The station also keeps the latest one
+    (:attr:`copilot.station.Station.hub_status`), so a status bar need not ask.
+    """
+
+    status: HubStatus
+    at: float
+
+    @property
+    def drops(self) -> int:
+        """Messages the hub dropped, all reasons together."""
+        return sum(self.status.hub.drops.values())
 
 
 @dataclass(frozen=True)
@@ -85,4 +111,11 @@ class WorkerFailed:
     error: str
 
 
-Event = LinkChanged | MachinesChanged | CommandUpdated | HistoryArrived | WorkerFailed
+Event = (
+    LinkChanged
+    | MachinesChanged
+    | CommandUpdated
+    | HistoryArrived
+    | HubStatusArrived
+    | WorkerFailed
+)

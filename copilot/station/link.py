@@ -5,12 +5,16 @@ its own thread, polls them with a wake-up pipe, decodes every message and hands 
 :class:`LinkHandler`. Other threads never touch a socket: :meth:`HubLink.submit` queues a
 request and wakes the thread, which sends it. An exception while handling one message is
 counted (``apply_error``), logged once per kind with its context, and the loop goes on: no
-message, however hostile, ends the thread.
+message, however hostile, ends the thread. libzmq never retries a handshake the hub refused, so
+each socket is a :class:`~copilot.bus.Redial`: after a refusal it is replaced by a new one
+(after ``redial_min_ms``, doubling up to ``redial_max_ms``), so a key the hub allows later
+connects by itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import queue
@@ -19,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from copilot.bus import Bus, HandshakeWatch, Link, Poller, hub_endpoints
+from copilot.bus import Bus, Link, Poller, Redial, hub_endpoints
 from copilot.proc import run_in_thread
 from copilot.protocol import Body, Codec, DropCounters, Header
 from copilot.settings import StationSettings
@@ -48,6 +52,12 @@ class LinkHandler(Protocol):
     def on_handshake_failures(self, failures: list[str]) -> None:
         """Security handshakes failed since the last tick (sentences, already logged)."""
 
+    def on_relink(self, which: str) -> None:
+        """A socket (``"dealer"`` or ``"sub"``) was replaced after a refused handshake.
+
+        Whatever was sent on the old DEALER and not yet answered will not be answered.
+        """
+
     def tick(self, now: float) -> None:
         """Housekeeping, about every 0.25 s (monotonic time)."""
 
@@ -71,7 +81,9 @@ class HubLink:
         self.codec = Codec(drops)
         self.sub: Link | None = None
         self.dealer: Link | None = None
-        self.watch: HandshakeWatch | None = None
+        self._sub_redial: Redial | None = None
+        self._dealer_redial: Redial | None = None
+        self.redials = 0  # sockets replaced after a refused handshake
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self.apply_errors = 0
@@ -124,7 +136,9 @@ class HubLink:
     @property
     def handshake_ok(self) -> bool | None:
         """Whether a security handshake with the hub succeeded (``None``: insecure, no check)."""
-        return None if self.watch is None else self.watch.connected
+        if self.bus.security.insecure or self._dealer_redial is None:
+            return None
+        return self._dealer_redial.connected
 
     # -- I/O thread -------------------------------------------------------------------------------
 
@@ -137,16 +151,29 @@ class HubLink:
         log.debug("station: hub unreachable; %s not sent.", type(body).__name__)
         return False
 
+    def _redial(self, make: Callable[[], Link]) -> Redial:
+        return Redial(
+            self.bus,
+            make,
+            f"station {self.name}",
+            min_s=self.settings.redial_min_ms / 1000,
+            max_s=self.settings.redial_max_ms / 1000,
+        )
+
+    def _make_sub(self) -> Link:
+        sub = self.bus.sub(
+            self.pub_ep, rcvhwm=self.settings.rcvhwm, rcvbuf=self.settings.rcvbuf_bytes
+        )
+        sub.subscribe(b"")
+        return sub
+
     def _run(self) -> None:
         handler = self._handler
         assert handler is not None
-        self.sub = self.bus.sub(
-            self.pub_ep, rcvhwm=self.settings.rcvhwm, rcvbuf=self.settings.rcvbuf_bytes
-        )
-        self.sub.subscribe(b"")
-        self.dealer = self.bus.dealer(self.router_ep)
-        if not self.bus.security.insecure:
-            self.watch = self.bus.watch(self.dealer, f"station {self.name}")
+        self._sub_redial = self._redial(self._make_sub)
+        self._dealer_redial = self._redial(lambda: self.bus.dealer(self.router_ep))
+        self.sub = self._sub_redial.link
+        self.dealer = self._dealer_redial.link
         poller = Poller([self.sub, self.dealer])
         poller.register_fd(self._wake_r)
         self._guarded("start", handler.on_start)
@@ -167,13 +194,32 @@ class HubLink:
                 now = time.monotonic()
                 if now >= next_tick:
                     next_tick = now + _TICK_S
-                    self._tick(handler, now)
+                    self._tick(handler, poller, now)
         finally:
-            self.bus.forget(self.sub)
-            self.bus.forget(self.dealer)
-            if self.watch is not None:
-                self.watch.close()
-                self.bus.forget(self.watch.link)
+            for redial in (self._sub_redial, self._dealer_redial):
+                redial.close()
+
+    def _maintain(self, handler: LinkHandler, poller: Poller, now: float) -> list[str]:
+        """Read both sockets' handshake events, replace a refused one; the failures seen."""
+        failures: list[str] = []
+        for which, redial in (("dealer", self._dealer_redial), ("sub", self._sub_redial)):
+            assert redial is not None
+            watch, old = redial.watch, redial.link
+            before = watch.failures if watch is not None else 0
+            replaced = redial.poll(now)
+            if watch is not None and watch.failures > before:
+                failures.extend([watch.last_failure] * (watch.failures - before))
+            if not replaced:
+                continue
+            self.redials += 1
+            poller.unregister(old)
+            poller.register(redial.link)
+            if which == "dealer":
+                self.dealer = redial.link
+            else:
+                self.sub = redial.link
+            self._guarded("relink", functools.partial(handler.on_relink, which))
+        return failures
 
     def failed(self, where: str, what: str, exc: Exception) -> None:
         """One message (or tick) could not be handled: count it, log it once per kind."""
@@ -192,11 +238,10 @@ class HubLink:
         except Exception as exc:
             self.failed(where, "call", exc)
 
-    def _tick(self, handler: LinkHandler, now: float) -> None:
-        if self.watch is not None:
-            failures = self.watch.drain()
-            if failures:
-                self._guarded("handshake report", lambda: handler.on_handshake_failures(failures))
+    def _tick(self, handler: LinkHandler, poller: Poller, now: float) -> None:
+        failures = self._maintain(handler, poller, now)
+        if failures:
+            self._guarded("handshake report", lambda: handler.on_handshake_failures(failures))
         self._guarded("housekeeping", lambda: handler.tick(now))
 
     def _drain_wake(self) -> None:

@@ -5,6 +5,12 @@ the one I/O thread that owns them), a :class:`~copilot.station.sync.Sync` (snaps
 updates, resync, link state), :class:`~copilot.station.commands.Commands` (send, query, status
 order) and the :class:`~copilot.station.store.StationStore` views read on their own timer.
 
+A history answer the hub sends in parts is joined by a
+:class:`~copilot.station.history.HistoryAssembler` (one :class:`HistoryArrived` per request);
+the hub's health (``HUB_STATUS``) is asked for on request and, if
+``StationSettings.hub_status_every_s`` says so, every so often while the link is live; the
+latest answer is kept (:attr:`Station.hub_status`) for a status bar.
+
 Listeners get only low-rate events (:mod:`copilot.station.events`). They are called on a
 dispatch thread (a :class:`~copilot.station.worker.Worker`), in order, never on the I/O thread:
 a slow or broken listener cannot stall the sockets. A listener that raises is logged with the
@@ -16,6 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -29,6 +36,8 @@ from copilot.protocol import (
     Header,
     HistoryReply,
     HistoryRequest,
+    HubStatus,
+    HubStatusRequest,
     Origin,
     Scalar,
     SnapshotEnd,
@@ -36,7 +45,14 @@ from copilot.protocol import (
 )
 from copilot.settings import StationSettings
 from copilot.station.commands import Commands
-from copilot.station.events import Event, HistoryArrived, LinkCause, LinkState
+from copilot.station.events import (
+    Event,
+    HistoryArrived,
+    HubStatusArrived,
+    LinkCause,
+    LinkState,
+)
+from copilot.station.history import HistoryAssembler
 from copilot.station.link import HubLink
 from copilot.station.stats import StationStats
 from copilot.station.store import Reading, StationStore
@@ -48,10 +64,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENT_INBOX = 10_000  # events waiting for listeners; past it new ones are dropped and counted
+HUB_STATUS_TIMEOUT_S = 10.0  # an unanswered hub status request is asked again after this
 
 
 class Station:
-    """Client of one hub. Start it, read :attr:`store`, stop it."""
+    """Client of one hub. Start it, read :attr:`store`, stop it.
+
+    Asking the hub: :meth:`request_history` (one :class:`HistoryArrived` per request, however
+    many parts), :meth:`send_command`/:meth:`query_command` (:class:`CommandUpdated`),
+    :meth:`request_hub_status` (:class:`HubStatusArrived`; the latest is :attr:`hub_status`,
+    its drop total :attr:`hub_drops`). The link: :attr:`state`, :attr:`link_cause`,
+    :attr:`link_reason`, :attr:`liveness_s` (from the hub's own heartbeat interval,
+    :attr:`hub_heartbeat_ms`, once it said it), :attr:`stats`.
+    """
 
     def __init__(
         self,
@@ -80,6 +105,11 @@ class Station:
         self._link = HubLink(bus, hub, self.settings, name, self.stats.counters)
         self.router_ep, self.pub_ep = self._link.router_ep, self._link.pub_ep
         self.commands = Commands(self.store, self._link.submit, self._emit)
+        self._ids = itertools.count(1)  # request ids: history and snapshots share them
+        self.history = HistoryAssembler()
+        self._hub_status: HubStatusArrived | None = None
+        self._status_asked = 0.0  # monotonic time of the unanswered hub status request, or 0
+        self._status_next = 0.0  # when the station asks by itself next (monotonic)
         self.sync = Sync(
             self.store,
             self.stats,
@@ -90,8 +120,9 @@ class Station:
             self._emit,
             self.commands.apply,
             self._link.failed,
+            liveness=liveness,
+            next_id=lambda: next(self._ids),
         )
-        self._ids = itertools.count(1)
         self._stopped = False
 
     # -- public API (any thread) --------------------------------------------------------------
@@ -122,8 +153,14 @@ class Station:
         until: float = 0.0,
         max_points: int = 4000,
     ) -> int:
-        """Ask the hub for history (times in s); the answer comes as :class:`HistoryArrived`."""
+        """Ask the hub for history (times in s); the answer comes as one :class:`HistoryArrived`.
+
+        Returns the request's id, which the event carries. However many parts the hub answers
+        in, listeners hear once, with the whole answer (or the ``ERROR`` that answered it).
+        """
         request_id = next(self._ids)
+        for failed in self.history.expect(request_id, machine):
+            self._emit(failed)
         self._link.submit(
             HistoryRequest(
                 machine=machine,
@@ -135,6 +172,34 @@ class Station:
             )
         )
         return request_id
+
+    def request_hub_status(self) -> None:
+        """Ask the hub for its health; the answer comes as :class:`HubStatusArrived`.
+
+        The latest answer is also kept in :attr:`hub_status`.
+        """
+        self._status_asked = time.monotonic()
+        self._link.submit(HubStatusRequest())
+
+    @property
+    def hub_status(self) -> HubStatusArrived | None:
+        """The hub's latest health report (``None`` until one arrived), with when it came."""
+        return self._hub_status
+
+    @property
+    def hub_drops(self) -> int | None:
+        """Messages the hub dropped, all reasons, per its latest report (``None``: no report)."""
+        return None if self._hub_status is None else self._hub_status.drops
+
+    @property
+    def hub_heartbeat_ms(self) -> int:
+        """The hub's heartbeat interval as it said on the wire (0 until it said so)."""
+        return self.sync.hub_heartbeat_ms
+
+    @property
+    def liveness_s(self) -> float:
+        """How long the hub may be silent before the link is LOST (follows the hub's interval)."""
+        return self.sync.liveness_s
 
     def send_command(
         self,
@@ -261,27 +326,82 @@ class _Handler:
         self._sync.on_update(header, body)
 
     def on_reply(self, header: Header, body: Body) -> None:
+        station = self._station
         match body:
             case SnapshotItem():
                 self._sync.on_snapshot_item(body)
             case SnapshotEnd():
                 self._sync.on_snapshot_end(body)
             case HistoryReply():
-                self._station._emit(HistoryArrived(body.request_id, body))
+                whole = station.history.on_reply(body)
+                if whole is not None:
+                    station._emit(whole)
             case ErrorReply():
-                log.warning("station: hub says %s", body.message)
-                self._station._emit(HistoryArrived(0, body))
+                answered = station.history.on_error(body)
+                if answered is not None:
+                    station._emit(answered)
+                    return
+                station.stats.hub_errors += 1
+                station.stats.last_hub_error = body.message[:500]
+                log.warning("station: hub says %s", body.message[:500])
+                if body.request_id == 0:  # a hub that does not say which request failed
+                    station._emit(HistoryArrived(0, body))
+            case HubStatus():
+                station.stats.hub_statuses += 1
+                station._status_asked = 0.0
+                station._hub_status = HubStatusArrived(body, time.time())
+                station._emit(station._hub_status)
             case CommandStatus():
                 self._commands.apply(body)
             case _:
-                self._station.stats.counters.count("unexpected_type")
+                station.stats.counters.count("unexpected_type")
 
     def on_unsent(self, body: Body) -> None:
         if isinstance(body, Command):
             self._commands.unsent(body)
+        elif isinstance(body, HistoryRequest):
+            station = self._station
+            lost = station.history.on_error(
+                ErrorReply(
+                    code="hub_unreachable",
+                    message="The hub cannot be reached; the history request was not sent.",
+                    request_id=body.request_id,
+                )
+            )
+            if lost is not None:
+                station._emit(lost)
+        elif isinstance(body, HubStatusRequest):
+            self._station._status_asked = 0.0
 
     def on_handshake_failures(self, failures: list[str]) -> None:
         self._sync.handshake_failed(failures)
 
+    def on_relink(self, which: str) -> None:
+        station = self._station
+        station.stats.redials += 1
+        self._sync.relinked(which)
+        if which == "dealer":  # what the old socket asked for will not be answered
+            for lost in station.history.abandon(
+                "The connection to the hub was replaced; ask for the history again."
+            ):
+                station._emit(lost)
+            station._status_asked = 0.0
+
     def tick(self, now: float) -> None:
+        station = self._station
         self._sync.tick(now, self._link.handshake_ok)
+        for late in station.history.expire(now):
+            station._emit(late)
+        self._ask_hub_status(now)
+
+    def _ask_hub_status(self, now: float) -> None:
+        """Ask for the hub's health every ``hub_status_every_s`` while live (one at a time)."""
+        station = self._station
+        every = station.settings.hub_status_every_s
+        if every <= 0 or self._sync.state != LinkState.LIVE or now < station._status_next:
+            return
+        if station._status_asked and now - station._status_asked < HUB_STATUS_TIMEOUT_S:
+            return  # the last one is still on its way: never more than one outstanding
+        station._status_next = now + every
+        if self._link.send(HubStatusRequest()):
+            station._status_asked = now

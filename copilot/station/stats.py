@@ -30,6 +30,10 @@ class StationStats:
     last_handshake_failure: str = ""
     listener_errors: int = 0  # listeners that raised (logged, counted, never fatal)
     events_dropped: int = 0  # events refused because the dispatch inbox was full
+    redials: int = 0  # sockets replaced after the hub refused a handshake
+    hub_errors: int = 0  # ERROR replies from the hub that answer no waiting request
+    last_hub_error: str = ""
+    hub_statuses: int = 0  # HUB_STATUS answers received
     counters: DropCounters = field(default_factory=DropCounters, repr=False)
     _window: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=64))
 

@@ -26,7 +26,7 @@ import msgspec
 import numpy as np
 
 from copilot.protocol import (
-    TERMINAL_STATES,
+    FINAL_STATES,
     Birth,
     CommandSpec,
     CommandStatus,
@@ -313,7 +313,7 @@ class StationStore:
     def _forget_commands(self) -> None:
         """Drop the oldest finished commands (then the oldest of any state) down to 90 %."""
         keep = self.max_commands * 9 // 10
-        for cmd_id in [c for c, s in self.commands.items() if s.state in TERMINAL_STATES]:
+        for cmd_id in [c for c, s in self.commands.items() if s.state in FINAL_STATES]:
             if len(self.commands) <= keep:
                 return
             del self.commands[cmd_id]

@@ -4,9 +4,11 @@
 are held, and those not already in it are applied after. A hub sequence gap or a new hub epoch
 marks every value Uncertain/resyncing, takes a new snapshot (at most one per
 ``resync_min_interval_ms``) and is counted; a silent hub (no message for ``liveness`` heartbeat
-intervals) marks values Uncertain/comm_lost until it is back. It also owns the link's state and
-why it is in it (:class:`~copilot.station.events.LinkChanged` with a ``cause``): nothing answers,
-the hub refused the key, the handshake failed, the hub speaks another protocol version.
+intervals — the interval the hub's heartbeats carry once one has arrived, else the one the
+station was given) marks values Uncertain/comm_lost until it is back. It also owns the link's
+state and why it is in it (:class:`~copilot.station.events.LinkChanged` with a ``cause``):
+nothing answers, the hub refused the key, the handshake failed, the hub speaks another
+protocol version.
 
 Everything here runs on the I/O thread; it sends through ``send`` and tells the world through
 ``emit`` (the station's dispatch thread calls the listeners).
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_HELD = 500_000  # updates held while a snapshot is on its way; past it they are dropped
 MAX_SNAPSHOT_ITEMS = 100_000  # machines in one snapshot; past it they are dropped
 SNAPSHOT_TIMEOUT_S = 3.0
+MIN_HUB_HEARTBEAT_MS = 100  # a hub heartbeat interval is believed within these bounds
+MAX_HUB_HEARTBEAT_MS = 60_000
 
 _HANDSHAKE_CAUSES: frozenset[LinkCause] = frozenset(
     {"key_refused", "handshake_failed", "version_mismatch"}
@@ -61,12 +65,18 @@ class Sync:
         emit: Callable[[Event], None],
         on_status: Callable[[CommandStatus], object],
         failed: Callable[[str, str, Exception], None],
+        *,
+        liveness: int = 3,
+        next_id: Callable[[], int] | None = None,
     ) -> None:
         self.store = store
         self.stats = stats
         self.settings = settings
         self.hub = hub
         self._liveness_s = liveness_s
+        self._liveness = liveness
+        self.hub_heartbeat_ms = 0  # the interval the hub says it sends heartbeats at (0: unsaid)
+        self._next_id = next_id
         self._send = send
         self._emit = emit
         self._on_status = on_status
@@ -123,7 +133,7 @@ class Sync:
         self._snapshot_sent = now
         self._snapshot_due = 0.0
         self._last_resync = now
-        self._snapshot_id += 1
+        self._snapshot_id = self._next_id() if self._next_id else self._snapshot_id + 1
         self._syncing(reason)
         self._snapshot_unsent = not self._send(SnapshotRequest(request_id=self._snapshot_id))
 
@@ -178,8 +188,32 @@ class Sync:
 
     # -- the update stream ----------------------------------------------------------------------
 
+    @property
+    def liveness_s(self) -> float:
+        """How long the hub may stay silent before the link is LOST."""
+        return self._liveness_s
+
+    def hub_heartbeat(self, interval_ms: int) -> None:
+        """The hub said it sends heartbeats every ``interval_ms``: silence is judged by that."""
+        interval_ms = min(max(interval_ms, MIN_HUB_HEARTBEAT_MS), MAX_HUB_HEARTBEAT_MS)
+        if interval_ms != self.hub_heartbeat_ms:
+            self.hub_heartbeat_ms = interval_ms
+            self._liveness_s = self._liveness * interval_ms / 1000
+            log.info(
+                "station: the hub sends heartbeats every %d ms; silent after %.1f s.",
+                interval_ms,
+                self._liveness_s,
+            )
+
+    def relinked(self, which: str) -> None:
+        """A socket was replaced: a snapshot asked on the old DEALER is asked again."""
+        if which == "dealer" and self._snapshot_sent:
+            self._snapshot_unsent = True
+
     def on_update(self, header: Header, body: Body) -> None:
         """One message from the hub's update stream, in arrival order."""
+        if isinstance(body, Heartbeat) and body.interval_ms > 0 and header.src == "hub":
+            self.hub_heartbeat(body.interval_ms)
         self._last_pub = time.monotonic()
         self.stats.messages += 1
         latency_ms = (time.time_ns() - header.ts) / 1e6
