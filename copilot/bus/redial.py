@@ -99,6 +99,8 @@ class Redial:
         self.bus.forget(old)
         self.link = self._make()
         self.watch = self.bus.watch(self.link, self.side)
+        if watch is not None:  # the same refusal on the new socket is not news: log it rarely
+            self.watch.failures, self.watch.last_failure = watch.failures, watch.last_failure
         self.redials += 1
         if self.redials in (1, 10, 100) or self.redials % 1000 == 0:
             log.info(
