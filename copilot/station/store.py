@@ -294,12 +294,16 @@ class StationStore:
         except BatchError as exc:
             raise RefusedError("bad_values", str(exc)) from exc
 
-    def set_link_quality(self, quality: int) -> None:
-        """Make every value at most this good (0 = the link is fine)."""
+    def set_link_quality(self, quality: int, since: float | None = None) -> None:
+        """Make every value at most this good (0 = the link is fine).
+
+        ``since`` is the wall-clock time the link went bad — for a silent hub, when its last
+        message arrived, so every view says the same "since" as the lost-hub banner.
+        """
         with self._lock:
             if quality != self._link_quality:
                 self._link_quality = quality
-                self._link_since = time.time()
+                self._link_since = time.time() if since is None else since
                 self.version += 1
 
     def apply_command_status(self, status: CommandStatus) -> None:

@@ -283,7 +283,10 @@ class Sync:
         self._version_drops = version_drops
         silent = now - max(self._last_pub, self._snapshot_sent or 0.0)
         if self.state != LinkState.LOST and silent > self._liveness_s and self._last_pub:
-            self.store.set_link_quality(int(Quality.UNCERTAIN_COMM_LOST))
+            # Stale since the hub's last message, not since this check noticed it.
+            self.store.set_link_quality(
+                int(Quality.UNCERTAIN_COMM_LOST), since=time.time() - (now - self._last_pub)
+            )
             self.set_state(LinkState.LOST, "no heartbeat from the hub", "hub_silent")
         elif self._snapshot_due and now >= self._snapshot_due:
             self.request_snapshot("resynchronising")
