@@ -131,17 +131,22 @@ class HistoryService(Service):
 
 
 def split_reply(reply: HistoryReply, max_bytes: int) -> list[HistoryReply | ErrorReply]:
-    """``reply`` in parts each under ``max_bytes`` (a long series is cut in time order)."""
-    per_part = max(16, (max_bytes - 4096) // _BYTES_PER_POINT)
+    """``reply`` in parts each under ``max_bytes`` (a long series is cut in time order).
+
+    A series costs its points and its own head (the tag's name and keys), so a request for
+    many tags with long names is cut as surely as one for a few long series.
+    """
+    budget = max(1024, max_bytes - 4096)  # room for the reply's own keys and machine id
     parts: list[list[Series]] = [[]]
-    room = per_part
+    room = budget
     for series in reply.series:
+        head = len(series.tag.encode()) + 32
         start, n = 0, len(series.t)
         while True:
-            if room <= 0:
+            if room < head + 16 * _BYTES_PER_POINT and parts[-1]:
                 parts.append([])
-                room = per_part
-            take = min(n - start, room)
+                room = budget
+            take = min(n - start, max(1, (room - head) // _BYTES_PER_POINT))
             parts[-1].append(
                 Series(
                     tag=series.tag,
@@ -150,7 +155,7 @@ def split_reply(reply: HistoryReply, max_bytes: int) -> list[HistoryReply | Erro
                     tier=series.tier,
                 )
             )
-            room -= take + 8  # a series also costs its name and keys
+            room -= head + take * _BYTES_PER_POINT
             start += take
             if start >= n:
                 break
