@@ -105,6 +105,11 @@ class StationProc:
             tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"station process not ready: {self.ready or 'no output'}\n{tail}")
 
+    def samples(self) -> int:
+        """Samples the station has applied so far (its last report)."""
+        with self._lock:
+            return int(self.stats[-1]["samples"]) if self.stats else 0
+
     def since(self, t0: float) -> list[dict]:  # type: ignore[type-arg]
         with self._lock:
             return [d for d in self.stats if d["got"] >= t0]
@@ -185,9 +190,17 @@ def _ramp(
     """Highest passing rate (0 if none) and why the ramp stopped."""
     best, why = 0.0, "every step passed"
     for rate in rates:
+        before = station.samples()
         sim = _sim(rig, rate)
         try:
             time.sleep(settle)
+            # The new simulator's births make the view rebuild when its first data arrive; at
+            # a low rate that is after the settling time: wait for a first tick (and the frame
+            # after it) so the rebuild is not measured as a frame of the step.
+            deadline = time.monotonic() + 2 / rate + 20
+            while station.samples() < before + MACHINES * TAGS and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1.5)
             t0 = time.monotonic()
             time.sleep(max(measure, min_ticks / rate))  # at least a few ticks of the sim
             s = _summ(station.since(t0))
