@@ -14,6 +14,11 @@ def main() -> int:
     parser.add_argument("name", choices=[*BENCHMARKS, "all"])
     parser.add_argument("--json", action="store_true", help="JSON lines only")
     parser.add_argument("--quick", action="store_true", help="shorter runs (rougher figures)")
+    parser.add_argument(
+        "--busy-core",
+        action="store_true",
+        help="keep one core busy with another process (a spinning Python) for the whole run",
+    )
     args = parser.parse_args()
     names = list(BENCHMARKS) if args.name == "all" else [args.name]
     for name in names:
@@ -22,7 +27,7 @@ def main() -> int:
         except ImportError as exc:
             print(f"bench {name}: not available ({exc})", file=sys.stderr)
             continue
-        module.run(json_only=args.json, quick=args.quick)
+        module.run(json_only=args.json, quick=args.quick, busy=args.busy_core)
     return 0
 
 

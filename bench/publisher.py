@@ -8,6 +8,8 @@ timestamp is the moment it is handed to the socket, so a receiver can measure la
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import threading
 import time
 
@@ -34,6 +36,9 @@ def main() -> None:
         help="ticks of samples per DATA message (an agent batching its sends)",
     )
     parser.add_argument("--insecure", action="store_true")
+    parser.add_argument(
+        "--report", help="write what was sent (JSON: sent_samples, sent_messages) here at the end"
+    )
     args = parser.parse_args()
 
     settings = load()
@@ -97,6 +102,16 @@ def main() -> None:
     for session in sessions:
         session.stop()
     bus.close()
+    if args.report:
+        sent = {
+            "sent_samples": sum(s.stats.sent_samples for s in sessions),
+            "sent_messages": sum(s.stats.sent_messages for s in sessions),
+            "backpressure_events": sum(s.stats.backpressure_events for s in sessions),
+        }
+        tmp = f"{args.report}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(sent, f)
+        os.replace(tmp, args.report)
 
 
 if __name__ == "__main__":
