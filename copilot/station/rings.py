@@ -1,7 +1,9 @@
 """Recent samples per tag of one machine, with memory that follows the data, not the BIRTH.
 
 :class:`TagRings` gives a tag a row only when its first sample arrives, and starts every row
-short (``first`` samples), doubling the rows' length up to ``capacity`` as they fill. A BIRTH
+short (``first`` samples), doubling the rows' length up to ``capacity`` as they fill — or, with
+``keep_s``, growing at once to what ``keep_s`` seconds at the rate seen so far need (so memory
+settles within seconds of the first data instead of creeping for the whole window). A BIRTH
 that declares 100,000 tags costs nothing here until samples come; one tag sampled fast grows
 the rows of the tags that have samples, never past ``capacity``. Tags are the dense indices
 ``0..tags-1`` the store gives them (BIRTH order), never the wire aliases, so a huge alias
@@ -20,8 +22,11 @@ from copilot.series import F64, I64, occurrence_rank
 class TagRings:
     """Ring buffers for ``tags`` tags, each holding at most ``capacity`` recent samples."""
 
-    def __init__(self, tags: int, capacity: int, first: int = 16) -> None:
+    def __init__(
+        self, tags: int, capacity: int, first: int = 16, keep_s: float | None = None
+    ) -> None:
         self.tags = tags
+        self.keep_s = keep_s
         self.max_capacity = max(1, capacity)
         self.capacity = min(max(1, first), self.max_capacity)
         self.row = np.full(tags, -1, dtype=np.int64)  # tag → row (-1: no sample yet)
@@ -63,7 +68,7 @@ class TagRings:
         self.count = np.concatenate((self.count, np.zeros(add, dtype=np.int64)))
         self._all_rows = self.rows == self.tags
 
-    def _grow(self, needed: int) -> None:
+    def _grow(self, needed: int, newest: float) -> None:
         """Lengthen every row to hold ``needed`` samples (rows have not wrapped yet)."""
         cap = self.capacity
         new_cap = cap
@@ -71,6 +76,13 @@ class TagRings:
             new_cap = min(new_cap * 2, self.max_capacity)
         if new_cap == cap:
             return
+        if self.keep_s is not None:
+            # Rows have not wrapped: column 0 holds each row's first sample.
+            seen = self.count > 0
+            span = newest - float(self.t[seen, 0].min()) if seen.any() else 0.0
+            if span >= 1.0:  # enough data to tell the fastest tag's rate
+                want = int(needed / span * self.keep_s * 1.25) + 1
+                new_cap = max(new_cap, min(want, self.max_capacity))
         t = np.full((self.rows, new_cap), np.nan, dtype=np.float64)
         v = np.full((self.rows, new_cap), np.nan, dtype=np.float64)
         t[:, :cap] = self.t
@@ -88,7 +100,7 @@ class TagRings:
         counts = np.bincount(rows, minlength=self.rows)
         if self.capacity < self.max_capacity:
             # rows never wrap below max_capacity: grow first (one fast tag grows only so far)
-            self._grow(int((self.count + counts).max()))
+            self._grow(int((self.count + counts).max()), float(ts.max()))
         unique = counts.max() <= 1
         ranks = np.zeros(rows.size, dtype=np.int64) if unique else occurrence_rank(rows)
         pos = (self.count[rows] + ranks) % self.capacity
@@ -132,7 +144,7 @@ class TagRings:
         A re-BIRTH that renumbers, adds or drops tags keeps the history of the tags it still
         has (matched by name by the caller); the rest start empty.
         """
-        fresh = TagRings(tags, self.max_capacity)
+        fresh = TagRings(tags, self.max_capacity, keep_s=self.keep_s)
         pairs = [(o, n) for o, n in moves.items() if 0 <= o < self.tags and 0 <= n < tags]
         if not pairs:
             return fresh

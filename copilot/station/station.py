@@ -96,6 +96,7 @@ class Station:
             self.settings.ring_samples,
             self.stats.counters,
             self.settings.max_tags_per_machine,
+            ring_seconds=self.settings.ring_seconds,
         )
         self._listeners: list[Callable[[Event], None]] = []
         self._logged_listeners: set[str] = set()

@@ -95,7 +95,14 @@ class MachineView:
     aliases into those numbers, so memory follows the number of tags, never the largest alias.
     """
 
-    def __init__(self, birth: Birth, epoch: int, ring_samples: int, max_tags: int) -> None:
+    def __init__(
+        self,
+        birth: Birth,
+        epoch: int,
+        ring_samples: int,
+        max_tags: int,
+        ring_seconds: float | None = None,
+    ) -> None:
         tags = birth.tags
         if len(tags) > max_tags:
             raise RefusedError("too_many_tags", f"{len(tags)} tags, more than {max_tags}")
@@ -114,7 +121,7 @@ class MachineView:
         self.birth = birth
         self.epoch = epoch
         self.table = TagTable([msgspec.structs.replace(t, alias=i) for i, t in enumerate(tags)])
-        self.rings = TagRings(len(tags), ring_samples)
+        self.rings = TagRings(len(tags), ring_samples, keep_s=ring_seconds)
         self.online = True
         self.since = time.time()
         self.last_update = 0.0
@@ -182,8 +189,10 @@ class StationStore:
         drops: DropCounters | None = None,
         max_tags_per_machine: int = 50_000,
         max_commands: int = 10_000,
+        ring_seconds: float | None = None,
     ) -> None:
         self.ring_samples = ring_samples
+        self.ring_seconds = ring_seconds
         self.max_tags_per_machine = max_tags_per_machine
         self.max_commands = max(1, max_commands)
         self.drops = drops if drops is not None else DropCounters()
@@ -199,7 +208,9 @@ class StationStore:
     # -- writer side (I/O thread) -------------------------------------------------------------
 
     def _view(self, birth: Birth, epoch: int, old: MachineView | None) -> MachineView:
-        view = MachineView(birth, epoch, self.ring_samples, self.max_tags_per_machine)
+        view = MachineView(
+            birth, epoch, self.ring_samples, self.max_tags_per_machine, self.ring_seconds
+        )
         if old is not None:
             view.carry_rings(old)
         return view
