@@ -46,6 +46,9 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     history_hours: Annotated[int, Meta(ge=1, le=744)] = 8
     rebirth_min_interval_ms: Annotated[int, Meta(ge=0, le=600_000)] = 2000
     sndhwm: Annotated[int, Meta(ge=100, le=10_000_000)] = 50_000
+    # What one peer's unread messages may hold in the hub: its queue takes this many bytes
+    # of messages at their largest (2 × max_message_bytes), at least 4 messages.
+    queue_bytes_per_peer: Annotated[int, Meta(ge=1 << 20, le=_GIB)] = 64 * 1024 * 1024
     # Bounds on everything a peer controls (each refusal is counted by reason).
     max_message_bytes: Annotated[int, Meta(ge=4096, le=_GIB)] = 4 * 1024 * 1024
     max_header_bytes: Annotated[int, Meta(ge=128, le=1024 * 1024)] = 1024

@@ -184,10 +184,15 @@ class Hub:
             keys.load_allowlist()  # unreadable: KeyFileError with one sentence, before binding
             if self.book.claims is None:
                 self.book.claims = ClaimBook(claims_path(self.data_path or keys.dir.parent))
-        self.router = self.bus.router(self.router_ep)
+        largest = 2 * self.settings.max_message_bytes
+        # A peer's unread queue is bounded in bytes: a fast or hostile agent is slowed down by
+        # TCP back-pressure (its own bounded backlog takes over) instead of growing the hub.
+        self.router = self.bus.router(
+            self.router_ep, rcvhwm=max(4, self.settings.queue_bytes_per_peer // largest)
+        )
         # Up to twice the limit a message is read and counted as too_large; beyond, libzmq
         # drops the connection before buffering it (the peer reconnects).
-        limit_message_size(self.router, 2 * self.settings.max_message_bytes)
+        limit_message_size(self.router, largest)
         self.pub = xpub(self.bus, self.pub_ep, sndhwm=self.settings.sndhwm)
         if self.secure:
             self._watch = self.bus.watch(self.router, "hub")
