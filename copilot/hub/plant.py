@@ -188,9 +188,11 @@ class PlantState:
         if old is not None and sorted((t.alias, t.name) for t in old.birth.tags) == layout:
             rings, minmax = old.rings, old.minmax  # same tags: the history carries on
         else:
-            rings = SegmentRings(
-                table.size, RING_INITIAL, keep_s=float(s.history_full_s), max_capacity=RING_MAX
-            )
+            # A reply shows full rate from the first min/max interval boundary the rings hold
+            # (so the tiers meet without overlap): the rings keep one interval more than
+            # ``history_full_s`` for the reply to show at least that much.
+            keep_s = float(s.history_full_s + s.history_minmax_interval_s)
+            rings = SegmentRings(table.size, RING_INITIAL, keep_s=keep_s, max_capacity=RING_MAX)
             buckets = max(1, s.history_hours * 3600 // s.history_minmax_interval_s)
             minmax = MinMax(table.size, s.history_minmax_interval_s, int(buckets))
         state = MachineState(
