@@ -344,11 +344,27 @@ class SegmentRings:
             self.count[alias] = n
             self.used += new_cap
 
-    def append(self, aliases: I64, ts: F64, values: F64) -> None:
-        """Append a batch; several samples of one tag must be in time order."""
+    def would_overwrite(self, start: I64, counts: I64) -> bool:
+        """Whether appending ``counts`` samples per tag may overwrite one not yet taken.
+
+        "Not yet taken": a held sample numbered ``>= start`` (running numbers, see
+        :attr:`total`) — one a later tier (the hub's min/max) has not folded yet. Conservative:
+        a segment that would grow instead of overwriting still counts as full.
+        """
+        held = np.minimum(self.count, self.cap)
+        pending = np.maximum(self.total - np.maximum(start, self.total - held), 0)
+        room = np.where(self.cap > 0, self.cap, self.max_capacity)
+        return bool((pending + counts > room).any())
+
+    def append(self, aliases: I64, ts: F64, values: F64, counts: I64 | None = None) -> None:
+        """Append a batch; several samples of one tag must be in time order.
+
+        ``counts``: the batch's ``np.bincount(aliases, minlength=size)``, if the caller has it.
+        """
         if aliases.size == 0:
             return
-        counts = np.bincount(aliases, minlength=self.size)
+        if counts is None:
+            counts = np.bincount(aliases, minlength=self.size)
         # Segments for new tags, and room for a batch longer than a tag's segment.
         short = np.flatnonzero(counts > self.cap)
         if short.size:
