@@ -439,6 +439,10 @@ class SegmentRings:
             np.concatenate((v_row[start:end1], v_row[:end2])),
         )
 
+    def overwritten(self, alias: int) -> bool:
+        """Whether ``alias`` has let samples go (else it holds every sample it ever took)."""
+        return bool(self.total[alias] > min(self.count[alias], self.cap[alias]))
+
     def oldest(self, alias: int) -> float | None:
         """Time of the oldest sample still held for ``alias``."""
         t_row, _v, capacity = self._rows(alias)

@@ -103,7 +103,8 @@ class HistoryService(Service):
             t, v = t[keep], v[keep]
             tier = "full"
             held = state.rings.oldest(alias)
-            if held is None or held > since:  # the rings do not reach back to ``since``
+            if held is not None and held > since and state.rings.overwritten(alias):
+                # The rings let go of samples after ``since``: the min/max tier has them.
                 t, v, tier = _with_minmax(state.minmax, alias, since, until, held, t, v)
             if t.size > max_points:
                 t, v = _peak_decimate(t, v, max_points)
@@ -129,7 +130,7 @@ def _with_minmax(
     alias: int,
     since: float,
     until: float,
-    held: float | None,
+    held: float,
     t: np.ndarray,
     v: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -143,7 +144,7 @@ def _with_minmax(
     stays in time order.
     """
     interval = minmax.interval
-    boundary = until if held is None else math.ceil(held / interval) * interval
+    boundary = math.ceil(held / interval) * interval
     bt, bmin, bmax = minmax.window(alias, since, min(boundary - interval, until))
     full = t >= boundary
     t, v = t[full], v[full]
