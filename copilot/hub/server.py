@@ -41,7 +41,7 @@ from copilot.bus import (
     recv_from,
     xpub,
 )
-from copilot.hub.claims import AllowListBindings, Bindings, ClaimBook
+from copilot.hub.claims import AllowListBindings, Bindings, ClaimBook, claims_path
 from copilot.hub.commands import CommandService
 from copilot.hub.events import (
     Dropped,
@@ -173,13 +173,25 @@ class Hub:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Bind both sockets (raises :class:`copilot.bus.BusError` or ``KeyFileError``)."""
+        """Bind both sockets (raises :class:`copilot.bus.BusError` or ``KeyFileError``).
+
+        Secure, the hub's database (``hub.db``, first claims) is opened first: one written by a
+        newer release raises :class:`copilot.storage.StorageError` before anything is bound.
+        """
         if self.secure:
             keys = self.bus.security.keys
             assert keys is not None
             keys.load_allowlist()  # unreadable: KeyFileError with one sentence, before binding
             if self.book.claims is None:
                 self.book.claims = ClaimBook(claims_path(self.data_path or keys.dir.parent))
+        try:
+            self._bind()
+        except BaseException:
+            if self.book.claims is not None:
+                self.book.claims.close()  # no writer thread outlives a hub that never ran
+            raise
+
+    def _bind(self) -> None:
         self.router = self.bus.router(self.router_ep)
         # Up to twice the limit a message is read and counted as too_large; beyond, libzmq
         # drops the connection before buffering it (the peer reconnects).
@@ -573,8 +585,3 @@ def next_epoch(path: Path | None) -> int:
     except OSError as exc:
         log.warning("hub: cannot keep the hub epoch in %s: %s", path, exc)
     return epoch
-
-
-def claims_path(data_path: Path) -> Path:
-    """Where the hub keeps first claims of machine ids."""
-    return data_path / "hub-claims.json"
