@@ -317,8 +317,14 @@ class PlantState:
         """A machine's heartbeat."""
         return self.heard(identity, header)[1]
 
-    def data(self, identity: bytes, header: Header, body: Data, raw: bytes) -> list[Event]:
-        """A DATA batch: checked, bounded in time, applied, and returned as an event."""
+    def data(
+        self, identity: bytes, header: Header, body: Data, raw: bytes | memoryview
+    ) -> list[Event]:
+        """A DATA batch: checked, bounded in time, applied, and returned as an event.
+
+        ``raw`` is the body as received (a view of the received frame, on the hub); it is
+        forwarded unchanged unless samples were refused or text cut, then re-packed.
+        """
         state, events = self._session(identity, header)
         if state is None:
             return events

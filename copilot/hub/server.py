@@ -36,8 +36,10 @@ from copilot.bus import (
     Poller,
     connection_id,
     cut,
+    frame_of,
     hub_endpoints,
     limit_message_size,
+    recv_body_from,
     recv_from,
     xpub,
 )
@@ -260,7 +262,10 @@ class Hub:
 
     # -- publishing (the services' Publisher) -------------------------------------------------
 
-    def _send_pub(self, topic: bytes, src: str, epoch: int, seq: int, body: bytes) -> None:
+    def _send_pub(
+        self, topic: bytes, src: str, epoch: int, seq: int, body: bytes | memoryview
+    ) -> None:
+        """Publish under the hub's next ``hub_seq``; a view of a received frame goes as is."""
         assert self.pub is not None
         self.hub_seq += 1
         header = Header(
@@ -271,7 +276,7 @@ class Hub:
             hub_epoch=self.hub_epoch,
             hub_seq=self.hub_seq,
         )
-        self.pub.send([topic, b"COP1", self._enc_header(header), body], block=False)
+        self.pub.send([topic, b"COP1", self._enc_header(header), frame_of(body)], block=False)
         self.stats.published += 1
 
     def publish(self, topic: bytes, body: Body) -> None:
@@ -379,30 +384,32 @@ class Hub:
         now = time.monotonic()
         limit = self.settings.max_message_bytes
         for _ in range(2000):
-            got = recv_from(self.router, self.secure)
+            # The body stays in its received frame (a view, no copy); a DATA batch that is
+            # applied as it came is forwarded in that same frame (see _send_pub).
+            got = recv_body_from(self.router, self.secure)
             if got is None:
                 return
-            frames, user, fd = got
+            heads, raw, user, fd = got
             self.stats.received += 1
-            if len(frames) < 2:
+            if not heads:
                 self.codec.drops.count("frame_count")
                 continue
-            identity = frames[0]
+            identity = heads[0]
             peer = self.book.peer(user, fd, now)
             peer.identities[identity] = now
             peer.messages += 1
-            if len(frames) == 4 and len(frames[2]) > self.settings.max_header_bytes:
+            if len(heads) == 3 and len(heads[2]) > self.settings.max_header_bytes:
                 self._count(peer, "header_too_large")
                 continue
-            if len(frames) == 4 and len(frames[3]) > limit:
+            if len(heads) == 3 and len(raw) > limit:
                 self._count(peer, "too_large")
                 continue
-            decoded = self.codec.decode(frames[1:])
+            decoded = self.codec.decode([*heads[1:], raw])
             if decoded is None:
                 continue
             header, body = decoded
             try:
-                self._dispatch(peer, identity, header, body, frames[3])
+                self._dispatch(peer, identity, header, body, raw)
             except Exception:  # one bad message must never stop the hub
                 self.codec.drops.count("handler_error")
                 log.exception(
@@ -413,7 +420,7 @@ class Hub:
                 )
 
     def _dispatch(
-        self, peer: Peer, identity: bytes, header: Header, body: Body, raw: bytes
+        self, peer: Peer, identity: bytes, header: Header, body: Body, raw: bytes | memoryview
     ) -> None:
         reason = self.book.refusal(peer, header, body, self.plant.machines, time.time_ns())
         if reason:
@@ -431,7 +438,7 @@ class Hub:
                     return
                 self._act(plant.heartbeat(identity, header), peer)
             case Birth():
-                self._act(plant.birth(identity, peer.key, header, body, raw), peer)
+                self._act(plant.birth(identity, peer.key, header, body, bytes(raw)), peer)
             case Death():
                 self._act(plant.death(header, body), peer)
             case SnapshotRequest(prefix=prefix, request_id=request_id):
