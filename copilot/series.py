@@ -299,6 +299,8 @@ class SegmentRings:
         self.v = np.empty(0, dtype=np.float64)
         self.used = 0
         self.garbage = 0
+        # What a tag can take before it overwrites: its segment, or (none yet) the largest one.
+        self._space = np.full(size, self.max_capacity, dtype=np.int64)
 
     @property
     def held_slots(self) -> int:
@@ -342,6 +344,7 @@ class SegmentRings:
             self.garbage += c
             self.offset[alias] = start
             self.cap[alias] = new_cap
+            self._space[alias] = new_cap
             self.count[alias] = n
             self.used += new_cap
 
@@ -352,10 +355,11 @@ class SegmentRings:
         :attr:`total`) — one a later tier (the hub's min/max) has not folded yet. Conservative:
         a segment that would grow instead of overwriting still counts as full.
         """
-        held = np.minimum(self.count, self.cap)
-        pending = np.maximum(self.total - np.maximum(start, self.total - held), 0)
-        room = np.where(self.cap > 0, self.cap, self.max_capacity)
-        return bool((pending + counts > room).any())
+        # ``total - start`` counts the samples not taken yet, held or not (>= those held):
+        # conservative, and three array operations on the per-message path.
+        pending = self.total - start
+        pending += counts
+        return bool((pending > self._space).any())
 
     def append(self, aliases: I64, ts: F64, values: F64, counts: I64 | None = None) -> None:
         """Append a batch; several samples of one tag must be in time order.
