@@ -3,7 +3,15 @@
 This package is the only place that imports ``zmq`` (an import-linter contract says so).
 """
 
-from copilot.bus.cut import connection_id, cut, limit_message_size, recv_from, xpub
+from copilot.bus.cut import (
+    connection_id,
+    cut,
+    frame_of,
+    limit_message_size,
+    recv_body_from,
+    recv_from,
+    xpub,
+)
 from copilot.bus.keys import (
     AllowedKey,
     AllowList,
@@ -40,9 +48,11 @@ __all__ = [
     "Security",
     "connection_id",
     "cut",
+    "frame_of",
     "hub_endpoints",
     "limit_message_size",
     "parse_machines",
+    "recv_body_from",
     "recv_from",
     "xpub",
 ]

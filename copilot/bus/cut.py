@@ -59,6 +59,27 @@ def recv_from(link: Link, secure: bool) -> tuple[list[bytes], str, int] | None:
     return [p.bytes for p in parts], user, fd
 
 
+def recv_body_from(link: Link, secure: bool) -> tuple[list[bytes], memoryview, str, int] | None:
+    """:func:`recv_from`, but the last part (the body) is not copied: a view of its frame.
+
+    The view's ``obj`` is the received frame; :meth:`Link.send` given that view's frame
+    (see :func:`frame_of`) forwards the body without copying it either.
+    """
+    try:
+        parts = link.sock.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+    except zmq.Again:
+        return None
+    user, fd = _origin(parts[-1], secure)
+    return [p.bytes for p in parts[:-1]], parts[-1].buffer, user, fd
+
+
+def frame_of(body: bytes | memoryview) -> bytes | zmq.Frame:
+    """What to send for ``body``: the received frame itself when ``body`` is a view of one."""
+    if isinstance(body, memoryview) and isinstance(body.obj, zmq.Frame):
+        return body.obj
+    return body if isinstance(body, bytes) else bytes(body)
+
+
 def connection_id(fd: int) -> int:
     """An id of the connection now on ``fd`` (its socket's inode), or -1 if none is open.
 

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,8 +172,11 @@ class Link:
         self.sock = sock
         self.name = name
 
-    def send(self, frames: list[bytes], *, block: bool = True) -> bool:
-        """Send a multipart message; ``False`` if it would block (high-water mark reached)."""
+    def send(self, frames: Sequence[bytes | zmq.Frame], *, block: bool = True) -> bool:
+        """Send a multipart message; ``False`` if it would block (high-water mark reached).
+
+        A part given as a received :class:`zmq.Frame` is sent without copying its bytes.
+        """
         try:
             self.sock.send_multipart(frames, flags=0 if block else zmq.NOBLOCK, copy=True)
         except zmq.Again:

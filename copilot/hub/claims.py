@@ -2,24 +2,28 @@
 
 A key bound to machine ids in the allow-list (``copilot keys allow --machines``) speaks for
 those and nothing else. A key without a binding may claim an id no other key holds; the first
-claim is kept in ``claims.json`` under the hub's data folder, written by a small thread of its
-own (never on the hub's I/O thread), so a restarted hub still knows who holds what.
+claim is kept in the hub's SQLite database (``<data>/hub.db``, table ``claims``), written by
+that database's :class:`~copilot.storage.Writer` thread (never on the hub's I/O thread), so a
+restarted hub still knows who holds what.
 
-TODO(storage): move the file into the hub's SQLite database (table ``claims``) through the
-storage writer thread once it lands on main.
+What is durable when: a claim is recorded once the hub has accepted the claiming BIRTH. From
+then on it holds in this hub's memory at once; it is on disk (WAL, ``synchronous=FULL``: it
+survives a kill -9 or a power cut) once the writer's next commit returns, normally within a
+few milliseconds. A hub killed inside that window forgets the claim, and the id is free again
+for the first key that sends a BIRTH for it after the restart (the real owner's agent, which
+redials at once, usually). Nothing else the hub does waits for that commit.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-import os
-import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-import msgspec
+from copilot.storage import Connection, Migration, WriteFailed, Writer, open_database
 
 log = logging.getLogger(__name__)
 
@@ -63,62 +67,76 @@ class AllowListBindings:
         return False if bound_elsewhere else None
 
 
+MIGRATIONS = (
+    Migration(
+        1,
+        """
+        CREATE TABLE IF NOT EXISTS claims (
+            machine TEXT PRIMARY KEY,
+            key     TEXT NOT NULL,
+            at      INTEGER NOT NULL
+        );
+        """,
+        "claims",
+    ),
+)
+
+
+def claims_path(data_path: Path) -> Path:
+    """The hub's database, which holds the first claims."""
+    return data_path / "hub.db"
+
+
 class ClaimBook:
-    """First claims of machine ids by unbound keys, persisted off the caller's thread."""
+    """First claims of machine ids by unbound keys, persisted off the caller's thread.
+
+    ``path`` is the hub's database (``None``: kept in memory only). Opening it applies the
+    schema migrations and reads every claim, on the caller's thread; a file written by a newer
+    release raises :class:`~copilot.storage.StorageError` (one sentence) before anything else
+    happens. :meth:`record` only queues the row (see the module docstring for when it is
+    durable); write errors are logged and counted in :attr:`write_errors`, never raised.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.claims: dict[str, str] = {}
-        self._dirty = threading.Event()
-        self._stop = False
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self.write_errors = 0
-        if path is not None and path.exists():
-            try:
-                self.claims = msgspec.json.decode(path.read_bytes(), type=dict[str, str])
-            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-                log.error("hub: claims file %s cannot be read (%s); starting empty.", path, exc)
+        self._writer: Writer | None = None
+        if path is None:
+            return
+        reader = open_database(path, MIGRATIONS)
+        try:
+            self.claims = dict(_read_rows(reader))
+        finally:
+            reader.close()
+        self._writer = Writer(path, MIGRATIONS, "hub", on_error=self._failed)
+
+    def _failed(self, failure: WriteFailed) -> None:
+        self.write_errors += 1  # logged by the writer; called on its thread
 
     def holder(self, machine_id: str) -> str | None:
         """The key that claimed ``machine_id``, if any."""
         return self.claims.get(machine_id)
 
     def record(self, machine_id: str, user: str) -> None:
-        """Remember a first claim now; the file is written soon, on the book's own thread."""
-        with self._lock:
-            self.claims[machine_id] = user
-        if self.path is None:
-            return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="hub-claims", daemon=True)
-            self._thread.start()
-        self._dirty.set()
+        """Remember a first claim now; the row is committed soon, by the writer thread."""
+        self.claims[machine_id] = user
+        if self._writer is not None:
+            row = (machine_id, user, time.time_ns())
+            # The first claim stays the claim: a row already there is never replaced.
+            self._writer.submit(
+                "INSERT OR IGNORE INTO claims (machine, key, at) VALUES (?, ?, ?)", row
+            )
 
-    def _run(self) -> None:
-        while True:
-            self._dirty.wait()
-            self._dirty.clear()
-            self._write()
-            if self._stop:
-                return
-
-    def _write(self) -> None:
-        assert self.path is not None
-        with self._lock:
-            data = msgspec.json.encode(self.claims)
-        tmp = self.path.with_suffix(".tmp")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            self.write_errors += 1
-            log.error("hub: cannot write claims file %s: %s", self.path, exc)
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every claim recorded so far is on disk (for tests and shutdown)."""
+        return True if self._writer is None else self._writer.flush(timeout)
 
     def close(self, timeout: float = 2.0) -> None:
-        """Write what is pending and stop the thread."""
-        if self._thread is not None:
-            self._stop = True
-            self._dirty.set()
-            self._thread.join(timeout)
-            self._thread = None
+        """Commit what is pending and stop the writer thread (safe to call twice)."""
+        if self._writer is not None:
+            self._writer.close(timeout)
+
+
+def _read_rows(conn: Connection) -> list[tuple[str, str]]:
+    return [(str(m), str(k)) for m, k in conn.execute("SELECT machine, key FROM claims")]

@@ -52,6 +52,8 @@ class SamplesIngested:
     """A DATA batch was applied; ``raw`` is the body as stations should receive it.
 
     ``times`` are float64 seconds, ``qualities`` is ``None`` when every sample is Good.
+    On the hub ``raw`` is often a ``memoryview`` of the received frame (no copy was made);
+    it stays valid as long as it is held.
     """
 
     machine: str
@@ -61,7 +63,7 @@ class SamplesIngested:
     times: npt.NDArray[np.float64]
     values: npt.NDArray[np.float64]
     qualities: npt.NDArray[np.uint8] | None
-    raw: bytes
+    raw: bytes | memoryview
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import numpy as np
 from copilot.hub.events import Dropped, Event
 from copilot.hub.service import Sender, Service
 from copilot.protocol import Body, ErrorReply, HistoryReply, HistoryRequest, Series
+from copilot.series import MinMax
 from copilot.settings import HubSettings
 
 FOLD_EVERY_S = 2.0
@@ -100,17 +101,11 @@ class HistoryService(Service):
             t, v = state.rings.window(alias, since)
             keep = t <= until
             t, v = t[keep], v[keep]
-            oldest = float(t[0]) if t.size else until
             tier = "full"
-            if since < oldest - state.minmax.interval:
-                bt, bmin, bmax = state.minmax.window(alias, since, oldest - state.minmax.interval)
-                half = state.minmax.interval / 2
-                mt = np.empty(bt.size * 2)
-                mv = np.empty(bt.size * 2)
-                mt[0::2], mt[1::2] = bt, bt + half
-                mv[0::2], mv[1::2] = bmin, bmax
-                t, v = np.concatenate((mt, t)), np.concatenate((mv, v))
-                tier = "mixed" if keep.any() else "minmax"
+            held = state.rings.oldest(alias)
+            if held is not None and held > since and state.rings.overwritten(alias):
+                # The rings let go of samples after ``since``: the min/max tier has them.
+                t, v, tier = _with_minmax(state.minmax, alias, since, until, held, t, v)
             if t.size > max_points:
                 t, v = _peak_decimate(t, v, max_points)
             series.append(
@@ -128,6 +123,37 @@ class HistoryService(Service):
     def status(self) -> dict[str, int]:
         """Requests answered, parts sent, requests limited."""
         return {"answered": self.answered, "parts": self.parts, "limited": self.limited}
+
+
+def _with_minmax(
+    minmax: MinMax,
+    alias: int,
+    since: float,
+    until: float,
+    held: float,
+    t: np.ndarray,
+    v: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Min/max pairs from ``since`` up to where full rate (``t``, ``v``) takes over.
+
+    The tiers meet at ``boundary``, the first interval boundary at or after the oldest sample
+    the rings hold (``held``): every interval before it is a min/max pair — the one holding
+    ``held`` too, so the samples between the last whole interval and the oldest held one are in
+    it (the min/max tier takes every sample before the rings let it go) — and full rate is
+    shown from ``boundary`` on. A pair sits at its interval's start and middle, so the reply
+    stays in time order.
+    """
+    interval = minmax.interval
+    boundary = math.ceil(held / interval) * interval
+    bt, bmin, bmax = minmax.window(alias, since, min(boundary - interval, until))
+    full = t >= boundary
+    t, v = t[full], v[full]
+    mt = np.empty(bt.size * 2)
+    mv = np.empty(bt.size * 2)
+    mt[0::2], mt[1::2] = bt, bt + interval / 2
+    mv[0::2], mv[1::2] = bmin, bmax
+    tier = "mixed" if t.size else "minmax"
+    return np.concatenate((mt, t)), np.concatenate((mv, v)), tier
 
 
 def split_reply(reply: HistoryReply, max_bytes: int) -> list[HistoryReply | ErrorReply]:

@@ -88,13 +88,39 @@ class MachineState:
         """The key (``role:name``) that speaks for this machine's session."""
         return self.user
 
-    def fold(self) -> None:
-        """Add every sample not yet in the min/max tier to it."""
+    def _unfolded_from(self) -> np.ndarray:
         if self.folded.shape[0] != self.rings.size:
             self.folded = np.zeros(self.rings.size, dtype=np.int64)
-        aliases, t, v = self.rings.since(self.folded)
+        return self.folded
+
+    def fold(self) -> None:
+        """Add every sample not yet in the min/max tier to it."""
+        aliases, t, v = self.rings.since(self._unfolded_from())
         self.minmax.append(aliases, t, v)
         self.folded = self.rings.total.copy()
+
+    def record(self, aliases: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
+        """Append a batch to the rings without losing a sample the min/max tier has not taken.
+
+        The history service folds every couple of seconds; a backlog arriving faster than a
+        ring's worth per fold (old-stamped samples, so the rings do not grow for them) would
+        overwrite samples before they were folded. When this batch may do that, the rings are
+        folded first and the batch is folded as it is appended — whole arrays, no per-sample
+        work; otherwise appending costs what it did.
+        """
+        counts = np.bincount(aliases, minlength=self.rings.size)
+        if not self.rings.would_overwrite(self._unfolded_from(), counts):
+            self.rings.append(aliases, ts, values, counts)
+            return
+        self.fold()
+        self.rings.append(aliases, ts, values, counts)
+        self.minmax.append(aliases, ts, values)
+        self.folded = self.rings.total.copy()
+
+    def gap(self, t: float) -> None:
+        """A NaN at ``t`` in every tag that has samples: a gap in every trend."""
+        aliases = np.flatnonzero(self.rings.cap).astype(np.int64)
+        self.record(aliases, np.full(aliases.size, t), np.full(aliases.size, np.nan))
 
 
 @dataclass
@@ -188,9 +214,11 @@ class PlantState:
         if old is not None and sorted((t.alias, t.name) for t in old.birth.tags) == layout:
             rings, minmax = old.rings, old.minmax  # same tags: the history carries on
         else:
-            rings = SegmentRings(
-                table.size, RING_INITIAL, keep_s=float(s.history_full_s), max_capacity=RING_MAX
-            )
+            # A reply shows full rate from the first min/max interval boundary the rings hold
+            # (so the tiers meet without overlap): the rings keep one interval more than
+            # ``history_full_s`` for the reply to show at least that much.
+            keep_s = float(s.history_full_s + s.history_minmax_interval_s)
+            rings = SegmentRings(table.size, RING_INITIAL, keep_s=keep_s, max_capacity=RING_MAX)
             buckets = max(1, s.history_hours * 3600 // s.history_minmax_interval_s)
             minmax = MinMax(table.size, s.history_minmax_interval_s, int(buckets))
         state = MachineState(
@@ -210,6 +238,8 @@ class PlantState:
         if old is not None:
             state.messages, state.samples, state.drops = old.messages, old.samples, old.drops
             state.rebirths, state.gaps = old.rebirths + 1, old.gaps
+            if rings is old.rings:
+                state.folded = old.folded  # what the min/max tier already holds
         state.messages += 1
         state.state_alias = table.by_name.get("state")
         self.machines[mid] = state
@@ -287,8 +317,14 @@ class PlantState:
         """A machine's heartbeat."""
         return self.heard(identity, header)[1]
 
-    def data(self, identity: bytes, header: Header, body: Data, raw: bytes) -> list[Event]:
-        """A DATA batch: checked, bounded in time, applied, and returned as an event."""
+    def data(
+        self, identity: bytes, header: Header, body: Data, raw: bytes | memoryview
+    ) -> list[Event]:
+        """A DATA batch: checked, bounded in time, applied, and returned as an event.
+
+        ``raw`` is the body as received (a view of the received frame, on the hub); it is
+        forwarded unchanged unless samples were refused or text cut, then re-packed.
+        """
         state, events = self._session(identity, header)
         if state is None:
             return events
@@ -342,7 +378,7 @@ class PlantState:
         if repack:
             raw = msgspec.msgpack.encode(pack(aliases, values, ts_ns, quality, body.text))
         ring_values = values if quality is None else np.where(quality >= 0x80, np.nan, values)
-        state.rings.append(aliases, ts, ring_values)
+        state.record(aliases, ts, ring_values)
         n = int(aliases.shape[0])
         state.samples += n
         self.stats.samples += n
@@ -369,7 +405,7 @@ class PlantState:
         state.online = False
         state.since = self.wall()
         state.table.mark_all(int(Quality.BAD_STALE))
-        state.rings.append_all(state.since)
+        state.gap(state.since)
         mid = state.birth.machine.id
         return [MachineOffline(mid, state.epoch, state.seq, reason, state.since)]
 

@@ -36,12 +36,14 @@ from copilot.bus import (
     Poller,
     connection_id,
     cut,
+    frame_of,
     hub_endpoints,
     limit_message_size,
+    recv_body_from,
     recv_from,
     xpub,
 )
-from copilot.hub.claims import AllowListBindings, Bindings, ClaimBook
+from copilot.hub.claims import AllowListBindings, Bindings, ClaimBook, claims_path
 from copilot.hub.commands import CommandService
 from copilot.hub.events import (
     Dropped,
@@ -177,13 +179,25 @@ class Hub:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Bind both sockets (raises :class:`copilot.bus.BusError` or ``KeyFileError``)."""
+        """Bind both sockets (raises :class:`copilot.bus.BusError` or ``KeyFileError``).
+
+        Secure, the hub's database (``hub.db``, first claims) is opened first: one written by a
+        newer release raises :class:`copilot.storage.StorageError` before anything is bound.
+        """
         if self.secure:
             keys = self.bus.security.keys
             assert keys is not None
             keys.load_allowlist()  # unreadable: KeyFileError with one sentence, before binding
             if self.book.claims is None:
                 self.book.claims = ClaimBook(claims_path(self.data_path or keys.dir.parent))
+        try:
+            self._bind()
+        except BaseException:
+            if self.book.claims is not None:
+                self.book.claims.close()  # no writer thread outlives a hub that never ran
+            raise
+
+    def _bind(self) -> None:
         largest = 2 * self.settings.max_message_bytes
         # A peer's unread queue is bounded in bytes: a fast or hostile agent is slowed down by
         # TCP back-pressure (its own bounded backlog takes over) instead of growing the hub.
@@ -257,7 +271,10 @@ class Hub:
 
     # -- publishing (the services' Publisher) -------------------------------------------------
 
-    def _send_pub(self, topic: bytes, src: str, epoch: int, seq: int, body: bytes) -> None:
+    def _send_pub(
+        self, topic: bytes, src: str, epoch: int, seq: int, body: bytes | memoryview
+    ) -> None:
+        """Publish under the hub's next ``hub_seq``; a view of a received frame goes as is."""
         assert self.pub is not None
         self.hub_seq += 1
         header = Header(
@@ -268,7 +285,7 @@ class Hub:
             hub_epoch=self.hub_epoch,
             hub_seq=self.hub_seq,
         )
-        self.pub.send([topic, b"COP1", self._enc_header(header), body], block=False)
+        self.pub.send([topic, b"COP1", self._enc_header(header), frame_of(body)], block=False)
         self.stats.published += 1
 
     def publish(self, topic: bytes, body: Body) -> None:
@@ -377,30 +394,32 @@ class Hub:
         now = time.monotonic()
         limit = self.settings.max_message_bytes
         for _ in range(2000):
-            got = recv_from(self.router, self.secure)
+            # The body stays in its received frame (a view, no copy); a DATA batch that is
+            # applied as it came is forwarded in that same frame (see _send_pub).
+            got = recv_body_from(self.router, self.secure)
             if got is None:
                 return
-            frames, user, fd = got
+            heads, raw, user, fd = got
             self.stats.received += 1
-            if len(frames) < 2:
+            if not heads:
                 self.codec.drops.count("frame_count")
                 continue
-            identity = frames[0]
+            identity = heads[0]
             peer = self.book.peer(user, fd, now)
             peer.identities[identity] = now
             peer.messages += 1
-            if len(frames) == 4 and len(frames[2]) > self.settings.max_header_bytes:
+            if len(heads) == 3 and len(heads[2]) > self.settings.max_header_bytes:
                 self._count(peer, "header_too_large")
                 continue
-            if len(frames) == 4 and len(frames[3]) > limit:
+            if len(heads) == 3 and len(raw) > limit:
                 self._count(peer, "too_large")
                 continue
-            decoded = self.codec.decode(frames[1:])
+            decoded = self.codec.decode([*heads[1:], raw])
             if decoded is None:
                 continue
             header, body = decoded
             try:
-                self._dispatch(peer, identity, header, body, frames[3])
+                self._dispatch(peer, identity, header, body, raw)
             except Exception:  # one bad message must never stop the hub
                 self.codec.drops.count("handler_error")
                 log.exception(
@@ -411,7 +430,7 @@ class Hub:
                 )
 
     def _dispatch(
-        self, peer: Peer, identity: bytes, header: Header, body: Body, raw: bytes
+        self, peer: Peer, identity: bytes, header: Header, body: Body, raw: bytes | memoryview
     ) -> None:
         reason = self.book.refusal(peer, header, body, self.plant.machines, time.time_ns())
         if reason:
@@ -429,7 +448,7 @@ class Hub:
                     return
                 self._act(plant.heartbeat(identity, header), peer)
             case Birth():
-                self._act(plant.birth(identity, peer.key, header, body, raw), peer)
+                self._act(plant.birth(identity, peer.key, header, body, bytes(raw)), peer)
             case Death():
                 self._act(plant.death(header, body), peer)
             case SnapshotRequest(prefix=prefix, request_id=request_id):
@@ -583,8 +602,3 @@ def next_epoch(path: Path | None) -> int:
     except OSError as exc:
         log.warning("hub: cannot keep the hub epoch in %s: %s", path, exc)
     return epoch
-
-
-def claims_path(data_path: Path) -> Path:
-    """Where the hub keeps first claims of machine ids."""
-    return data_path / "hub-claims.json"

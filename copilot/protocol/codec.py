@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -94,8 +95,11 @@ class Codec:
 
     # -- decoding -----------------------------------------------------------------------------
 
-    def decode(self, frames: list[bytes]) -> tuple[Header, Body] | None:
-        """Validate ``[COP1, header, body]``; return ``None`` (and count why) if malformed."""
+    def decode(self, frames: Sequence[bytes | memoryview]) -> tuple[Header, Body] | None:
+        """Validate ``[COP1, header, body]``; return ``None`` (and count why) if malformed.
+
+        Any part may be a ``memoryview`` (a received frame decoded without copying it).
+        """
         parsed = self.decode_header(frames)
         if parsed is None:
             return None
@@ -104,7 +108,7 @@ class Codec:
             return None
         return parsed, body
 
-    def decode_header(self, frames: list[bytes]) -> Header | None:
+    def decode_header(self, frames: Sequence[bytes | memoryview]) -> Header | None:
         """Check the frame layout and decode the header only (cheap routing decisions)."""
         if len(frames) != 3:
             self.drops.count("frame_count")
@@ -128,7 +132,7 @@ class Codec:
             return None
         return header
 
-    def decode_body(self, raw: bytes) -> Body | None:
+    def decode_body(self, raw: bytes | memoryview) -> Body | None:
         """Decode and validate a body; count and return ``None`` when malformed."""
         try:
             body = self._body_dec.decode(raw)

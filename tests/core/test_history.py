@@ -66,7 +66,6 @@ def test_history_mixes_full_rate_and_minmax_tiers_with_gaps_as_nan(data_dir: Pat
             pack(np.zeros(t[chunk].size), v[chunk], (t[chunk] * 1e9).astype(np.int64)),
             b"",
         )
-        plant.fold()  # the service folds every 2 s; here 50 s of samples arrive at once
     reply = hub.history(
         HistoryRequest(
             machine="m1",
@@ -167,3 +166,28 @@ def test_history_for_many_tags_is_bounded_and_too_many_is_an_error_with_its_id()
     assert refused[0].request_id == 9 and refused[0].code == "history_too_big"
     unknown = service.answer(HistoryRequest(machine="zz", tags=["a"], since=since, request_id=4))
     assert isinstance(unknown[0], ErrorReply) and unknown[0].request_id == 4
+
+
+def test_a_window_that_ends_in_the_past_stops_there() -> None:
+    settings = HubSettings(history_full_s=60, history_minmax_interval_s=10, history_hours=1)
+    plant, service = _plant(settings)
+    birth = Birth(
+        machine=MachineInfo(id="m1", name="M1", kind="x"), tags=[TagSpec(name="a", alias=0)]
+    )
+    plant.birth(b"id", "", Header(src="m1", epoch=1, seq=0, ts=0), birth, b"")
+    now = time.time()
+    t = np.arange(now - 1200, now, 0.5)  # a backlog, arriving at once
+    for seq, i in enumerate(range(0, t.size, 50), start=1):
+        c = t[i : i + 50]
+        plant.data(b"id", Header(src="m1", epoch=1, seq=seq, ts=0), pack(c * 0, c, c * 1e9), b"")
+    since, until = now - 1000, now - 600  # long before what the rings hold
+    reply = service.history(
+        HistoryRequest(machine="m1", tags=["a"], since=int(since * 1e9), until=int(until * 1e9))
+    )
+    assert isinstance(reply, HistoryReply)
+    series = reply.series[0]
+    times = np.asarray(series.t) * 1e-9
+    assert series.tier == "minmax" and times.size == 2 * 41  # intervals since..until, no more
+    assert times[0] <= since < times[0] + 10 and times[-2] <= until < times[-2] + 10
+    values = np.asarray(series.v)
+    assert values[0] == np.float32(t[t >= np.floor(since / 10) * 10][0])  # the min is the first

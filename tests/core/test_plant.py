@@ -341,7 +341,7 @@ def test_the_peer_book_believes_only_what_a_key_may_say(tmp_path: Path) -> None:
     from copilot.protocol import CommandStatus, SnapshotRequest
 
     settings = HubSettings(max_machines_per_key=2)
-    claims = ClaimBook(tmp_path / "claims.json")
+    claims = ClaimBook(tmp_path / "hub.db")
     book = PeerBook(settings, secure=True, claims=claims)
     plant = PlantState(settings)
     now_ns = time.time_ns()
@@ -372,9 +372,11 @@ def test_the_peer_book_believes_only_what_a_key_may_say(tmp_path: Path) -> None:
     book.claim(intruder, "e1")
     book.claim(intruder, "e2")
     assert refusal(intruder, birth("e3"), "e3") == "machine_limit" and intruder.refused_claims == 1
+    claims.record("m1", "agent:late")  # a first claim stays the first claim, on disk too
     claims.close()
-    reread = ClaimBook(tmp_path / "claims.json")
+    reread = ClaimBook(tmp_path / "hub.db")
     assert reread.holder("m1") == "agent:owner" and reread.holder("e2") == "agent:evil"
+    reread.close()
     # After a restart the first claim still protects the id, before its owner is back.
     restarted = PeerBook(settings, secure=True, claims=reread)
     evil = restarted.peer("agent:evil", 5, 0.0)
@@ -402,3 +404,22 @@ def test_revoking_a_key_cuts_only_the_connections_it_was_seen_on() -> None:
     inode.pop(12)
     book.forget_closed()
     assert book.peers["station:kept"].connections == 0
+
+
+def test_claims_live_in_the_hub_database_and_a_newer_one_is_refused(tmp_path: Path) -> None:
+    from copilot.hub import ClaimBook
+    from copilot.storage import StorageError, open_database, schema_version
+
+    path = tmp_path / "hub.db"
+    book = ClaimBook(path)
+    book.record("m1", "agent:a")
+    assert book.flush(5)
+    conn = open_database(path)
+    rows = conn.execute("SELECT machine, key, at FROM claims").fetchall()
+    assert [r[:2] for r in rows] == [("m1", "agent:a")] and rows[0][2] > 0
+    assert schema_version(conn) == ("hub", 1)
+    book.close()
+    conn.execute("UPDATE schema_version SET version = 99")
+    conn.close()
+    with pytest.raises(StorageError, match="newer version"):
+        ClaimBook(path)

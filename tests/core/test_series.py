@@ -168,3 +168,44 @@ def test_segment_rings_hold_what_rings_hold_but_grow_only_the_tags_that_send() -
         assert np.array_equal(got, want)
     assert seg.cap[3:].tolist() == [0, 0]  # tags that never sent hold nothing
     assert seg.held_slots < ref.capacity * 5
+
+
+def test_segment_rings_since_reads_the_same_by_slices_and_by_gathers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import copilot.series as series
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        size = int(rng.integers(1, 20))
+        rings = SegmentRings(
+            size,
+            initial=int(rng.integers(1, 8)),
+            keep_s=float(rng.integers(1, 50)),
+            max_capacity=int(rng.choice([8, 64, 1024])),
+        )
+        t = 0.0
+        for _ in range(int(rng.integers(1, 30))):
+            n = int(rng.integers(0, 200))
+            aliases = rng.integers(0, size, n).astype(np.int64)
+            ts = t + np.arange(n) * 0.1  # every tag's samples in time order
+            t += n * 0.1
+            rings.append(aliases, ts, ts * 2)
+        start = rng.integers(0, int(rings.total.max()) + 1, size).astype(np.int64)
+        monkeypatch.setattr(series, "SLICE_RUN", 10**9)
+        gathered = rings.since(start)
+        monkeypatch.setattr(series, "SLICE_RUN", 0)
+        sliced = rings.since(start)
+        for a, b in zip(gathered, sliced, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_segment_rings_say_when_an_append_may_overwrite_what_was_not_taken() -> None:
+    rings = SegmentRings(2, initial=4, keep_s=None, max_capacity=4)
+    taken = np.zeros(2, dtype=np.int64)
+    three = np.array([3, 0])
+    assert not rings.would_overwrite(taken, three)
+    rings.append(np.zeros(3, dtype=np.int64), np.arange(3.0), np.arange(3.0))
+    assert not rings.would_overwrite(taken, np.array([1, 0]))  # 4 fit in 4
+    assert rings.would_overwrite(taken, np.array([2, 0]))  # the 1st would go, not taken
+    assert not rings.would_overwrite(rings.total.copy(), np.array([4, 4]))  # all taken
