@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,12 +186,20 @@ def test_restarted_hub_converges_to_the_agents_truth(
 
         # The hub keeps publishing (heartbeats; offline marks once the stopped agents time
         # out), so compare at a moment both stations have applied the same hub_seq.
+        # Times to 1 µs: a snapshot carries the hub's float seconds back as integer ns.
+        def same(
+            a: dict[str, tuple[Any, int, float]], b: dict[str, tuple[Any, int, float]]
+        ) -> bool:
+            return a.keys() == b.keys() and all(
+                a[k][:2] == b[k][:2] and abs(a[k][2] - b[k][2]) < 1e-6 for k in a
+            )
+
         def agree() -> bool:
             return (
                 station.hub_seq == fresh.hub_seq
                 and station.store.machine_ids() == fresh.store.machine_ids()
                 and all(
-                    station.store.values(mid) == fresh.store.values(mid)
+                    same(station.store.values(mid), fresh.store.values(mid))
                     for mid in fresh.store.machine_ids()
                 )
             )
