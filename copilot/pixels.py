@@ -70,12 +70,16 @@ class Grid:
 class ColumnRuns:
     """Rows covered by one signal's line in each held pixel column (see the module docstring)."""
 
-    def __init__(self, grid: Grid) -> None:
+    def __init__(self, grid: Grid, arrays: tuple[I64, I32, I32] | None = None) -> None:
         self.grid = grid
         cap = grid.capacity
-        self.col = np.full(cap, -1, dtype=np.int64)  # global column held by each slot
-        self.lo = np.full(cap, _EMPTY_LO, dtype=np.int32)
-        self.hi = np.full(cap, -1, dtype=np.int32)
+        if arrays is None:  # its own; a RunSet hands out rows of shared arrays instead
+            arrays = (
+                np.full(cap, -1, dtype=np.int64),
+                np.full(cap, _EMPTY_LO, dtype=np.int32),
+                np.full(cap, -1, dtype=np.int32),
+            )
+        self.col, self.lo, self.hi = arrays  # global column held by each slot; its rows
         self.last_t = np.nan  # the last sample added (its line continues into the next batch)
         self.last_y = np.nan
 
@@ -161,6 +165,114 @@ class ColumnRuns:
         return int(self.lo[slot]), int(self.hi[slot])
 
 
+class RunSet:
+    """The :class:`ColumnRuns` of several signals in shared arrays, fed in one call a frame.
+
+    :meth:`add` does what :meth:`ColumnRuns.add` does for each signal, but as one set of numpy
+    calls for all of them: a live trend of 50 signals brings each 0–1 new samples a frame, so
+    per signal the work was all per-call overhead (about 45 numpy calls each, ~3 ms a frame).
+    ``runs[i]`` is the :class:`ColumnRuns` of signal ``i`` (its arrays are rows of this set's).
+    """
+
+    def __init__(self, grid: Grid, count: int) -> None:
+        self.grid = grid
+        cap = grid.capacity
+        self.col = np.full((count, cap), -1, dtype=np.int64)
+        self.lo = np.full((count, cap), _EMPTY_LO, dtype=np.int32)
+        self.hi = np.full((count, cap), -1, dtype=np.int32)
+        self.runs = [ColumnRuns(grid, (self.col[i], self.lo[i], self.hi[i])) for i in range(count)]
+
+    def add(self, items: Sequence[tuple[int, F64, F64]], first: int, last: int) -> I64:
+        """Samples ``(signal, t, y)`` (each signal at most once, time order); changed columns."""
+        ts: list[F64] = []
+        ys: list[F64] = []
+        owners: list[int] = []
+        sizes: list[int] = []
+        for index, t, y in items:
+            if t.size == 0:
+                continue
+            runs = self.runs[index]
+            if np.isfinite(runs.last_t):
+                ts.append(np.array([runs.last_t]))
+                ys.append(np.array([runs.last_y]))
+                owners.append(index)
+                sizes.append(1)
+            runs.last_t, runs.last_y = float(t[-1]), float(y[-1])
+            ts.append(t)
+            ys.append(y)
+            owners.append(index)
+            sizes.append(int(t.size))
+        if not ts:
+            return np.empty(0, dtype=np.int64)
+        t_all = np.concatenate(ts)
+        y_all = np.concatenate(ys)
+        sid = np.repeat(np.asarray(owners, dtype=np.int64), sizes)
+        g = self.grid
+        x = t_all / g.dt
+        r = (g.top - y_all) * (g.rows / (g.top - g.bottom))
+        ok = np.isfinite(r)
+        n = t_all.size
+        a = np.repeat(np.arange(n, dtype=np.int64), 2)[:-1]  # dot, segment, dot, ...
+        b = a.copy()
+        b[1::2] += 1
+        keep = ok[a] & ok[b] & (sid[a] == sid[b])  # no segment from one signal to the next
+        a, b = a[keep], b[keep]
+        if a.size == 0:
+            return np.empty(0, dtype=np.int64)
+        xa, xb, ra, rb, sa = x[a], x[b], r[a], r[b], sid[a]
+        ca = np.maximum(np.floor(xa), first).astype(np.int64)
+        cb = np.minimum(np.floor(xb), last).astype(np.int64)
+        span = cb - ca + 1
+        inside = span > 0
+        if not inside.all():
+            xa, xb, ra, rb, sa, ca, span = (
+                xa[inside],
+                xb[inside],
+                ra[inside],
+                rb[inside],
+                sa[inside],
+                ca[inside],
+                span[inside],
+            )
+        total = int(span.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64)
+        piece = np.repeat(np.arange(span.size), span)
+        col = ca[piece] + (np.arange(total) - np.repeat(np.cumsum(span) - span, span))
+        pxa, pxb, pra, prb, psid = xa[piece], xb[piece], ra[piece], rb[piece], sa[piece]
+        x0 = np.maximum(pxa, col)
+        x1 = np.minimum(pxb, col + 1)
+        width = pxb - pxa
+        slope = np.divide(prb - pra, width, out=np.zeros_like(width), where=width > 0)
+        r0 = np.where(width > 0, pra + (x0 - pxa) * slope, pra)
+        r1 = np.where(width > 0, pra + (x1 - pxa) * slope, prb)
+        lo = np.floor(np.minimum(r0, r1))
+        hi = np.floor(np.maximum(r0, r1))
+        seen = (hi >= 0) & (lo < g.rows)
+        if not seen.all():
+            col, lo, hi, psid = col[seen], lo[seen], hi[seen], psid[seen]
+            if col.size == 0:
+                return np.empty(0, dtype=np.int64)
+        lo_i = np.clip(lo, 0, g.rows - 1).astype(np.int32)
+        hi_i = np.clip(hi, 0, g.rows - 1).astype(np.int32)
+        change = (col[1:] != col[:-1]) | (psid[1:] != psid[:-1])
+        starts = np.flatnonzero(np.concatenate(([True], change)))
+        cols: I64 = col[starts]
+        sids = psid[starts]
+        col_lo = np.minimum.reduceat(lo_i, starts)
+        col_hi = np.maximum.reduceat(hi_i, starts)
+        flat = sids * g.capacity + cols % g.capacity  # unique: one entry per (signal, column)
+        col_f, lo_f, hi_f = self.col.reshape(-1), self.lo.reshape(-1), self.hi.reshape(-1)
+        stale = col_f[flat] != cols
+        if stale.any():
+            col_f[flat[stale]] = cols[stale]
+            lo_f[flat[stale]] = _EMPTY_LO
+            hi_f[flat[stale]] = -1
+        lo_f[flat] = np.minimum(lo_f[flat], col_lo)
+        hi_f[flat] = np.maximum(hi_f[flat], col_hi)
+        return np.unique(cols)
+
+
 class Canvas:
     """ARGB32 pixels (``rows × capacity``), one column per global column modulo the capacity.
 
@@ -206,4 +318,4 @@ def argb(r: int, g: int, b: int, a: int = 255) -> int:
     return ((a & 255) << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255)
 
 
-__all__ = ["Canvas", "ColumnRuns", "Grid", "argb"]
+__all__ = ["Canvas", "ColumnRuns", "Grid", "RunSet", "argb"]

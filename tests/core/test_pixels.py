@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from copilot.pixels import Canvas, ColumnRuns, Grid, argb
+from copilot.pixels import Canvas, ColumnRuns, Grid, RunSet, argb
 
 INK = argb(40, 40, 40)
 
@@ -115,3 +115,35 @@ def test_every_finite_sample_inside_the_plot_lights_its_own_pixel(
         column = grid.column(ti)
         got = runs.run(column)
         assert got is not None and got[0] <= row <= got[1]
+
+
+def test_runset_matches_one_columnruns_per_signal() -> None:
+    """One vectorised pass for many signals gives exactly the runs of per-signal adds."""
+    rng = np.random.default_rng(3)
+    grid = Grid(0.4, 102, -2, 300, 400)
+    count = 30
+    one_by_one = [ColumnRuns(grid) for _ in range(count)]
+    together = RunSet(grid, count)
+    latest = [1000.0] * count
+    for step in range(200):
+        last = grid.column(1002.0 + step * 0.07)
+        first = max(0, last - grid.capacity + 1)
+        items = []
+        expected = []
+        for i in range(count):
+            k = int(rng.integers(0, 4))
+            if k == 0:
+                continue
+            t = latest[i] + np.cumsum(rng.uniform(0.01, 0.3, k))
+            latest[i] = float(t[-1])
+            y = rng.uniform(-10, 110, k)  # some rows off the grid
+            y[rng.random(k) < 0.1] = np.nan  # gaps
+            items.append((i, t, y))
+            expected.append(one_by_one[i].add(t.copy(), y.copy(), first, last))
+        changed = together.add(items, first, last)
+        want = np.unique(np.concatenate(expected)) if expected else np.empty(0, np.int64)
+        assert np.array_equal(changed, want)
+    for i in range(count):
+        assert np.array_equal(together.runs[i].col, one_by_one[i].col)
+        assert np.array_equal(together.runs[i].lo, one_by_one[i].lo)
+        assert np.array_equal(together.runs[i].hi, one_by_one[i].hi)
