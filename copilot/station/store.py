@@ -342,6 +342,14 @@ class StationStore:
         """The quality ceiling the link imposes (0 when the link is fine)."""
         return self._link_quality
 
+    def last_update(self, machine: str) -> float:
+        """Wall time the machine's values last changed (0.0: never, or no such machine).
+
+        Lock-free (one attribute read): a view polls it to skip machines with nothing new.
+        """
+        view = self._machines.get(machine)
+        return view.last_update if view is not None else 0.0
+
     def machine_ids(self) -> list[str]:
         """Ids of every known machine, sorted."""
         with self._lock:
