@@ -23,7 +23,6 @@ import numpy.typing as npt
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QBrush,
-    QColor,
     QFont,
     QFontMetrics,
     QKeyEvent,
@@ -59,9 +58,19 @@ from copilot.limits import NORMAL, Verdict, classify_latest
 from copilot.protocol import CommandSpec, TagSpec, quality_label, reason_of, severity_of
 from copilot.station import MachinesChanged, MachineSnapshot, Reading
 from ui.context import StationContext
-from ui.limits import verdict_color
 from ui.overview import short_tag_label, tag_label
-from ui.theme import SPACING, TOUCH, Look, Theme, icon_path, quality_look, state_look, style_sheet
+from ui.theme import (
+    SPACING,
+    TOUCH,
+    Look,
+    Theme,
+    icon_path,
+    quality_look,
+    state_look,
+    style_sheet,
+    verdict_color,
+    verdict_text_color,
+)
 from ui.theme import value_font as _value_font
 
 log = logging.getLogger(__name__)
@@ -353,8 +362,7 @@ class _RowDelegate(QStyledItemDelegate):
             p.setBrush(color)
             p.drawRoundedRect(badge, 4, 4)
             p.setFont(self.glyph_font)
-            dark_amber = verdict.severity == 1 and theme.name == "dark"
-            p.setPen(QColor("#000000") if dark_amber else theme.color("banner_text"))
+            p.setPen(verdict_text_color(theme, verdict))
             p.drawText(glyph_rect, Qt.AlignmentFlag.AlignCenter, verdict.glyph)
 
     def _paint_quality(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:

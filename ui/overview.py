@@ -1,7 +1,7 @@
 """Level 1 plant overview: a plant summary strip, then one band per line of custom-painted tiles.
 
 ISA-101 style: a normal tile is entirely grey; colour appears only for something abnormal and
-always comes with a shape (state icon, the verdict marks of :mod:`ui.limits`, hatching for bad
+always comes with a shape (state icon, the marks of :func:`ui.theme.paint_mark`, hatching for bad
 data). Every verdict comes from the core's one classifier, :func:`copilot.limits.classify_latest`,
 on the unrounded value, with the tag's deadband and the machine's state.
 
@@ -53,8 +53,17 @@ from copilot.protocol import Quality, TagSpec, reason_of
 from copilot.series import F64
 from copilot.station import MachinesChanged, MachineSnapshot, StationStore
 from ui.context import StationContext
-from ui.limits import paint_mark, verdict_color, warning_ink
-from ui.theme import SPACING, TOUCH, Theme, hatch, icon_path, quality_look, value_font
+from ui.theme import (
+    SPACING,
+    TOUCH,
+    Theme,
+    hatch,
+    icon_path,
+    paint_mark,
+    quality_look,
+    value_font,
+    verdict_color,
+)
 
 __all__ = [
     "QtMachineTile",
@@ -198,7 +207,7 @@ def _colors(theme: Theme) -> _Colors:
             bar=theme.color("bar"),
             focus=theme.color("focus"),
             fault=theme.color("fault"),
-            warning=warning_ink(theme),
+            warning=theme.color("warning"),
             uncertain=theme.color("uncertain"),
             stale=theme.color("stale"),
             track=QColor(theme.panel_alt),
@@ -827,8 +836,15 @@ class QtMachineTile(QWidget):
                 badge, 3 if priority == "low" else size / 2, 3 if priority == "low" else size / 2
             )
             text_rect = badge
+        theme = self.ctx.theme
+        on_red = priority in ("urgent", "critical", "high")
+        on_amber = priority == "medium"
         p.setPen(
-            QColor("#ffffff") if priority in ("urgent", "critical", "high") else QColor("#000000")
+            theme.color("banner_text")
+            if on_red
+            else theme.color("warning_text")
+            if on_amber
+            else QColor("#000000")
         )
         p.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, label)
         return float(badge.width() + 8)
@@ -1041,9 +1057,7 @@ class _SummaryChip(QWidget):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)
             p.drawPolygon(tri)
-            p.setPen(
-                QPen(QColor("#ffffff") if active else self.summary.ctx.theme.color("panel"), 2)
-            )
+            p.setPen(QPen(self.summary.ctx.theme.color("banner_text" if active else "panel"), 2))
             p.drawLine(QPointF(x, y - 3), QPointF(x, y + 3))
             p.drawPoint(QPointF(x, y + 6))
         elif self.kind == "offline":  # a crossed circle

@@ -2,8 +2,8 @@
 
 Colour means only "abnormal". Every abnormal meaning also has a shape or a pattern (for
 colour-blind operators): :func:`quality_look` and :func:`state_look` return both, and
-:data:`MARKS` gives each severity (fault red, warning amber, uncertain, stale) a glyph, a
-pyqtgraph symbol and a painter path of its own, so amber and red differ in shape as well as hue.
+:func:`paint_mark` draws a limit verdict in the one mark vocabulary every view uses (the core's
+:attr:`copilot.limits.Verdict.glyph` as shapes), so amber and red differ in shape as well as hue.
 Every colour that carries meaning keeps at least 3:1 contrast (WCAG 2 relative luminance, see
 :func:`contrast`) against the backgrounds it is drawn on. The style sheet lives in
 ``assets/styles/station.qss`` with ``@name@`` placeholders filled from a :class:`Theme`.
@@ -19,9 +19,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QApplication
 
+from copilot.limits import Verdict
 from copilot.protocol import severity_of
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -192,61 +193,100 @@ def contrast(a: str | QColor, b: str | QColor) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
-# -- severity marks: shape as well as colour -----------------------------------------------------
+# -- abnormal marks: shape as well as colour -----------------------------------------------------
+#
+# One vocabulary for every view (tile, machine view, trend, summary strip), the same as the
+# core's :attr:`copilot.limits.Verdict.glyph`: a triangle points to the violated side; hollow =
+# outside the normal band, filled = beyond H/L, two = beyond HH/LL, a diamond on a bar = pinned at
+# the end of the instrument range. Amber (severity 1) is always one triangle, red (severity 2)
+# always two or a diamond: told apart without colour. Bad quality is "✕" and hatched, Uncertain
+# "?" and dotted (:func:`quality_look`).
+
+# The text a limit line carries in a trend: the glyph a value beyond it is marked with.
+LIMIT_GLYPHS = {"lo": "▼ L", "hi": "▲ H", "lolo": "▼▼ LL", "hihi": "▲▲ HH"}
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A severity's colour (theme entry), text glyph and pyqtgraph symbol: shape + colour."""
-
-    color: str
-    glyph: str  # in DejaVu Sans, to put before a value or a label
-    symbol: str  # pyqtgraph ScatterPlotItem symbol
-    label: str
-
-
-# Red is a diamond, amber a circle: told apart without colour, and neither is the ▲/▼ that
-# points to the violated side. Uncertain and stale keep the "?" and "✕" of :func:`quality_look`.
-MARKS = {
-    "fault": Mark("fault", "◆", "d", "fault / beyond HH-LL"),
-    "warning": Mark("warning", "●", "o", "outside normal / beyond H-L"),
-    "uncertain": Mark("uncertain", "?", "t", "uncertain"),
-    "stale": Mark("stale", "✕", "x", "stale / bad"),
-}
+def verdict_color(theme: Theme, verdict: Verdict) -> QColor:
+    """Red for critical, amber for a warning, the text colour when normal."""
+    if verdict.severity >= 2:
+        return theme.color("fault")
+    if verdict.severity == 1:
+        return theme.color("warning")
+    return theme.color("text")
 
 
-def mark_path(severity: str, rect: QRectF) -> QPainterPath:
-    """The severity's shape filling ``rect`` (draw with the mark's colour): for painted widgets."""
-    path = QPainterPath()
-    c = rect.center()
-    if severity == "fault":
-        path.addPolygon(
-            QPolygonF(
-                [
-                    QPointF(c.x(), rect.top()),
-                    QPointF(rect.right(), c.y()),
-                    QPointF(c.x(), rect.bottom()),
-                    QPointF(rect.left(), c.y()),
-                ]
-            )
-        )
-        path.closeSubpath()
-    elif severity == "warning":
-        path.addEllipse(rect)
-    elif severity == "uncertain":
-        path.addPolygon(
-            QPolygonF(
-                [
-                    QPointF(rect.left(), rect.top()),
-                    QPointF(rect.right(), rect.top()),
-                    QPointF(c.x(), rect.bottom()),
-                ]
-            )
-        )
-        path.closeSubpath()
+def verdict_text_color(theme: Theme, verdict: Verdict) -> QColor:
+    """Text drawn on a badge of :func:`verdict_color` (≥ 4.5:1 on amber, white on red)."""
+    return theme.color("warning_text" if verdict.severity == 1 else "banner_text")
+
+
+def _triangle(at: QPointF, size: float, up: bool) -> QPolygonF:
+    h = size * 0.9
+    x, y = at.x(), at.y()
+    if up:
+        points = [
+            QPointF(x, y - h / 2),
+            QPointF(x + size / 2, y + h / 2),
+            QPointF(x - size / 2, y + h / 2),
+        ]
     else:
-        path.moveTo(rect.topLeft())
-        path.lineTo(rect.bottomRight())
-        path.moveTo(rect.topRight())
-        path.lineTo(rect.bottomLeft())
+        points = [
+            QPointF(x - size / 2, y - h / 2),
+            QPointF(x + size / 2, y - h / 2),
+            QPointF(x, y + h / 2),
+        ]
+    return QPolygonF(points)
+
+
+def mark_path(verdict: Verdict, at: QPointF, size: float) -> QPainterPath:
+    """The verdict's filled shape centred on ``at``, about ``size`` px tall (empty when normal).
+
+    The hollow triangle of rank 1 is returned as its outline (stroke it); every other rank fills.
+    """
+    path = QPainterPath()
+    if not verdict.abnormal:
+        return path
+    up = verdict.direction > 0
+    rank = verdict.rank
+    if rank in (1, 2):  # outside the normal band (hollow) / beyond hi-lo (filled): one triangle
+        path.addPolygon(_triangle(at, size * (0.9 if rank == 1 else 1.0), up))
+        path.closeSubpath()
+    elif rank == 3:  # beyond hi-hi / lo-lo: two
+        small = size * 0.62
+        step = small * 0.95
+        for dy in (-step / 2, step / 2):
+            path.addPolygon(_triangle(QPointF(at.x(), at.y() + dy), small, up))
+            path.closeSubpath()
+    else:  # pinned at the end of the instrument range: a diamond on a bar at that end
+        r = size * 0.38
+        cy = at.y() + (r * 0.35 if up else -r * 0.35)
+        path.addPolygon(
+            QPolygonF(
+                [
+                    QPointF(at.x(), cy - r),
+                    QPointF(at.x() + r, cy),
+                    QPointF(at.x(), cy + r),
+                    QPointF(at.x() - r, cy),
+                ]
+            )
+        )
+        path.closeSubpath()
+        bar_y = at.y() - size / 2 if up else at.y() + size / 2 - 3
+        path.addRect(QRectF(int(at.x() - size / 2), int(bar_y), int(size), 3))
     return path
+
+
+def paint_mark(p: QPainter, verdict: Verdict, at: QPointF, size: float, color: QColor) -> None:
+    """Draw :func:`mark_path` in ``color`` (nothing when normal)."""
+    if not verdict.abnormal:
+        return
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if verdict.rank == 1:
+        p.setPen(QPen(color, 2))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+    else:
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(color)
+    p.drawPath(mark_path(verdict, at, size))
+    p.restore()

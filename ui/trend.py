@@ -18,7 +18,8 @@ Modes:
   one Y axis without extra ViewBoxes. Signals are told apart by grey shade and dash pattern plus
   a legend; the cursor readout and the CSV always give engineering units.
 
-Colour appears only for limits; data lines are neutral greys (ISA-101).
+Colour appears only for limits; data lines are neutral greys (ISA-101). Limit lines and the cursor
+read-out carry the marks of :mod:`ui.theme` (▲ H, ▼▼ LL...), decided by the core classifier.
 
 Dense: more than 12 overlaid signals are drawn by :class:`ui.dense.DenseLines`, a per-pixel-
 column raster updated only where samples arrive (50 signals × 10 minutes stay within a 30 Hz
@@ -69,6 +70,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from copilot.limits import NORMAL, Verdict, classify_latest
 from copilot.pixels import Grid
 from copilot.protocol import HistoryReply, TagSpec
 from copilot.series import F64
@@ -76,7 +78,7 @@ from copilot.settings import Settings
 from copilot.station import HistoryArrived
 from ui.context import StationContext
 from ui.dense import DenseLines
-from ui.theme import MARKS, SPACING, TOUCH, Theme, value_font
+from ui.theme import LIMIT_GLYPHS, SPACING, TOUCH, Theme, value_font
 
 WINDOWS: list[tuple[str, float]] = [
     ("30 s", 30.0),
@@ -155,32 +157,6 @@ def exports_folder(settings: Settings) -> Path:
 
 def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
-
-
-# ---- LIMIT VERDICT: the one place the trend decides "abnormal" --------------------------------
-# Replace the body with copilot.limits (the core's single limit classifier) at merge, so the
-# tile, the machine view and the trend give the same verdict for the same value.
-def _verdict(spec: TagSpec | None, value: float) -> str:
-    """``"fault"`` beyond HH/LL, ``"warning"`` beyond H/L or outside normal, else ``""``."""
-    if spec is None or not math.isfinite(value):
-        return ""
-    limits = spec.limits
-    if limits is not None:
-        if (limits.hihi is not None and value > limits.hihi) or (
-            limits.lolo is not None and value < limits.lolo
-        ):
-            return "fault"
-        if (limits.hi is not None and value > limits.hi) or (
-            limits.lo is not None and value < limits.lo
-        ):
-            return "warning"
-    normal = spec.normal
-    if normal is not None and not normal.lo <= value <= normal.hi:
-        return "warning"
-    return ""
-
-
-# ------------------------------------------------------------------------------------------------
 
 
 def _pen(
@@ -718,10 +694,10 @@ class QtTrend(QWidget):
             font.setPixelSize(AXIS_PX)
             font.setBold(True)
             for value, colour, name in (
-                (limits.lo, "warning", "L"),
-                (limits.hi, "warning", "H"),
-                (limits.lolo, "fault", "LL"),
-                (limits.hihi, "fault", "HH"),
+                (limits.lo, "warning", "lo"),
+                (limits.hi, "warning", "hi"),
+                (limits.lolo, "fault", "lolo"),
+                (limits.hihi, "fault", "hihi"),
             ):
                 if value is None:
                     continue
@@ -729,7 +705,7 @@ class QtTrend(QWidget):
                 style = Qt.PenStyle.DashLine if colour == "warning" else Qt.PenStyle.DashDotLine
                 pen = _pen(theme, colour, style)
                 pen.setWidth(2)
-                text = f"{MARKS[colour].glyph} {name} {value:g}" + (
+                text = f"{LIMIT_GLYPHS[name]} {value:g}" + (
                     f" {spec.unit}" if spec.unit and not normalise else ""
                 )
                 line = pg.InfiniteLine(
@@ -1263,20 +1239,45 @@ class QtTrend(QWidget):
 
     # -- readout ------------------------------------------------------------------------------
 
-    def _number_at(self, sig: _Signal, t: float | None) -> float:
-        """The sample value nearest ``t`` (NaN in a gap or without data)."""
+    def _index_at(self, sig: _Signal, t: float | None) -> int | None:
+        """The index of the sample nearest ``t`` (None in a gap or without data)."""
         if t is None or sig.t.size == 0:
-            return math.nan
+            return None
         i = int(np.searchsorted(sig.t, t, side="right"))
         if i == 0:
-            return math.nan
-        before = float(sig.v[i - 1])
+            return None
         if i == sig.t.size:
-            return before
-        after = float(sig.v[i])
-        if not (math.isfinite(before) and math.isfinite(after)):
-            return math.nan
-        return before if t - sig.t[i - 1] <= sig.t[i] - t else after
+            return i - 1 if math.isfinite(sig.v[i - 1]) else None
+        if not (math.isfinite(sig.v[i - 1]) and math.isfinite(sig.v[i])):
+            return None
+        return i - 1 if t - sig.t[i - 1] <= sig.t[i] - t else i
+
+    def _number_at(self, sig: _Signal, t: float | None) -> float:
+        """The sample value nearest ``t`` (NaN in a gap or without data)."""
+        i = self._index_at(sig, t)
+        return math.nan if i is None else float(sig.v[i])
+
+    def verdict_at(self, key: str, t: float | None) -> Verdict:
+        """The core classifier's verdict on ``machine/tag``'s sample nearest ``t``.
+
+        Judged like the tile and the machine view judge the latest value
+        (:func:`copilot.limits.classify_latest`): unrounded, with the tag's deadband decided by
+        the samples before it, in the machine's current state.
+        """
+        self._materialise()
+        for sig in self._signals:
+            if sig.key == key:
+                return self._verdict(sig, t)
+        raise KeyError(key)
+
+    def _verdict(self, sig: _Signal, t: float | None) -> Verdict:
+        i = self._index_at(sig, t)
+        if sig.spec is None or i is None:
+            return NORMAL
+        r = self.ctx.store.reading(sig.machine, "state")
+        state = r.value if r is not None and isinstance(r.value, str) else None
+        v = sig.v
+        return classify_latest(sig.spec, float(v[i]), state, lambda: v[: i + 1])
 
     def _value_at(self, sig: _Signal, t: float) -> str:
         return _format(self._number_at(sig, t), sig.spec)
@@ -1299,8 +1300,8 @@ class QtTrend(QWidget):
 
     def _marked(self, sig: _Signal, text: str) -> str:
         """The value at the cursor with its severity's glyph when it is abnormal."""
-        verdict = _verdict(sig.spec, self._number_at(sig, self._cursor))
-        return f"{MARKS[verdict].glyph} {text}" if verdict else text
+        verdict = self._verdict(sig, self._cursor)
+        return f"{verdict.glyph} {text}" if verdict.abnormal else text
 
     def _update_cursor_labels(self, values: dict[str, str]) -> None:
         """Beside the cursor line of each plot: its signals' values there."""

@@ -21,7 +21,6 @@ from copilot.station import MachineSnapshot, Reading
 from tests.helpers import Plant
 from tests.ui.conftest import save_screenshot
 from ui.context import StationContext
-from ui.limits import warning_ink
 from ui.overview import QtMachineTile, QtOverview, format_value
 from ui.theme import DARK, LIGHT, Theme
 
@@ -342,7 +341,7 @@ def test_tile_colour_only_when_abnormal(qtbot, theme: Theme) -> None:  # type: i
     ]
     assert bad.attention() == 2
     px = _pixels(bad)
-    assert _has_color(px, warning_ink(theme).name()) and _has_color(px, theme.fault)
+    assert _has_color(px, theme.warning) and _has_color(px, theme.fault)
 
     idle = _fake_tile(
         qtbot,

@@ -384,7 +384,7 @@ def test_samples_that_leave_the_ring_stay_on_the_trend(live_plant, make_ctx, qtb
 def test_buttons_lines_axis_cursor_label_export_and_theme(
     live_plant, make_ctx, qtbot, styled, data_dir
 ):
-    from ui.theme import DARK, MARKS
+    from ui.theme import DARK
 
     ctx = make_ctx()
     trend = open_trend(ctx, qtbot)
@@ -443,7 +443,8 @@ def test_buttons_lines_axis_cursor_label_export_and_theme(
     assert value != NO_VALUE
     (label,) = trend.cursor_labels()
     assert label.endswith(value)
-    assert label == value or label[0] in {m.glyph for m in MARKS.values()}
+    verdict = trend.verdict_at(KEY, float(t[-5]))
+    assert label == (f"{verdict.glyph} {value}" if verdict.abnormal else value)
     save_screenshot(trend, "trend_cursor_label")
 
     # Export: into <data folder>/exports, a notice naming the file, quality, no empty leading row.
