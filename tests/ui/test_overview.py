@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -16,8 +15,10 @@ from PySide6.QtGui import QColor, QFocusEvent, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from copilot.limits import classify_latest, classify_series
-from copilot.protocol import Limits, MachineInfo, Quality, Range, TagSpec
-from copilot.station import MachineSnapshot, Reading
+from copilot.protocol import Birth, Limits, MachineInfo, Quality, Range, TagSpec
+from copilot.protocol.columns import pack_values
+from copilot.settings import load as load_settings
+from copilot.station import MachineSnapshot, StationStore
 from tests.helpers import Plant
 from tests.ui.conftest import save_screenshot
 from ui.context import StationContext
@@ -196,32 +197,42 @@ class _FakeCtx(QObject):
         self.theme = theme
 
 
-class _FakeStore:
-    """Just what a tile reads: ``reading``, ``readings`` and ``window``."""
+def _store(
+    specs: list[TagSpec],
+    values: dict[str, object],
+    quality: int = 0,
+    state_q: int = 0,
+    mid: str = "cnc-09",
+    step_s: float = 0.2,
+) -> StationStore:
+    """A real station store holding one machine's BIRTH and samples.
 
-    def __init__(
-        self, specs: list[TagSpec], values: dict[str, object], quality: int = 0, state_q: int = 0
-    ) -> None:
-        self.specs = {s.name: s for s in specs}
-        self.values = values
-        self.quality = quality
-        self.state_q = state_q
-
-    def reading(self, mid: str, tag: str, now: float | None = None) -> Reading | None:
-        spec = self.specs.get(tag)
-        if spec is None:
-            return None
-        q = self.state_q if tag == "state" else self.quality
-        return Reading(mid, tag, self.values.get(tag), q, time.time(), spec, None)
-
-    def readings(self, mid: str, now: float | None = None) -> list[Reading]:
-        return [r for tag in self.specs if (r := self.reading(mid, tag, now)) is not None]
-
-    def window(self, mid: str, tag: str, since: float | None = None):  # type: ignore[no-untyped-def]
-        t = time.time() - np.linspace(170, 0, 600)
-        v = 40 + 30 * np.sin(np.linspace(0, 6, 600))
-        v[300:340] = np.nan
-        return t, v
+    A value that is a list is that tag's history, oldest first, ``step_s`` apart and ending now;
+    enum values are given as their label.
+    """
+    store = StationStore(ring_samples=1024)
+    assert store.apply_birth(
+        Birth(machine=MachineInfo(id=mid, name=mid, kind="cnc"), tags=specs), 1
+    )
+    now_ns = time.time_ns()
+    aliases: list[int] = []
+    numbers: list[object] = []
+    stamps: list[int] = []
+    qualities: list[int] = []
+    for spec in specs:
+        if spec.name not in values:
+            continue
+        given = values[spec.name]
+        series = given if isinstance(given, list) else [given]
+        for k, x in enumerate(series):
+            if spec.type == "enum" and isinstance(x, str):
+                x = (spec.labels or []).index(x)
+            aliases.append(spec.alias)
+            numbers.append(x)
+            stamps.append(now_ns - int((len(series) - 1 - k) * step_s * 1e9))
+            qualities.append(state_q if spec.name == "state" else quality)
+    assert store.apply_data(mid, 1, pack_values(aliases, numbers, stamps, qualities))  # type: ignore[arg-type]
+    return store
 
 
 SPECS = [
@@ -258,7 +269,7 @@ SPECS = [
 def _fake_tile(
     qtbot, theme: Theme, values: dict[str, object], online: bool = True, quality: int = 0
 ) -> QtMachineTile:  # type: ignore[no-untyped-def]
-    store = _FakeStore(SPECS, values, quality)
+    store = _store(SPECS, values, quality)
     ctx = _FakeCtx(store, theme)
     snap = MachineSnapshot(
         info=MachineInfo(id="cnc-09", name="CNC 9", kind="cnc", line="line-1", area="Machining"),
@@ -573,52 +584,30 @@ def test_tap_on_a_half_visible_tile_opens_it(live_plant, make_ctx, qtbot) -> Non
 # -- one meaning of "abnormal": tile, machine view and the core agree -------------------------
 
 
+class _FakeStation:
+    """What a trend asks a station for: older history (never answered here)."""
+
+    def __init__(self) -> None:
+        self.requests = itertools.count(1)
+
+    def request_history(self, machine: str, tags: list[str], since: float) -> int:
+        return next(self.requests)
+
+
 class _FakeCtxFull(QObject):
     frame = Signal(float)
     event = Signal(object)
+    theme_changed = Signal(object)
     open_machine = Signal(str)
     open_trend = Signal(str, str)
     open_overview = Signal()
 
-    def __init__(self, store: object, theme: Theme) -> None:
+    def __init__(self, store: StationStore, theme: Theme) -> None:
         super().__init__()
         self.store = store
         self.theme = theme
-
-
-class _HistoryStore:
-    """One machine whose tag has a given history (the store's ring) and latest value."""
-
-    def __init__(self, specs: list[TagSpec]) -> None:
-        self.specs = {s.name: s for s in specs}
-        self.history: dict[str, list[float]] = {}
-        self.state = "running"
-        self.snapshot = MachineSnapshot(
-            info=MachineInfo(id="m-01", name="M 1", kind="oven", line="line-1", area="Heat"),
-            tags=specs,
-            commands=[],
-            online=True,
-            since=time.time(),
-            epoch=1,
-            last_update=time.time(),
-        )
-
-    def machines(self) -> list[MachineSnapshot]:
-        return [self.snapshot]
-
-    def reading(self, mid: str, tag: str, now: float | None = None) -> Reading | None:
-        spec = self.specs.get(tag)
-        if spec is None:
-            return None
-        value: object = self.state if tag == "state" else self.history[tag][-1]
-        return Reading(mid, tag, value, 0, time.time(), spec, None)  # type: ignore[arg-type]
-
-    def readings(self, mid: str, now: float | None = None) -> list[Reading]:
-        return [r for tag in self.specs if (r := self.reading(mid, tag, now)) is not None]
-
-    def window(self, mid: str, tag: str, since: float | None = None):  # type: ignore[no-untyped-def]
-        v = np.asarray(self.history.get(tag, []), dtype=np.float64)
-        return time.time() - np.arange(v.size)[::-1] * 0.2, v
+        self.station = _FakeStation()
+        self.settings = load_settings()
 
 
 ZONE = TagSpec(
@@ -663,9 +652,8 @@ CASES = [
 @pytest.mark.parametrize(
     ("case", "tag", "history", "state", "kind"), CASES, ids=[c[0] for c in CASES]
 )
-def test_tile_and_machine_view_give_the_same_verdict(  # type: ignore[no-untyped-def]
+def test_tile_machine_view_and_trend_give_the_same_verdict(  # type: ignore[no-untyped-def]
     qtbot,
-    monkeypatch: pytest.MonkeyPatch,
     case: str,
     tag: str,
     history: list[float],
@@ -673,33 +661,49 @@ def test_tile_and_machine_view_give_the_same_verdict(  # type: ignore[no-untyped
     kind: str,
 ) -> None:
     from ui.machine import QtMachineView
-
-    monkeypatch.setitem(sys.modules, "ui.trend", None)  # no station here for a trend to ask
+    from ui.trend import QtTrend
 
     specs = [TagSpec("state", 0, type="enum", labels=list(STATES)), ZONE, PRESSURE]
-    store = _HistoryStore(specs)
-    store.state = state
-    store.history = {"zone_temp_c": [150.0], "discharge_pressure_bar": [7.0], tag: history}
+    values: dict[str, object] = {
+        "state": state,
+        "zone_temp_c": [150.0],
+        "discharge_pressure_bar": [7.0],
+    }
+    values[tag] = history
+    store = _store(specs, values, mid="m-01")
     ctx = _FakeCtxFull(store, LIGHT)
-    tile = QtMachineTile(ctx, store.snapshot)  # type: ignore[arg-type]
+    (snapshot,) = store.machines()
+    tile = QtMachineTile(ctx, snapshot)  # type: ignore[arg-type]
     qtbot.addWidget(tile)
     tile.resize(200, tile.minimumHeight())  # the 1280-px width
-    tile.refresh(store, time.time())  # type: ignore[arg-type]
+    tile.refresh(store, time.time())
     view = QtMachineView(ctx)  # type: ignore[arg-type]
     qtbot.addWidget(view)
     view.show_machine("m-01")
+    trend = QtTrend(ctx)  # type: ignore[arg-type]
+    qtbot.addWidget(trend)
+    trend.show_signals("m-01", [tag])
+    trend.set_window(120.0)  # pulls the store's samples now
+    t, v = trend.plotted(f"m-01/{tag}")
+    assert list(v) == history
 
-    core = classify_series(store.specs[tag], history, state)[-1]  # what a trend of it says
+    spec = ZONE if tag == "zone_temp_c" else PRESSURE
+    core = classify_series(spec, history, state)[-1]  # the whole series, walked sample by sample
     on_tile = tile.verdict(tag)
     in_view = view.verdicts()[tag]
+    in_trend = trend.verdict_at(f"m-01/{tag}", float(t[-1]))
     assert core.kind == kind, case
-    assert on_tile == in_view == core, (case, on_tile, in_view, core)
+    assert on_tile == in_view == in_trend == core, (case, on_tile, in_view, in_trend, core)
     shown = {t: glyph for t, _colour, glyph in tile.deviations()}
     assert shown[tag] == core.glyph and bool(shown[tag]) == core.abnormal
     if case == "unrounded":  # the tile rounds 120.4 to "120 °C" but judges 120.4
         assert dict(tile.key_values())[tag] == "120 °C"
     texts = view.row_texts()[tag]
-    assert texts["Name"] == store.specs[tag].description
+    assert texts["Name"] == spec.description
+    # The trend's cursor read-out carries the same mark as the tile.
+    trend.set_cursor(float(t[-1]))
+    value = trend.cursor_values()[f"m-01/{tag}"]
+    assert trend.cursor_labels() == [f"{core.glyph} {value}" if core.abnormal else value]
 
 
 def test_stale_state_is_drawn_as_last_known(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -711,7 +715,7 @@ def test_stale_state_is_drawn_as_last_known(qtbot) -> None:  # type: ignore[no-u
     assert tile.state_text() == "fault" and not tile.is_stale()
     assert tile.last_known_state() == "fault"
     stale_q = int(Quality.UNCERTAIN_STALE)
-    store = _FakeStore(SPECS, {"state": "fault", "spindle_speed_rpm": 0.0}, stale_q, stale_q)
+    store = _store(SPECS, {"state": "fault", "spindle_speed_rpm": 0.0}, stale_q, stale_q)
     tile.refresh(store, time.time())  # type: ignore[arg-type]
     assert tile.is_stale() and tile.last_known_state() == "fault"
     assert tile.state_is_last_known()
