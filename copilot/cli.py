@@ -678,6 +678,22 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--offscreen", action="store_true", help="render without a display")
         p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window")
+
+        def size(text: str) -> tuple[int, int]:
+            w, _, h = text.lower().partition("x")
+            if not (w.isdigit() and h.isdigit()) or int(w) < 1024 or int(h) < 640:
+                raise argparse.ArgumentTypeError(
+                    f"give WIDTHxHEIGHT in pixels, at least 1024x640, not {text!r}"
+                )
+            return int(w), int(h)
+
+        size.__name__ = "size"
+        p.add_argument(
+            "--size",
+            type=size,
+            metavar="WxH",
+            help="window size, e.g. 1280x800 (with --offscreen: a panel screen of that size)",
+        )
         p.add_argument(
             "--quit-after",
             type=_number(float, minimum=0, strict=True, unit=" seconds"),

@@ -10,9 +10,11 @@ the ``copilot.station`` entry point the command line calls for ``copilot station
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
+import tempfile
 import time
 from collections import deque
 from typing import Any
@@ -297,7 +299,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.status = QtStatusBar(ctx, self, self.banner.watch)
-        self._history: list[str] = []
         self._current = "overview"
         self._build_toolbar()
         ctx.open_machine.connect(lambda mid: self.show_view(f"machine:{mid}"))
@@ -331,8 +332,13 @@ class MainWindow(QMainWindow):
             bar.addAction(act)
             return act
 
-        action("⌂ Overview", ["F1", "Home"], lambda: self.show_view("overview"), "Plant overview")
-        action("◀ Back", ["Alt+Left", "Backspace", "Esc"], self.back, "Previous view")
+        # One way back: up the display hierarchy (trend → its machine → plant overview), the
+        # button naming where it goes. Home / F1 jump to the overview from anywhere.
+        self.back_action = action("◀ Back", ["Alt+Left", "Backspace", "Esc"], self.back, "Up")
+        self.home_action = QAction("Plant overview", self)
+        self.home_action.setShortcuts([QKeySequence("Home"), QKeySequence("F1")])
+        self.home_action.triggered.connect(lambda: self.show_view("overview"))
+        self.addAction(self.home_action)
         self.title = QLabel()
         self.title.setObjectName("viewTitle")
         bar.addWidget(self.title)
@@ -356,8 +362,8 @@ class MainWindow(QMainWindow):
 
     # -- navigation ---------------------------------------------------------------------------
 
-    def show_view(self, spec: str, remember: bool = True) -> None:
-        """Show ``overview``, ``machine:ID`` or ``trend:ID/TAG``."""
+    def show_view(self, spec: str) -> None:
+        """Show ``overview``, ``machine:ID`` or ``trend:ID/TAG`` (Back then goes one level up)."""
         kind, _, rest = spec.partition(":")
         if kind == "machine" and rest:
             self.machine.show_machine(rest)  # type: ignore[attr-defined]
@@ -372,15 +378,41 @@ class MainWindow(QMainWindow):
             spec = "overview"
             self.stack.setCurrentWidget(self.overview)
             self.title.setText("Plant overview")
-        if remember and spec != self._current:
-            self._history.append(self._current)
-            del self._history[:-20]
         self._current = spec
+        self._update_back()
+
+    def up_view(self) -> str | None:
+        """Where Back goes: a trend's machine, a machine's plant overview (None from the top)."""
+        kind, _, rest = self._current.partition(":")
+        if kind == "trend":
+            return f"machine:{rest.split('/', 1)[0]}"
+        if kind == "machine":
+            return "overview"
+        return None
+
+    def _update_back(self) -> None:
+        up = self.up_view()
+        if up is None:
+            self.back_action.setVisible(False)
+            return
+        kind, _, rest = up.partition(":")
+        where = "Plant overview" if kind == "overview" else self._machine_name(rest)
+        self.back_action.setText(f"◀ {where}")
+        keys = ", ".join(k.toString() for k in self.back_action.shortcuts())
+        self.back_action.setToolTip(f"Back to {where} ({keys}); Home: plant overview")
+        self.back_action.setVisible(True)
+
+    def _machine_name(self, machine: str) -> str:
+        for snap in self.ctx.store.machines():
+            if snap.info.id == machine:
+                return snap.info.name or machine
+        return machine
 
     def back(self) -> None:
-        """Return to the previous view."""
-        if self._history:
-            self.show_view(self._history.pop(), remember=False)
+        """Go one level up the display hierarchy (trend → machine → plant overview)."""
+        up = self.up_view()
+        if up is not None:
+            self.show_view(up)
 
     # -- theme --------------------------------------------------------------------------------
 
@@ -403,7 +435,7 @@ class MainWindow(QMainWindow):
             self.stack.insertWidget(self.stack.indexOf(old), new)
             setattr(self, name, new)
             if current:
-                self.show_view(self._current, remember=False)
+                self.show_view(self._current)
             self.stack.removeWidget(old)
             old.deleteLater()
         self.update()
@@ -447,25 +479,58 @@ class MainWindow(QMainWindow):
         self.close()
 
 
-def _check_display(offscreen: bool) -> None:
+def _panel_screen(size: tuple[int, int]) -> str:
+    """An offscreen platform config: one screen of a panel's size, no window frame."""
+    w, h = size
+    config = {
+        "windowFrameMargins": False,
+        "screens": [
+            {
+                "name": f"panel-{w}x{h}",
+                "x": 0,
+                "y": 0,
+                "width": w,
+                "height": h,
+                "logicalDpi": 96,
+                "logicalBaseDpi": 96,
+                "dpr": 1,
+            }
+        ],
+    }
+    handle, path = tempfile.mkstemp(prefix="copilot-screen-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as f:
+        json.dump(config, f)
+    return path
+
+
+def _check_display(offscreen: bool, size: tuple[int, int] | None = None) -> str | None:
+    """Choose the platform; returns a temporary screen config to delete once Qt has read it."""
     if offscreen:
+        if size is not None:  # a screen of exactly that size: the window opens maximised on it
+            config = _panel_screen(size)
+            os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+            return config
         # Keep "offscreen:configfile=screens.json" (a screen of a panel's size) if given.
         if not os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        return
+        return None
     platform = os.environ.get("QT_QPA_PLATFORM", "")
     if not platform and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         raise RuntimeError(
             "No display to open the station window on: set DISPLAY (or WAYLAND_DISPLAY), "
             "or add --offscreen --screenshot FILE to render without one, or --headless."
         )
+    return None
 
 
 def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int:
     """Open the station window (and run the demo rig's processes while it is open)."""
-    _check_display(bool(getattr(args, "offscreen", False)))
+    size: tuple[int, int] | None = getattr(args, "size", None)
+    config = _check_display(bool(getattr(args, "offscreen", False)), size)
     app = QApplication.instance() or QApplication(["copilot"])
     assert isinstance(app, QApplication)
+    if config is not None:
+        os.unlink(config)  # read when the platform started
     app.setApplicationName("Operator Co-Pilot")
     ctx_theme = themes.THEMES[settings.station.theme]
     themes.apply(app, ctx_theme)
@@ -479,12 +544,15 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
     window = MainWindow(ctx)
     station.start()
     ctx.start()
-    window.show_view(getattr(args, "view", "overview") or "overview", remember=False)
+    window.show_view(getattr(args, "view", "overview") or "overview")
     screenshot = getattr(args, "screenshot", None)
     screen = app.primaryScreen()
     room = screen.availableSize() if screen is not None else None
     if settings.station.kiosk:
         window.showFullScreen()
+    elif size is not None and (room is None or (room.width(), room.height()) != size):
+        window.setGeometry(0, 0, *size)  # a real display of another size (or no window manager)
+        window.show()
     elif screenshot and (room is None or room.width() < 1024 or room.height() < 640):
         window.resize(1600, 1000)  # the offscreen platform's default screen is 800×600
         window.show()

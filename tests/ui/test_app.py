@@ -31,7 +31,7 @@ def window_for(make_ctx, qtbot):  # type: ignore[no-untyped-def]
     qtbot.addWidget(window)
     window.resize(1600, 1000)
     window.show()
-    window.show_view("overview", remember=False)
+    window.show_view("overview")
     return ctx, window
 
 
@@ -53,14 +53,32 @@ def test_status_bar_shows_a_live_secure_link(live_plant: Plant, make_ctx, qtbot)
 
 def test_navigation_overview_machine_trend_and_back(live_plant: Plant, make_ctx, qtbot) -> None:
     ctx, window = window_for(make_ctx, qtbot)
+    # One way back, up the display hierarchy, its button naming where it goes.
+    buttons = [a.text() for a in window.toolbar.actions() if a.isVisible() and a.text()]
+    assert not any(text.startswith("◀") for text in buttons), "no Back on the overview"
+    assert "⌂ Overview" not in buttons
     ctx.open_machine.emit("press-01")
     assert window.stack.currentWidget() is window.machine
+    assert window.back_action.isVisible() and window.back_action.text() == "◀ Plant overview"
     ctx.open_trend.emit("press-01", "barrel_temp_c")
     assert window.stack.currentWidget() is window.trend
+    assert window.back_action.text() == "◀ Press 1"
     window.back()
     assert window.stack.currentWidget() is window.machine
+    assert window.machine.current_machine() == "press-01"
     window.back()
     assert window.stack.currentWidget() is window.overview
+    assert not window.back_action.isVisible()
+    # A trend opened from the overview (a tile's sparkline) goes up to its machine, not back.
+    ctx.open_trend.emit("press-02", "barrel_temp_c")
+    window.back()
+    assert window.stack.currentWidget() is window.machine
+    assert window.machine.current_machine() == "press-02"
+    # Home (or F1) goes to the plant overview from anywhere.
+    ctx.open_trend.emit("press-02", "barrel_temp_c")
+    window.home_action.trigger()
+    assert window.stack.currentWidget() is window.overview
+    assert [k.toString() for k in window.home_action.shortcuts()] == ["Home", "F1"]
 
 
 def test_lost_hub_shows_a_banner_that_cannot_be_missed(live_plant: Plant, make_ctx, qtbot) -> None:
@@ -163,7 +181,7 @@ def bare_window(qtbot):  # type: ignore[no-untyped-def]
         made.append((st, bus, ctx))
         window.resize(1280, 800)
         window.show()
-        window.show_view("overview", remember=False)
+        window.show_view("overview")
         return window
 
     try:
