@@ -305,6 +305,8 @@ class MainWindow(QMainWindow):
         ctx.open_trend.connect(lambda mid, tag: self.show_view(f"trend:{mid}/{tag}"))
         ctx.open_overview.connect(lambda: self.show_view("overview"))
         ctx.theme_changed.connect(self._on_theme_changed)
+        ctx.frame.connect(self._on_frame)
+        self._back_checked = 0.0
         self.banner.refresh()
         # Nothing has keyboard focus at first: a touch panel would show the first button's
         # focus ring as if it were selected.
@@ -397,10 +399,17 @@ class MainWindow(QMainWindow):
             return
         kind, _, rest = up.partition(":")
         where = "Plant overview" if kind == "overview" else self._machine_name(rest)
+        if self.back_action.text() == f"◀ {where}" and self.back_action.isVisible():
+            return
         self.back_action.setText(f"◀ {where}")
         keys = ", ".join(k.toString() for k in self.back_action.shortcuts())
         self.back_action.setToolTip(f"Back to {where} ({keys}); Home: plant overview")
         self.back_action.setVisible(True)
+
+    def _on_frame(self, now: float) -> None:
+        if now - self._back_checked >= STATUS_S:  # a machine's name arrives with its BIRTH
+            self._back_checked = now
+            self._update_back()
 
     def _machine_name(self, machine: str) -> str:
         for snap in self.ctx.store.machines():

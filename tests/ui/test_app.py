@@ -65,7 +65,7 @@ def test_navigation_overview_machine_trend_and_back(live_plant: Plant, make_ctx,
     assert window.back_action.text() == "◀ Press 1"
     window.back()
     assert window.stack.currentWidget() is window.machine
-    assert window.machine.current_machine() == "press-01"
+    assert window.machine.current_machine == "press-01"
     window.back()
     assert window.stack.currentWidget() is window.overview
     assert not window.back_action.isVisible()
@@ -73,7 +73,7 @@ def test_navigation_overview_machine_trend_and_back(live_plant: Plant, make_ctx,
     ctx.open_trend.emit("press-02", "barrel_temp_c")
     window.back()
     assert window.stack.currentWidget() is window.machine
-    assert window.machine.current_machine() == "press-02"
+    assert window.machine.current_machine == "press-02"
     # Home (or F1) goes to the plant overview from anywhere.
     ctx.open_trend.emit("press-02", "barrel_temp_c")
     window.home_action.trigger()
