@@ -79,10 +79,12 @@ COLUMNS = ("Tag", "Value", "Range", "Quality · updated")
 COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
 # Fixed columns' widths and the side panel's width, by window width (the tag column takes
 # what is left): the 1024-px minimum, 1280-px panels, and from 1700 px (1080p).
+# Quality needs ~232 px ("comm lost since 23:59:59" whole); the range bar yields, so the tag's
+# human name ("Barrel (melt) temperature") fits whole at 1280 px.
 LAYOUTS = (
-    (0, {COL_VALUE: 130, COL_RANGE: 140, COL_QUALITY: 240}, 300),
-    (1200, {COL_VALUE: 145, COL_RANGE: 175, COL_QUALITY: 240}, 400),
-    (1700, {COL_VALUE: 190, COL_RANGE: 270, COL_QUALITY: 260}, 560),
+    (0, {COL_VALUE: 125, COL_RANGE: 125, COL_QUALITY: 232}, 300),
+    (1200, {COL_VALUE: 140, COL_RANGE: 135, COL_QUALITY: 235}, 420),
+    (1700, {COL_VALUE: 180, COL_RANGE: 240, COL_QUALITY: 250}, 640),
 )
 TREND_WINDOWS = (("10 min", 600.0), ("1 h", 3600.0), ("8 h", 28800.0))
 ROW_HEIGHT = 60  # touch: at least TOUCH (48) px
@@ -225,6 +227,7 @@ class _RowDelegate(QStyledItemDelegate):
         super().__init__(view)
         self._view = view
         self.name_font = _font(17, bold=True)
+        self.name_font_small = _font(16, bold=True)
         self.small_font = _font(16)  # secondary text: at least 16 px
         self.text_font = _font(16)
         self.value_font = _value_font(24)
@@ -273,10 +276,14 @@ class _RowDelegate(QStyledItemDelegate):
         p.setFont(self.name_font)
         p.setPen(theme.color("text"))
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
-        # The human name from BIRTH first; the tag id beneath it, as secondary text.
-        name = QFontMetrics(self.name_font).elidedText(
-            tag_label(row.spec), Qt.TextElideMode.ElideRight, r.width()
-        )
+        # The human name from BIRTH first; the tag id beneath it, as secondary text. A long name
+        # steps down a size (never below the 16 px of secondary text) before it is cut.
+        label = tag_label(row.spec)
+        font = self.name_font
+        if QFontMetrics(font).horizontalAdvance(label) > r.width():
+            font = self.name_font_small
+            p.setFont(font)
+        name = QFontMetrics(font).elidedText(label, Qt.TextElideMode.ElideRight, r.width())
         p.drawText(top, align, name)
         p.setFont(self.small_font)
         p.setPen(theme.color("text_dim"))
@@ -562,17 +569,17 @@ class QtMachineView(QWidget):
         trend_layout = QVBoxLayout(self.trend_panel)
         trend_layout.setContentsMargins(SPACING, 8, SPACING, SPACING)
         trend_layout.setSpacing(6)
-        title = QLabel("Key trends", self.trend_panel)
-        title.setObjectName("panelTitle")
-        trend_layout.addWidget(title)
         self.signal_bar = QHBoxLayout()
         self.signal_bar.setSpacing(6)
-        trend_layout.addLayout(self.signal_bar)
         self.signal_group = QButtonGroup(self)
         self.signal_group.setExclusive(True)
         self.signal_buttons: dict[str, QPushButton] = {}
         range_bar = QHBoxLayout()
         range_bar.setSpacing(6)
+        # The title shares the range row: every line of height goes to the plot.
+        title = QLabel("Key trends", self.trend_panel)
+        title.setObjectName("panelTitle")
+        range_bar.addWidget(title, 0)
         self.range_group = QButtonGroup(self)
         self.range_group.setExclusive(True)
         self.range_buttons: dict[float, QPushButton] = {}
@@ -588,13 +595,14 @@ class QtMachineView(QWidget):
             self.range_buttons[seconds] = button
             range_bar.addWidget(button)
         trend_layout.addLayout(range_bar)
+        trend_layout.addLayout(self.signal_bar)
         self._trend_layout = trend_layout
         self.trend_placeholder = QLabel("Trends not available yet", self.trend_panel)
         self.trend_placeholder.setObjectName("panelNote")
         self.trend_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.trend_placeholder.setMinimumHeight(180)
         trend_layout.addWidget(self.trend_placeholder, 1)
-        side.addWidget(self.trend_panel, 5)
+        side.addWidget(self.trend_panel, 1)
 
         self.commands_panel, commands_layout = _panel("Commands", self.theme, self)
         note = QLabel("Read-only — the command gate arrives later", self.commands_panel)
@@ -614,9 +622,11 @@ class QtMachineView(QWidget):
         commands_scroll.setFrameShape(QFrame.Shape.NoFrame)
         commands_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         commands_scroll.setWidget(self.commands_label)
-        commands_scroll.setMinimumHeight(60)
+        commands_scroll.setMinimumHeight(48)
         commands_layout.addWidget(commands_scroll, 1)
-        side.addWidget(self.commands_panel, 1)
+        # The trend gets the height: the read-only command list scrolls in a short panel.
+        self.commands_panel.setMaximumHeight(120)
+        side.addWidget(self.commands_panel, 0)
 
         self.alarms_panel, alarms_layout = _panel("Alarms", self.theme, self)
         alarms_layout.setContentsMargins(SPACING, 6, SPACING, 6)

@@ -89,6 +89,7 @@ WINDOWS: list[tuple[str, float]] = [
 ]
 SHORT_WINDOWS = {30.0: "30s", 120.0: "2m", 600.0: "10m", 3600.0: "1h", 8 * 3600.0: "8h"}
 COMPACT_BELOW = 720  # narrower (a machine view's side panel): range buttons and plots only
+LABELS_FROM_PX = 240  # a compact trend this tall labels its limit lines (shorter: they pile up)
 DEFAULT_WINDOW = 120.0
 AXIS_PX = 16  # tick labels read at arm's length (14 px was too small at 1080p)
 MIN_SPAN_S = 10.0  # deepest zoom on the time axis
@@ -242,6 +243,7 @@ class QtTrend(QWidget):
         self._last_materialise = 0.0
         self._full_scale = False
         self._compact = False
+        self._tall = False  # tall enough for limit labels even when compact
         self.last_export: Path | None = None
         self._build()
         # Not the toolbar's full width: narrower than COMPACT_BELOW the trend turns compact.
@@ -713,18 +715,18 @@ class QtTrend(QWidget):
                     angle=0,
                     movable=False,
                     pen=pen,
-                    # compact plots are a few lines of text high: labels would pile up there;
-                    # the dash pattern still tells H/L from HH/LL without colour
-                    label=None if self._compact else text,
+                    # a short compact plot is a few lines of text high: labels would pile up
+                    # there; the dash pattern still tells H/L from HH/LL without colour
+                    label=text if self._labelled() else None,
                     labelOpts={
                         # At the left, where the oldest data are: the newest (right) stay clear.
                         "position": 0.005,
                         "color": theme.color(colour),
                         # HH and L above their line, H and LL below: close pairs never overlap.
-                        "anchors": [(0, 1), (0, 1)] if name in ("HH", "L") else [(0, 0), (0, 0)],
+                        "anchors": [(0, 1), (0, 1)] if name in ("hihi", "lo") else [(0, 0), (0, 0)],
                     },
                 )
-                if not self._compact:
+                if self._labelled():
                     line.label.setFont(font)
                 line.setZValue(-5)
                 plot.addItem(line, ignoreBounds=True)
@@ -1360,8 +1362,27 @@ class QtTrend(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         """The readout wraps to the new width; a narrow trend turns compact."""
         super().resizeEvent(event)
+        tall = event.size().height() >= LABELS_FROM_PX
+        relabel = tall != self._tall
+        self._tall = tall
+        was = self._compact
         self.set_compact(event.size().width() < COMPACT_BELOW)
+        if relabel and self._compact and was == self._compact:
+            self._rebuild()  # limit labels appear or go
         self._fit_readout()
+
+    def _labelled(self) -> bool:
+        """Limit lines carry their labels, unless the trend is compact and short."""
+        return not self._compact or self._tall
+
+    def limit_labels(self) -> list[str]:
+        """The texts on the limit lines, top plot first (for tests)."""
+        texts: list[str] = []
+        for plot in self._plots:
+            for item in plot.items:
+                if isinstance(item, pg.InfiniteLine) and item.label is not None:
+                    texts.append(item.label.toPlainText())
+        return texts
 
     def set_compact(self, compact: bool) -> None:
         """Compact (narrow): short range buttons and the plots; no pause/mode/scale/export."""

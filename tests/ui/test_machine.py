@@ -348,7 +348,12 @@ def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  
     assert QFontMetrics(bold).horizontalAdvance("? Uncertain") <= room - 26
     assert QFontMetrics(small).horizontalAdvance("comm lost since 23:59:59") <= room
     tag_w = view.table.horizontalHeader().sectionSize(0)
-    assert tag_w >= (160 if size[0] < 1200 else 260), ("room for the tag names", tag_w)
+    assert tag_w >= (160 if size[0] < 1200 else 290), ("room for the tag names", tag_w)
+    if size[0] >= 1200:  # a long human name is whole at the panel sizes, in its full size
+        name = QFont("DejaVu Sans")
+        name.setPixelSize(17)
+        name.setBold(True)
+        assert QFontMetrics(name).horizontalAdvance("Barrel (melt) temperature") <= tag_w - 24
 
 
 def test_follows_a_theme_switch(qtbot) -> None:  # type: ignore[no-untyped-def]
