@@ -1230,11 +1230,20 @@ class _Board(QWidget):
         self.setObjectName("overviewTiles")
         self.ctx = ctx
         self.titles: list[tuple[QRectF, str, bool]] = []  # rect, text, is the line's title
+        self.empty = True  # no machine known yet: say so instead of an empty grey screen
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         c = _colors(self.ctx.theme)
         p = QPainter(self)
         p.fillRect(event.rect(), c.background)
+        if self.empty:
+            p.setFont(_font(22, True))
+            p.setPen(c.text_dim)
+            p.drawText(
+                QRectF(self.rect()).adjusted(0, 0, 0, -self.height() / 3),
+                Qt.AlignmentFlag.AlignCenter,
+                "No machines yet\nthey appear here once the hub sends them",
+            )
         for rect, text, is_line in self.titles:
             if not rect.intersects(QRectF(event.rect())):
                 continue
@@ -1393,6 +1402,9 @@ class QtOverview(QWidget):
         for mid, snap in snapshots.items():
             grouped.setdefault((snap.info.line, snap.info.area), []).append(mid)
         self._groups = [(key, grouped[key]) for key in sorted(grouped)]
+        if self.container.empty != (not self.tiles):
+            self.container.empty = not self.tiles
+            self.container.update()
         self._reorder(force=True)
         self.summary.update_from([self.tiles[mid] for mid in self.ordered_ids()])
 

@@ -1380,8 +1380,10 @@ class QtTrend(QWidget):
         texts: list[str] = []
         for plot in self._plots:
             for item in plot.items:
-                if isinstance(item, pg.InfiniteLine) and item.label is not None:
-                    texts.append(item.label.toPlainText())
+                limit = isinstance(item, pg.InfiniteLine) and item not in self._cursor_lines
+                label = getattr(item, "label", None) if limit else None
+                if label is not None:
+                    texts.append(label.toPlainText())
         return texts
 
     def set_compact(self, compact: bool) -> None:

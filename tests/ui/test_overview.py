@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -608,6 +608,8 @@ class _FakeCtxFull(QObject):
         self.theme = theme
         self.station = _FakeStation()
         self.settings = load_settings()
+        self.timer = QTimer(self)  # never started: frames are emitted by the test
+        self.timer.setInterval(33)
 
 
 ZONE = TagSpec(
@@ -735,3 +737,40 @@ def test_stale_state_is_drawn_as_last_known(qtbot) -> None:  # type: ignore[no-u
         return int((np.abs(_pixels(widget) - target).max(axis=2) <= 12).sum())
 
     assert red(tile) < red(live) / 2
+
+
+def test_compact_trend_labels_its_limits_once_tall_enough(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A machine view's side trend: no labels when short (they piled up), marks when tall."""
+    from ui.trend import LABELS_FROM_PX, QtTrend
+
+    specs = [TagSpec("state", 0, type="enum", labels=list(STATES)), ZONE, PRESSURE]
+    store = _store(specs, {"state": "running", "discharge_pressure_bar": [7.0, 7.1]}, mid="m-01")
+    trend = QtTrend(_FakeCtxFull(store, LIGHT))  # type: ignore[arg-type]
+    qtbot.addWidget(trend)
+    trend.resize(440, LABELS_FROM_PX - 60)
+    trend.show()
+    qtbot.waitExposed(trend)
+    trend.show_signals("m-01", ["discharge_pressure_bar"])
+    assert trend.is_compact() and trend.limit_labels() == []
+    trend.resize(440, LABELS_FROM_PX + 20)
+    qtbot.waitUntil(lambda: len(trend.limit_labels()) == 4)
+    assert sorted(trend.limit_labels()) == sorted(
+        ["▼▼ LL 5 bar", "▼ L 6 bar", "▲ H 8.5 bar", "▲▲ HH 9 bar"]
+    )
+    save_screenshot(trend, "trend_compact_labels")
+
+
+def test_overview_without_machines_says_so(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A station that has not reached its hub: words, not an empty grey screen."""
+    ctx = _FakeCtxFull(StationStore(), LIGHT)
+    view = QtOverview(ctx)  # type: ignore[arg-type]
+    qtbot.addWidget(view)
+    view.resize(1280, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.container.empty
+    ctx.store.apply_birth(  # type: ignore[attr-defined]
+        Birth(machine=MachineInfo(id="m-01", name="M 1", kind="oven"), tags=[ZONE]), 1
+    )
+    ctx.frame.emit(time.time())
+    qtbot.waitUntil(lambda: not view.container.empty)
