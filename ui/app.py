@@ -566,6 +566,8 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
         window.resize(1600, 1000)  # the offscreen platform's default screen is 800×600
         window.show()
     else:
+        if screen is not None:  # without a window manager (a bare X server) maximising is a no-op
+            window.setGeometry(screen.availableGeometry())
         window.showMaximized()  # panels are used full size, never at the minimum size
 
     def shutdown(*_: object) -> None:
