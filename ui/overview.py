@@ -779,12 +779,23 @@ class QtMachineTile(QWidget):
         if self._spark_label and not self._geo.spark.isEmpty():
             p.setFont(_font(16 if self.is_wide() else 15))
             p.setPen(dim)
+            fm = QFontMetrics(p.font())
+            room = int(cap.width() - PAD)
+            # "spindle speed · last 3 min", else "spindle speed · 3 min": the name is never cut
+            # for the sake of the window's words.
+            name, _, window = self._spark_label.partition(" · ")
+            text = next(
+                (
+                    t
+                    for t in (self._spark_label, f"{name} · {window.removeprefix('last ')}")
+                    if fm.horizontalAdvance(t) <= room
+                ),
+                name,
+            )
             p.drawText(
                 cap.adjusted(PAD / 2, 0, 0, 0),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                QFontMetrics(p.font()).elidedText(
-                    self._spark_label, Qt.TextElideMode.ElideRight, int(cap.width() - PAD)
-                ),
+                fm.elidedText(text, Qt.TextElideMode.ElideRight, room),
             )
 
     def _paint_alarms(self, p: QPainter, c: _Colors, rect: QRectF) -> float:
