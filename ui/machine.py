@@ -79,11 +79,11 @@ COLUMNS = ("Tag", "Value", "Range", "Quality · updated")
 COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
 # Fixed columns' widths and the side panel's width, by window width (the tag column takes
 # what is left): the 1024-px minimum, 1280-px panels, and from 1700 px (1080p).
-# Quality needs ~232 px ("comm lost since 23:59:59" whole); the range bar yields, so the tag's
-# human name ("Barrel (melt) temperature") fits whole at 1280 px.
+# Quality needs ~232 px ("comm lost since 23:59:59" whole), the range bar ~80 px of track; the
+# side panel yields, so a human name ("Hydraulic pump motor current") fits whole at 1280 px.
 LAYOUTS = (
     (0, {COL_VALUE: 125, COL_RANGE: 125, COL_QUALITY: 232}, 300),
-    (1200, {COL_VALUE: 140, COL_RANGE: 135, COL_QUALITY: 235}, 420),
+    (1200, {COL_VALUE: 140, COL_RANGE: 168, COL_QUALITY: 232}, 390),
     (1700, {COL_VALUE: 180, COL_RANGE: 240, COL_QUALITY: 250}, 640),
 )
 TREND_WINDOWS = (("10 min", 600.0), ("1 h", 3600.0), ("8 h", 28800.0))

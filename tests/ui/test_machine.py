@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 from copilot.protocol import Limits, MachineInfo, Quality, Range, TagSpec
 from copilot.station import MachineSnapshot, Reading
 from tests.ui.conftest import save_screenshot
-from ui.machine import COL_QUALITY, DASH, QtMachineView, row_state
+from ui.machine import COL_QUALITY, COL_RANGE, DASH, QtMachineView, row_state
 from ui.theme import DARK, LIGHT
 
 MACHINE = "cnc-01"
@@ -354,6 +354,10 @@ def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  
         name.setPixelSize(17)
         name.setBold(True)
         assert QFontMetrics(name).horizontalAdvance("Barrel (melt) temperature") <= tag_w - 24
+        name.setPixelSize(16)  # a longer one steps down to the secondary text's size
+        assert QFontMetrics(name).horizontalAdvance("Hydraulic pump motor current") <= tag_w - 24
+        # The range bar keeps a readable track beside its 64-px mark.
+        assert view.table.columnWidth(COL_RANGE) - 24 - 64 >= 80
 
 
 def test_follows_a_theme_switch(qtbot) -> None:  # type: ignore[no-untyped-def]
