@@ -396,6 +396,7 @@ class QtMachineTile(QWidget):
             recent = partial(_recent, store, mid, spec.name, now - HISTORY_S)
             verdicts[spec.name] = classify_latest(spec, value, machine_state, recent)
         self._verdicts = verdicts
+        last_sample = 0.0  # newest sample of a key value gone stale: when its data stopped
         for row, spec in zip(self._rows, self._specs, strict=True):
             reading = readings.get(spec.name)
             if reading is None:
@@ -408,6 +409,8 @@ class QtMachineTile(QWidget):
                 if reading.stale_since is not None:
                     if stale_since is None or reading.stale_since < stale_since:
                         stale_since = reading.stale_since
+                    if reading.ts > last_sample:
+                        last_sample = reading.ts
                 else:
                     bad_tags.append(row.label)
             if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -423,6 +426,10 @@ class QtMachineTile(QWidget):
         others = [t for t, v in verdicts.items() if v.abnormal and t not in key_tags]
         abnormal = any(v.abnormal for v in verdicts.values())
         stale = not online or worst != 0 or state == "unknown"
+        if online and last_sample and stale_since is not None and last_sample < stale_since:
+            # The link or the values went stale seconds after the last sample arrived: say
+            # when the data stopped (the banner says the same), not when that was noticed.
+            stale_since = last_sample
         if stale:
             if stale_since is not None:
                 stale_text = f"No data since {_clock(stale_since)}"
@@ -714,12 +721,21 @@ class QtMachineTile(QWidget):
         else:
             p.setPen(c.fault if fault else c.text)
         label = shown.upper()
+        fm = QFontMetrics(p.font())
+        room = int(r.width() - 30)
         if stale and self._state == "offline" and last:
-            label = f"OFFLINE · was {last.upper()}"
+            # A narrow tile keeps the last state in short form rather than cut it off.
+            label = next(
+                (
+                    t
+                    for t in (f"OFFLINE · was {last.upper()}", f"OFFLINE · {last.upper()}?")
+                    if fm.horizontalAdvance(t) <= room
+                ),
+                "OFFLINE",
+            )
         elif stale and last:
             label = f"{label}?"  # last known, not current
-        fm = QFontMetrics(p.font())
-        label = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(r.width() - 30))
+        label = fm.elidedText(label, Qt.TextElideMode.ElideRight, room)
         p.drawText(
             r.adjusted(30, 0, 0, 0),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,

@@ -250,6 +250,11 @@ def test_lost_hub_banner_says_when_the_data_stopped(live_plant: Plant, make_ctx,
     assert killed - 1.0 <= stopped <= killed + 0.5
     assert ctx.station.state_since - stopped > 1.0
     assert f"since {_clock(stopped)}" in window.banner.headline
+    # The tiles say the same moment (their newest sample, a fraction of a second before).
+    agree = {f"No data since {_clock(stopped)}", f"No data since {_clock(stopped - 1)}"}
+    qtbot.waitUntil(
+        lambda: {t.stale_text() for t in window.overview.tiles.values()} <= agree, timeout=5_000
+    )
 
 
 # -- theme, kiosk, window size --------------------------------------------------------------------
