@@ -1431,7 +1431,7 @@ class QtOverview(QWidget):
         self._groups = [(key, grouped[key]) for key in sorted(grouped)]
         if self.container.empty != (not self.tiles):
             self.container.empty = not self.tiles
-            self.container.update()
+            self._relayout(force=True)
         self._reorder(force=True)
         self.summary.update_from([self.tiles[mid] for mid in self.ordered_ids()])
 
@@ -1521,5 +1521,7 @@ class QtOverview(QWidget):
             band_col += len(ids)
         bottom = int(band_bottom) + gap // 2
         self.container.titles = titles
+        if not self.tiles:  # the "No machines yet" words need the whole viewport
+            bottom = max(bottom, self.scroll.viewport().height())
         self.container.resize(width - bar_w, max(bottom, 1))
         self.container.update()

@@ -769,6 +769,8 @@ def test_overview_without_machines_says_so(qtbot) -> None:  # type: ignore[no-un
     view.show()
     qtbot.waitExposed(view)
     assert view.container.empty
+    assert view.container.height() >= view.scroll.viewport().height()  # the words in the middle
+    save_screenshot(view, "overview_no_machines")
     ctx.store.apply_birth(  # type: ignore[attr-defined]
         Birth(machine=MachineInfo(id="m-01", name="M 1", kind="oven"), tags=[ZONE]), 1
     )
