@@ -83,7 +83,7 @@ COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
 # side panel yields, so a human name ("Hydraulic pump motor current") fits whole at 1280 px.
 LAYOUTS = (
     (0, {COL_VALUE: 125, COL_RANGE: 125, COL_QUALITY: 232}, 300),
-    (1200, {COL_VALUE: 140, COL_RANGE: 168, COL_QUALITY: 232}, 390),
+    (1200, {COL_VALUE: 140, COL_RANGE: 168, COL_QUALITY: 232}, 380),
     (1700, {COL_VALUE: 180, COL_RANGE: 240, COL_QUALITY: 250}, 640),
 )
 TREND_WINDOWS = (("10 min", 600.0), ("1 h", 3600.0), ("8 h", 28800.0))
@@ -880,7 +880,10 @@ class QtMachineView(QWidget):
         for button in self.signal_buttons.values():
             full = str(button.property("fullText") or "")
             room = max(20, button.width() - 18)
-            text = button.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, room)
+            # Measured in bold: the checked button is bold (style sheet) and must not clip.
+            bold = QFont(button.font())
+            bold.setBold(True)
+            text = QFontMetrics(bold).elidedText(full, Qt.TextElideMode.ElideRight, room)
             if button.text() != text:
                 button.setText(text)
 

@@ -319,8 +319,14 @@ def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  
     qtbot.addWidget(view)
     view._build_signal_picker(
         [
-            TagSpec(name=n, alias=i, key=True)
-            for i, n in enumerate(["barrel_temp_c", "load_pct", "x"])
+            TagSpec(name=n, alias=i, key=True, description=d)
+            for i, (n, d) in enumerate(
+                [
+                    ("barrel_temp_c", "Barrel (melt) temperature"),
+                    ("injection_pressure_bar", "Peak injection pressure of the last shot"),
+                    ("x", ""),
+                ]
+            )
         ]
     )
     view.resize(*size)
@@ -334,7 +340,9 @@ def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  
             assert not a.intersects(b), (size, a, b)
         for button in buttons:
             assert button.height() >= 48
-            text_w = button.fontMetrics().horizontalAdvance(button.text())
+            bold = QFont(button.font())  # a checked button is bold: it must fit that way too
+            bold.setBold(True)
+            text_w = QFontMetrics(bold).horizontalAdvance(button.text())
             assert text_w <= button.width() - 8, (size, button.text(), button.width())
     assert [b.text() for b in view.range_buttons.values()] == ["10 min", "1 h", "8 h"]
     # The two lines of the quality column fit its width (delegate margins 12 px each side;
