@@ -486,7 +486,7 @@ QLabel#panelTitle { font-size: 18px; font-weight: bold; color: @text_dim@; }
 QLabel#panelNote { font-size: 16px; color: @text_dim@; font-style: italic; }
 QLabel#commandLine { font-size: 16px; color: @text@; }
 QScrollArea#commandsScroll, QScrollArea#commandsScroll > QWidget > QWidget { background: @panel@; }
-QPushButton#trendSignal, QPushButton#trendRange { font-size: 16px; padding: 0 8px;
+QPushButton#trendSignal, QPushButton#trendRange { font-size: 16px; padding: 0 6px;
                                                   min-width: 0px; }
 QTableWidget#tagTable QHeaderView::section { font-size: 16px; }
 QTableWidget#tagTable { background: @panel@; border: 1px solid @border@;
@@ -577,9 +577,10 @@ class QtMachineView(QWidget):
         range_bar = QHBoxLayout()
         range_bar.setSpacing(6)
         # The title shares the range row: every line of height goes to the plot.
-        title = QLabel("Key trends", self.trend_panel)
+        title = QLabel("Trends", self.trend_panel)
         title.setObjectName("panelTitle")
         range_bar.addWidget(title, 0)
+        self.trend_title = title  # hidden in the narrowest panel: the range buttons need it
         self.range_group = QButtonGroup(self)
         self.range_group.setExclusive(True)
         self.range_buttons: dict[float, QPushButton] = {}
@@ -736,6 +737,7 @@ class QtMachineView(QWidget):
         self._set_widths(widths)
         if self.side_box.width() != side_w:
             self.side_box.setFixedWidth(side_w)
+            self.trend_title.setVisible(side_w >= 350)
             layout = self.layout()
             if layout is not None:
                 layout.activate()  # now, so the table's columns are right on the first paint

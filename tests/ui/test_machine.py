@@ -343,7 +343,7 @@ def test_machine_view_fits_every_window(qtbot, size: tuple[int, int]) -> None:  
             bold = QFont(button.font())  # a checked button is bold: it must fit that way too
             bold.setBold(True)
             text_w = QFontMetrics(bold).horizontalAdvance(button.text())
-            assert text_w <= button.width() - 8, (size, button.text(), button.width())
+            assert text_w <= button.width() - 12, (size, button.text(), button.width())  # padding
     assert [b.text() for b in view.range_buttons.values()] == ["10 min", "1 h", "8 h"]
     # The two lines of the quality column fit its width (delegate margins 12 px each side;
     # the first line starts after its 18-px swatch).
