@@ -116,6 +116,20 @@ def test_no_display_is_one_clear_sentence(plant: Plant) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("size", ["1280x800", "1920x1080"])
+def test_screenshot_at_a_panel_size(plant: Plant, tmp_path: Path, size: str) -> None:
+    """``--offscreen --size WxH``: the window fills a screen of that size, and so does the PNG."""
+    from PySide6.QtGui import QImage
+
+    shot = tmp_path / f"shot-{size}.png"
+    env = {k: v for k, v in plant.env.items() if k != "QT_QPA_PLATFORM"}
+    args = ["station", "--hub", plant.address, "--offscreen", "--size", size]
+    result = _run([*args, "--screenshot", str(shot), "--quit-after", "1"], env)
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(shot))
+    assert f"{image.width()}x{image.height()}" == size
+
+
 def test_demo_renders_a_screenshot_offscreen_and_leaves_nothing_behind(
     plant: Plant, tmp_path: Path
 ) -> None:
