@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from copilot.pixels import I64, Canvas, ColumnRuns, Grid, argb
+from copilot.pixels import I64, Canvas, ColumnRuns, Grid, RunSet, argb
 from copilot.series import F64
 
 
@@ -33,6 +33,7 @@ class DenseLines(pg.GraphicsObject):
         self._colours = [argb(c.red(), c.green(), c.blue()) for c in colours]
         self.grid: Grid | None = None
         self.runs: list[ColumnRuns] = []
+        self._set: RunSet | None = None
         self._canvas: Canvas | None = None
         self._image: QImage | None = None
         self._layers: list[tuple[int, list[ColumnRuns]]] = []
@@ -45,7 +46,8 @@ class DenseLines(pg.GraphicsObject):
     def begin(self, grid: Grid, first: int) -> None:
         """Start over on ``grid``; runs are computed from column ``first`` on."""
         self.grid = grid
-        self.runs = [ColumnRuns(grid) for _ in self._colours]
+        self._set = RunSet(grid, len(self._colours))
+        self.runs = self._set.runs
         by_colour: dict[int, list[ColumnRuns]] = {}
         for colour, runs in zip(self._colours, self.runs, strict=True):
             by_colour.setdefault(colour, []).append(runs)
@@ -64,6 +66,15 @@ class DenseLines(pg.GraphicsObject):
             return
         first = max(self.first, last - self.grid.capacity + 1)
         columns = self.runs[index].add(t, y, first, last)
+        if columns.size:
+            self._dirty.append(columns)
+
+    def add_many(self, items: Sequence[tuple[int, F64, F64]], last: int) -> None:
+        """``(index, t, y)`` of several lines (each at most once) in one vectorised pass."""
+        if self.grid is None or self._set is None or not items:
+            return
+        first = max(self.first, last - self.grid.capacity + 1)
+        columns = self._set.add(items, first, last)
         if columns.size:
             self._dirty.append(columns)
 
