@@ -78,6 +78,7 @@ STATES = ("running", "idle", "setup", "fault", "maintenance")
 
 VALUE_HZ = 4.0  # tile values
 SPARK_HZ = 1.0  # sparklines (one 2-px bucket of the 3-minute line is ~1.4 s)
+RECHECK_S = 1.0  # a tile with nothing new is still re-read this often (values age into stale)
 PASS_HZ = 10.0  # refresh passes: tiles repainted together, not one paint pass per frame tick
 ORDER_S = 1.0  # attention re-ordering
 SPARK_WINDOW_S = 180.0
@@ -315,6 +316,8 @@ class QtMachineTile(QWidget):
         self._spark_band: QRectF | None = None
         self._spark_dirty = True
         self.spark_at = 0.0  # when the sparkline was last rebuilt
+        self.seen: tuple[float, int] = (-1.0, -1)  # (store.last_update, link quality) last read
+        self.checked_at = 0.0
         self._spark_label = ""
         self.set_snapshot(snapshot)
 
@@ -1380,11 +1383,17 @@ class QtOverview(QWidget):
             return
         for _ in range(min(n, math.ceil(n * VALUE_HZ / pass_hz))):
             self._next %= n
-            tile = self.tiles[order[self._next]]
-            tile.refresh(store, now)
-            if now - tile.spark_at >= 1 / SPARK_HZ:  # in the same pass: one repaint for both
-                tile.refresh_spark(store, now)
+            mid = order[self._next]
+            tile = self.tiles[mid]
             self._next += 1
+            spark_due = now - tile.spark_at >= 1 / SPARK_HZ
+            seen = (store.last_update(mid), store.link_quality)
+            if seen == tile.seen and now - tile.checked_at < RECHECK_S and not spark_due:
+                continue  # nothing arrived and nothing can have aged: no work, no repaint
+            tile.seen, tile.checked_at = seen, now
+            tile.refresh(store, now)
+            if spark_due:  # in the same pass: one repaint for both
+                tile.refresh_spark(store, now)
         self.summary.update_from([self.tiles[mid] for mid in order])
         if now - self._last_order >= ORDER_S:
             self._last_order = now
