@@ -50,6 +50,12 @@ def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
+def _reasons(counts: dict[str, int]) -> str:
+    """``reason N, reason N`` (largest first), or ``none``."""
+    top = sorted(counts.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{k} {v:,}" for k, v in top if v) or "none"
+
+
 class RateMeter:
     """Messages/s and values/s from the station's running totals, over the last few seconds.
 
@@ -247,7 +253,19 @@ class QtStatusBar(QWidget):
             self.rate.setText("— msg/s · — values/s")
         else:
             self.rate.setText(f"{rates[0]:,.0f} msg/s · {rates[1]:,.0f} values/s")
-        self.health.setText(f"gaps {stats.gaps} · resyncs {stats.resyncs}")
+        # Every drop is visible: this station's own, and the hub's (its latest health report).
+        text = f"gaps {stats.gaps} · resyncs {stats.resyncs} · dropped {stats.dropped:,}"
+        tip = [f"this station dropped: {_reasons(stats.drops)}"]
+        report = station.hub_status
+        if report is not None:
+            text += f" · hub dropped {report.drops:,}"
+            hub = report.status.hub
+            tip.append(f"the hub dropped: {_reasons(hub.drops)}")
+            if hub.service_errors:
+                tip.append(f"hub service errors: {_reasons(hub.service_errors)}")
+            tip.append("details: copilot hub status")
+        self.health.setText(text)
+        self.health.setToolTip("\n".join(tip))
 
     def values_per_s(self) -> float | None:
         """The values/s shown (``None`` while it shows a dash)."""

@@ -23,10 +23,10 @@ from tests.helpers import CountingAgent, Plant, free_hub_address, wait_until
 from tests.ui.conftest import save_screenshot
 
 
-def window_for(make_ctx, qtbot):  # type: ignore[no-untyped-def]
+def window_for(make_ctx, qtbot, **station):  # type: ignore[no-untyped-def]
     from ui.app import MainWindow
 
-    ctx = make_ctx()
+    ctx = make_ctx(**station)
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     window.resize(1600, 1000)
@@ -47,8 +47,24 @@ def test_status_bar_shows_a_live_secure_link(live_plant: Plant, make_ctx, qtbot)
         ),
         timeout=10_000,
     )
-    assert window.status.texts()[4] == "gaps 0 · resyncs 0"
+    assert window.status.texts()[4].startswith("gaps 0 · resyncs 0 · dropped 0")
     assert not window.banner.isVisible()
+
+
+def test_status_bar_shows_what_the_hub_dropped(live_plant: Plant, make_ctx, qtbot) -> None:
+    from copilot.protocol import Birth, MachineInfo
+    from tests.helpers import RawPeer
+
+    _, window = window_for(make_ctx, qtbot, hub_status_every_s=1)
+    qtbot.waitUntil(lambda: "hub dropped 0" in window.status.texts()[4], timeout=15_000)
+    intruder = RawPeer(live_plant.security("station"), live_plant.address)
+    try:  # a station key may not announce a machine: refused as "role", counted by the hub
+        birth = Birth(machine=MachineInfo(id="fake-1", name="Fake", kind="press"), tags=[])
+        intruder.send(birth, src="fake-1", epoch=time.time_ns(), seq=0)
+        qtbot.waitUntil(lambda: "hub dropped 1" in window.status.texts()[4], timeout=15_000)
+    finally:
+        intruder.close()
+    assert "role 1" in window.status.health.toolTip()
 
 
 def test_navigation_overview_machine_trend_and_back(live_plant: Plant, make_ctx, qtbot) -> None:
