@@ -163,6 +163,36 @@ class TagTable:
         return severity_of(int(self.quality[alias])) == 0
 
 
+def ring_window(
+    t_row: F64, v_row: F64, count: int, capacity: int, since: float | None = None
+) -> tuple[F64, F64]:
+    """Copies of one ring row's samples in time order, optionally from ``since`` on.
+
+    ``count`` samples were ever written to the row (at ``count % capacity`` next). Only what is
+    returned is copied: a trend asking for the few samples that arrived since its last frame
+    pays for those, not for the whole ring.
+    """
+    if capacity <= 0:
+        empty = np.empty(0, dtype=np.float64)
+        return empty, empty.copy()
+    n = int(min(count, capacity))
+    start = int(count - n) % capacity
+    # The held samples in time order are two slices of the row: [start:end1] then [0:end2].
+    end1 = min(start + n, capacity)
+    end2 = start + n - end1
+    if since is not None and n:
+        if end2 and since > t_row[end1 - 1]:  # all of it is in the second slice
+            first = int(np.searchsorted(t_row[:end2], since, side="left"))
+            return t_row[first:end2].copy(), v_row[first:end2].copy()
+        start += int(np.searchsorted(t_row[start:end1], since, side="left"))
+    if not end2:
+        return t_row[start:end1].copy(), v_row[start:end1].copy()
+    return (
+        np.concatenate((t_row[start:end1], t_row[:end2])),
+        np.concatenate((v_row[start:end1], v_row[:end2])),
+    )
+
+
 class Rings:
     """Recent samples per tag: ``t`` and ``v`` arrays of shape ``(tags, capacity)``.
 
@@ -242,25 +272,10 @@ class Rings:
     def window(self, alias: int, since: float | None = None) -> tuple[F64, F64]:
         """Copies of one tag's samples in time order, optionally from ``since`` on.
 
-        Only what is returned is copied: a trend asking for the few samples that arrived since
-        its last frame pays for those, not for the whole ring.
+        Only what is returned is copied (see :func:`ring_window`).
         """
-        n = int(min(self.count[alias], self.capacity))
-        start = int(self.count[alias] - n) % self.capacity
-        # The held samples in time order are two slices of the ring: [start:end1] then [0:end2].
-        end1 = min(start + n, self.capacity)
-        end2 = start + n - end1
-        t_row, v_row = self.t[alias], self.v[alias]
-        if since is not None and n:
-            if end2 and since > t_row[end1 - 1]:  # all of it is in the second slice
-                first = int(np.searchsorted(t_row[:end2], since, side="left"))
-                return t_row[first:end2].copy(), v_row[first:end2].copy()
-            start += int(np.searchsorted(t_row[start:end1], since, side="left"))
-        if not end2:
-            return t_row[start:end1].copy(), v_row[start:end1].copy()
-        return (
-            np.concatenate((t_row[start:end1], t_row[:end2])),
-            np.concatenate((v_row[start:end1], v_row[:end2])),
+        return ring_window(
+            self.t[alias], self.v[alias], int(self.count[alias]), self.capacity, since
         )
 
     def oldest(self, alias: int) -> float | None:
@@ -456,24 +471,7 @@ class SegmentRings:
     def window(self, alias: int, since: float | None = None) -> tuple[F64, F64]:
         """Copies of one tag's samples in time order, optionally from ``since`` on."""
         t_row, v_row, capacity = self._rows(alias)
-        if capacity == 0:
-            empty = np.empty(0, dtype=np.float64)
-            return empty, empty.copy()
-        n = int(min(self.count[alias], capacity))
-        start = int(self.count[alias] - n) % capacity
-        end1 = min(start + n, capacity)
-        end2 = start + n - end1
-        if since is not None and n:
-            if end2 and since > t_row[end1 - 1]:
-                first = int(np.searchsorted(t_row[:end2], since, side="left"))
-                return t_row[first:end2].copy(), v_row[first:end2].copy()
-            start += int(np.searchsorted(t_row[start:end1], since, side="left"))
-        if not end2:
-            return t_row[start:end1].copy(), v_row[start:end1].copy()
-        return (
-            np.concatenate((t_row[start:end1], t_row[:end2])),
-            np.concatenate((v_row[start:end1], v_row[:end2])),
-        )
+        return ring_window(t_row, v_row, int(self.count[alias]), capacity, since)
 
     def overwritten(self, alias: int) -> bool:
         """Whether ``alias`` has let samples go (else it holds every sample it ever took)."""

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from copilot.series import F64, I64, occurrence_rank
+from copilot.series import F64, I64, occurrence_rank, ring_window
 
 
 class TagRings:
@@ -120,23 +120,7 @@ class TagRings:
         if row < 0:
             empty = np.empty(0, dtype=np.float64)
             return empty, empty.copy()
-        n = int(min(self.count[row], self.capacity))
-        start = int(self.count[row] - n) % self.capacity
-        # The held samples in time order are two slices of the row: [start:end1] then [0:end2].
-        end1 = min(start + n, self.capacity)
-        end2 = start + n - end1
-        t_row, v_row = self.t[row], self.v[row]
-        if since is not None and n:
-            if end2 and since > t_row[end1 - 1]:  # all of it is in the second slice
-                first = int(np.searchsorted(t_row[:end2], since, side="left"))
-                return t_row[first:end2].copy(), v_row[first:end2].copy()
-            start += int(np.searchsorted(t_row[start:end1], since, side="left"))
-        if not end2:
-            return t_row[start:end1].copy(), v_row[start:end1].copy()
-        return (
-            np.concatenate((t_row[start:end1], t_row[:end2])),
-            np.concatenate((v_row[start:end1], v_row[:end2])),
-        )
+        return ring_window(self.t[row], self.v[row], int(self.count[row]), self.capacity, since)
 
     def carried_over(self, tags: int, moves: Mapping[int, int]) -> TagRings:
         """New rings for ``tags`` tags keeping the samples of ``moves`` (old tag → new tag).
