@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -60,18 +60,7 @@ Kind = Literal[
     "lolo",
     "bottom_of_range",
 ]
-KINDS: tuple[Kind, ...] = (
-    "normal",
-    "no_value",
-    "out_of_normal_high",
-    "hi",
-    "hihi",
-    "top_of_range",
-    "out_of_normal_low",
-    "lo",
-    "lolo",
-    "bottom_of_range",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)  # every verdict kind, in the order above
 
 # States in which a machine is not producing: below its running range is expected.
 EXPECTED_LOW_STATES = frozenset(
