@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlparse
 
 import msgspec
@@ -29,12 +29,13 @@ import msgspec
 from copilot import __version__
 from copilot.bus import AllowedKey, Bus, BusError, KeyFileError, KeyStore, Security, hub_endpoints
 from copilot.proc import stop_on_signals
-from copilot.protocol import HubStatus
+from copilot.protocol import Body, HubStatus
 from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
 from copilot.sim.errors import FaultScheduleError, SimSettingsError
 from copilot.storage import InstanceLock, StorageError
 
 log = logging.getLogger("copilot")
+_Reply = TypeVar("_Reply")
 
 EXPECTED_ERRORS = (
     BusError,
@@ -216,20 +217,26 @@ def cmd_hub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask_hub(settings: Settings, body: Body, answer: type[_Reply], timeout_s: float) -> _Reply:
+    """One request to the hub with the CLI key; its answer, or one sentence why not."""
+    from copilot.station.client import HubUnreachableError, request_once
+
+    _check_address(settings.client.hub, "--hub, COPILOT_HUB or client.hub")
+    try:
+        reply = request_once(_security(settings, "cli"), settings.client.hub, body, timeout_s)
+    except HubUnreachableError as exc:
+        raise CliError(str(exc), 2) from None
+    if not isinstance(reply, answer):
+        raise CliError(f"Unexpected answer from the hub: {type(reply).__name__}.", 2)
+    return reply
+
+
 def cmd_hub_status(args: argparse.Namespace) -> int:
     """Ask the hub for its health: drops by reason, per machine and per key, memory."""
     from copilot.protocol import HubStatusRequest
-    from copilot.station.client import HubUnreachableError, request_once
 
     settings = _settings(args, {"client": {"hub": args.hub or args.bind}})
-    try:
-        reply = request_once(
-            _security(settings, "cli"), settings.client.hub, HubStatusRequest(), args.timeout
-        )
-    except HubUnreachableError as exc:
-        raise CliError(str(exc), 2) from None
-    if not isinstance(reply, HubStatus):
-        raise CliError(f"Unexpected answer from the hub: {type(reply).__name__}.", 2)
+    reply = _ask_hub(settings, HubStatusRequest(), HubStatus, args.timeout)
     if args.json:
         # Every key always present (the wire form leaves empty lists out).
         out = {
@@ -313,18 +320,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
 def cmd_machines(args: argparse.Namespace) -> int:
     """Ask the hub which machines it knows."""
     from copilot.protocol import MachinesReply, MachinesRequest
-    from copilot.station.client import HubUnreachableError, request_once
 
     settings = _settings(args, {"client": {"hub": args.hub}})
-    _check_address(settings.client.hub, "--hub, COPILOT_HUB or client.hub")
-    try:
-        reply = request_once(
-            _security(settings, "cli"), settings.client.hub, MachinesRequest(), args.timeout
-        )
-    except HubUnreachableError as exc:
-        raise CliError(str(exc), 2) from None
-    if not isinstance(reply, MachinesReply):
-        raise CliError(f"Unexpected answer from the hub: {type(reply).__name__}.", 2)
+    reply = _ask_hub(settings, MachinesRequest(), MachinesReply, args.timeout)
     rows = [msgspec.to_builtins(m) for m in reply.machines]
     if args.json:
         print(json.dumps(rows))
