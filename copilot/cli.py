@@ -699,6 +699,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="quit after this long (with --screenshot: take it then)",
         )
 
+    from copilot import cli_alarms  # its commands live in their own module
+
+    cli_alarms.add_parser(sub, client)
+
     p = sub.add_parser("station", help="open the operator station")
     client(p)
     window(p)

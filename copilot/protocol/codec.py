@@ -29,6 +29,7 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 TOPIC_MACHINE = b"m/"
 TOPIC_COMMAND = b"c/"
 TOPIC_HUB = b"h/"
+TOPIC_ALARM = b"a/"
 
 
 def valid_id(machine_id: str) -> bool:
@@ -44,6 +45,11 @@ def machine_topic(machine_id: str) -> bytes:
 def command_topic(machine_id: str) -> bytes:
     """PUB topic of command status updates for a machine: ``c/<id>/``."""
     return b"c/" + machine_id.encode() + b"/"
+
+
+def alarm_topic(machine_id: str) -> bytes:
+    """PUB topic of alarm updates for a machine: ``a/<id>/``."""
+    return b"a/" + machine_id.encode() + b"/"
 
 
 @dataclass

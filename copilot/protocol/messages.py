@@ -140,6 +140,45 @@ class Limits(msgspec.Struct, omit_defaults=True):
     hihi: float | None = None
 
 
+Priority = Literal["critical", "high", "medium", "low", "diagnostic"]
+"""Alarm priorities, most urgent first (ISA-18.2: three or four levels plus diagnostic)."""
+PRIORITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "diagnostic")
+PRIORITY_RANK: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
+"""0 is the most urgent; sort by it."""
+
+AlarmCondition = Literal["hihi", "hi", "lo", "lolo", "roc", "on", "comm"]
+"""What an alarm watches: a limit, a rate of change, a discrete value, the machine's link.
+
+Anomaly alarms (raised by the hub's detectors) use ``anomaly:<detector>``; their condition is
+any string that starts with ``anomaly:``.
+"""
+LIMIT_CONDITIONS: tuple[str, ...] = ("hihi", "hi", "lo", "lolo")
+
+
+class AlarmSpec(msgspec.Struct, omit_defaults=True):
+    """How a tag alarms, as its machine declares it (a site's alarm file may override it).
+
+    Limit alarms come from the tag's ``limits`` whether or not this is present; this sets their
+    priorities and delays. ``on`` lists the values of a ``bool``/``enum`` tag that are an alarm
+    (``[1]``: true is the alarm). ``roc`` is a rate-of-change limit in units per second
+    (absolute). ``latched``: the alarm stays until someone resets it, even once clear.
+    ``running_only``: the alarm means something only while the machine runs, so it is
+    suppressed while the machine is idle, stopped or in maintenance. Delays are in ms: the
+    condition must hold for ``on_delay_ms`` before the alarm is raised and be gone for
+    ``off_delay_ms`` before it clears.
+    """
+
+    priorities: dict[str, Priority] = msgspec.field(default_factory=dict)
+    on: list[int] = msgspec.field(default_factory=list)
+    priority: Priority = "medium"
+    roc: float | None = None
+    latched: bool = False
+    running_only: bool = False
+    on_delay_ms: int = 0
+    off_delay_ms: int = 0
+    message: str = ""
+
+
 class TagSpec(msgspec.Struct, omit_defaults=True):
     """One signal a machine reports.
 
@@ -163,6 +202,7 @@ class TagSpec(msgspec.Struct, omit_defaults=True):
     key: bool = False
     labels: list[str] | None = None
     writable: bool = False
+    alarm: AlarmSpec | None = None
 
 
 class ArgSpec(msgspec.Struct, omit_defaults=True):
@@ -471,6 +511,125 @@ class HubStatus(msgspec.Struct, tag="HUB_STATUS", tag_field="t", omit_defaults=T
     truncated: bool = False
 
 
+# --------------------------------------------------------------------------------------------
+# Alarms (the hub's alarm service; topic ``a/<machine>/``).
+
+AlarmState = Literal["normal", "unack", "ack", "rtn_unack"]
+"""ISA-18.2 alarm states of the live condition and its acknowledgement.
+
+Shelved, suppressed by design and out of service are held beside it (they hide an alarm, they
+do not change whether it is active or acknowledged). A latched alarm stays ``ack``/``unack``
+with ``latched`` set until it is reset, even after its condition cleared.
+"""
+
+AlarmAction = Literal[
+    "ack", "shelve", "unshelve", "reset", "claim", "unclaim", "note", "remove", "restore"
+]
+"""What a person may do to alarms: ``remove`` takes one out of service, ``restore`` back."""
+
+
+class Shelf(msgspec.Struct, omit_defaults=True):
+    """A shelved alarm: by whom, why, until when (0 with ``oneshot``: until it clears)."""
+
+    by: str
+    at: int
+    reason: str
+    until: int = 0
+    oneshot: bool = False
+
+
+class Claim(msgspec.Struct, omit_defaults=True):
+    """ "I'm on it": who took ownership of an active alarm, since when."""
+
+    by: str
+    at: int
+
+
+class AlarmStatus(msgspec.Struct, tag="ALARM", tag_field="t", omit_defaults=True):
+    """One alarm's whole state (hub → stations, on every change, and in snapshots).
+
+    ``id`` is ``<machine>/<tag>/<condition>`` (``<machine>/-/comm`` for the link). An
+    *occurrence* starts when the alarm is raised and ends when it is back to normal;
+    ``occurrence`` numbers it in the hub's journal. ``active`` is the condition after its
+    delays; ``state`` the ISA-18.2 state. ``suppressed``: by design, from the machine's mode
+    (still evaluated and journaled, not shown as needing action); ``silenced``: shown but not
+    announced (setup, startup). ``removed``: out of service (who, since, why in ``shelf``
+    form). ``first_out``: the first alarm of a cascade on its machine. Times are ns UTC.
+    """
+
+    id: str
+    machine: str
+    tag: str
+    condition: str
+    priority: Priority
+    state: AlarmState
+    active: bool
+    message: str
+    occurrence: int = 0
+    raised_at: int = 0
+    cleared_at: int = 0
+    acked_at: int = 0
+    acked_by: str = ""
+    note: str = ""
+    value: float | None = None
+    limit: float | None = None
+    latched: bool = False
+    shelf: Shelf | None = None
+    removed: Shelf | None = None
+    suppressed: bool = False
+    silenced: bool = False
+    first_out: bool = False
+    claim: Claim | None = None
+    area: str = ""
+    line: str = ""
+    updated: int = 0
+
+
+class AlarmAct(msgspec.Struct, tag="ALARM_ACT", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: do ``action`` to the alarms ``ids``; ``who`` did it.
+
+    ``note`` is the acknowledgement's note or the shelving's reason (required to shelve and to
+    take out of service); ``duration_s`` a timed shelf's length (0 with ``oneshot``).
+    """
+
+    action: AlarmAction
+    ids: list[str]
+    who: str
+    note: str = ""
+    duration_s: float = 0.0
+    oneshot: bool = False
+    request_id: int = 0
+
+
+class AlarmActReply(msgspec.Struct, tag="ALARM_ACT_REPLY", tag_field="t", omit_defaults=True):
+    """Hub → the asker, once what was done is durable in the journal.
+
+    ``done`` lists the ids acted on; ``refused`` maps an id to one sentence saying why not.
+    """
+
+    request_id: int
+    done: list[str] = msgspec.field(default_factory=list)
+    refused: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class AlarmQuery(msgspec.Struct, tag="ALARM_QUERY", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: occurrences from the journal (``since``/``until`` ns, 0 = open)."""
+
+    since: int = 0
+    until: int = 0
+    prefix: str = ""
+    limit: int = 500
+    request_id: int = 0
+
+
+class AlarmHistory(msgspec.Struct, tag="ALARM_HIST", tag_field="t", omit_defaults=True):
+    """Hub → the asker: occurrences, newest first; ``more`` when ``limit`` cut the list."""
+
+    request_id: int
+    alarms: list[AlarmStatus] = msgspec.field(default_factory=list)
+    more: bool = False
+
+
 Body = (
     Birth
     | Data
@@ -490,4 +649,9 @@ Body = (
     | ErrorReply
     | HubStatusRequest
     | HubStatus
+    | AlarmStatus
+    | AlarmAct
+    | AlarmActReply
+    | AlarmQuery
+    | AlarmHistory
 )
