@@ -202,9 +202,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
     lock.acquire()
     bus = Bus(_security(settings, "hub"))
     # Services are composed here, where the hub is started (alarms, gate... join this list).
-    hub = Hub(
-        bus, settings.hub, services=default_services(settings.hub), data_path=settings.data_path
-    )
+    services = default_services(settings.hub, settings.data_path)
+    hub = Hub(bus, settings.hub, services=services, data_path=settings.data_path)
     try:
         hub.open()
         stop_on_signals(hub.request_stop)

@@ -68,6 +68,13 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     command_retention_s: Annotated[float, Meta(ge=1, le=_TEN_YEARS_S)] = 3600.0
     max_commands: Annotated[int, Meta(ge=1, le=100_000_000)] = 10_000
     peer_retention_s: Annotated[float, Meta(ge=1, le=_TEN_YEARS_S)] = 600.0
+    # Alarms (copilot/alarms): the site's alarm file, start-up settling, the longest shelf,
+    # and how long a raised alarm stays in snapshots after it is back to normal (flood meters).
+    alarms: bool = True
+    alarm_file: str = ""
+    alarm_settle_s: Annotated[float, Meta(ge=0, le=3600)] = 15.0
+    alarm_max_shelve_s: Annotated[float, Meta(ge=60, le=7 * 86_400)] = 8 * 3600.0
+    alarm_recent_s: Annotated[float, Meta(ge=0, le=86_400)] = 600.0
 
 
 class ClientSettings(msgspec.Struct, forbid_unknown_fields=True):

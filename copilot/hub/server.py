@@ -29,6 +29,7 @@ from pathlib import Path
 
 import msgspec
 
+from copilot.alarms import AlarmConfig
 from copilot.bus import (
     Bus,
     HandshakeWatch,
@@ -43,6 +44,7 @@ from copilot.bus import (
     recv_from,
     xpub,
 )
+from copilot.hub.alarms import AlarmService
 from copilot.hub.claims import AllowListBindings, Bindings, ClaimBook, claims_path
 from copilot.hub.commands import CommandService
 from copilot.hub.events import (
@@ -61,6 +63,7 @@ from copilot.hub.service import Sender, Service, ServiceHost
 from copilot.proc import run_in_thread
 from copilot.protocol import (
     TOPIC_HUB,
+    AlarmStatus,
     Birth,
     Body,
     Codec,
@@ -108,9 +111,17 @@ class HubStats:
     connections_cut: int = 0
 
 
-def default_services(settings: HubSettings) -> list[Service]:
-    """The services every hub runs: history and command routing."""
-    return [HistoryService(settings), CommandService(settings)]
+def default_services(
+    settings: HubSettings, data_path: Path | None = None, alarm_config: AlarmConfig | None = None
+) -> list[Service]:
+    """The services every hub runs: history, command routing and (unless off) alarms.
+
+    ``data_path`` holds the alarm journal (``None``: alarms are kept in memory only).
+    """
+    services: list[Service] = [HistoryService(settings), CommandService(settings)]
+    if settings.alarms:
+        services.append(AlarmService(settings, data_path, alarm_config))
+    return services
 
 
 def rss_mb() -> float:
@@ -150,7 +161,9 @@ class Hub:
         self.hub_seq = 0
         self.started = time.monotonic()
         self.services = ServiceHost(
-            default_services(settings) if services is None else services, self.plant, self
+            default_services(settings, data_path) if services is None else services,
+            self.plant,
+            self,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,8 +204,10 @@ class Hub:
             if self.book.claims is None:
                 self.book.claims = ClaimBook(claims_path(self.data_path or keys.dir.parent))
         try:
+            self.services.open()
             self._bind()
         except BaseException:
+            self.services.close()
             if self.book.claims is not None:
                 self.book.claims.close()  # no writer thread outlives a hub that never ran
             raise
@@ -252,6 +267,7 @@ class Hub:
                     self._check_revocations()
                     self.book.forget_closed()
         finally:
+            self.services.close()
             if self.book.claims is not None:
                 self.book.claims.close()
 
@@ -522,6 +538,8 @@ class Hub:
             self.reply(identity, item)
             count += 1
         for body in self.services.snapshot(prefix):
+            if isinstance(body, AlarmStatus):
+                body.request_id = request_id  # so the station can tell the answers apart
             self.reply(identity, body)
         end = SnapshotEnd(
             hub_epoch=self.hub_epoch, hub_seq=self.hub_seq, count=count, request_id=request_id

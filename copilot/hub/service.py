@@ -59,6 +59,16 @@ class Service:
         self.plant = plant
         self.publisher = publisher
 
+    def open(self) -> None:
+        """Called when the hub opens (before it binds): open files, restore state.
+
+        May raise (one sentence, e.g. :class:`copilot.storage.StorageError`): the hub then
+        does not start.
+        """
+
+    def close(self) -> None:
+        """Called when the hub stops: commit and close what :meth:`open` opened."""
+
     def handle(self, sender: Sender, body: Body) -> Sequence[Event]:
         """Handle one message of a type in :attr:`handles`; return the events it caused."""
         return ()
@@ -116,6 +126,19 @@ class ServiceHost:
                     )
                 self._by_type[kind] = service
             service.attach(plant, _ScopedPublisher(publisher, service))
+
+    def open(self) -> None:
+        """Open every service, in order (a failure propagates: the hub must not start)."""
+        for service in self.services:
+            service.open()
+
+    def close(self) -> None:
+        """Close every service; one failing does not keep the others open."""
+        for service in self.services:
+            try:
+                service.close()
+            except Exception:  # closing must go on
+                self._failed(service, "closing")
 
     def handles(self, kind: type) -> bool:
         """Whether a service handles messages of ``kind``."""

@@ -539,7 +539,7 @@ class Shelf(msgspec.Struct, omit_defaults=True):
 
 
 class Claim(msgspec.Struct, omit_defaults=True):
-    """ "I'm on it": who took ownership of an active alarm, since when."""
+    """Who took ownership of an active alarm ("I'm on it"), since when."""
 
     by: str
     at: int
@@ -554,7 +554,9 @@ class AlarmStatus(msgspec.Struct, tag="ALARM", tag_field="t", omit_defaults=True
     delays; ``state`` the ISA-18.2 state. ``suppressed``: by design, from the machine's mode
     (still evaluated and journaled, not shown as needing action); ``silenced``: shown but not
     announced (setup, startup). ``removed``: out of service (who, since, why in ``shelf``
-    form). ``first_out``: the first alarm of a cascade on its machine. Times are ns UTC.
+    form). ``first_out``: the first alarm of a cascade on its machine. Times are ns UTC;
+    ``updated`` only grows for one alarm (a station keeps the newest it saw). ``request_id`` is
+    set when the status is part of a snapshot (the SNAP_REQ's), else 0.
     """
 
     id: str
@@ -583,6 +585,7 @@ class AlarmStatus(msgspec.Struct, tag="ALARM", tag_field="t", omit_defaults=True
     area: str = ""
     line: str = ""
     updated: int = 0
+    request_id: int = 0
 
 
 class AlarmAct(msgspec.Struct, tag="ALARM_ACT", tag_field="t", omit_defaults=True):

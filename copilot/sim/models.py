@@ -34,6 +34,7 @@ import numpy as np
 
 from copilot.arguments import ArgProblem, parse_args
 from copilot.protocol.messages import (
+    AlarmSpec,
     ArgSpec,
     CommandSpec,
     Limits,
@@ -515,6 +516,7 @@ class MachineModel:
                 description="Operating state",
                 labels=list(STATE_LABELS),
                 max_age_ms=5000,
+                alarm=AlarmSpec(on=[FAULT], priority="high", message="tripped (fault latched)"),
             )
         )
         self._declare()
@@ -687,12 +689,19 @@ class MachineModel:
                     type="bool",
                     description=f"{self.DOOR_WORDS.capitalize()} open (true) or closed (false)",
                     max_age_ms=5000,
+                    # Open while it runs is the alarm; open for setup or idle is work.
+                    alarm=AlarmSpec(
+                        on=[1],
+                        priority="low",
+                        running_only=True,
+                        message=f"{self.DOOR_WORDS} open",
+                    ),
                 )
             )
             self.vx[self.DOOR_TAG] = False
 
-    def _flag_tag(self, name: str, description: str) -> None:
-        self._add(TagSpec(name=name, alias=0, type="bool", description=description))
+    def _flag_tag(self, name: str, description: str, alarm: AlarmSpec | None = None) -> None:
+        self._add(TagSpec(name=name, alias=0, type="bool", description=description, alarm=alarm))
         self.vx[name] = False
 
     def _build_commands(self) -> list[CommandSpec]:
@@ -1591,7 +1600,11 @@ class Conveyor(MachineModel):
           description="Drive motor winding temperature")  # fmt: skip
         a("drive_vibration_mm_s", "mm/s", (0, 20), (0, 4.5), hi=7.1, hihi=11.2, noise=0.01,
           decimals=2, description="Gearbox vibration velocity (RMS)")  # fmt: skip
-        self._flag_tag("jam_detected", "Jam detected by the photo-eyes")
+        self._flag_tag(
+            "jam_detected",
+            "Jam detected by the photo-eyes",
+            AlarmSpec(on=[1], priority="high", message="jam detected by the photo-eyes"),
+        )
         self._common_tags((15.0, 8.0), parts=True)
 
     def _init_physics(self) -> None:

@@ -4,10 +4,14 @@
 ``commands`` sends commands and orders their statuses, ``history`` joins history answers that
 come in parts, ``store`` holds what views read, ``events`` lists what listeners hear (on a
 dispatch thread, never the I/O thread) and ``worker`` is the thread-with-an-inbox pattern for
-audio, speech and text-to-speech.
+audio, speech and text-to-speech. ``alarms`` holds the hub's alarms as this station knows them.
 """
 
+from copilot.station.alarms import StationAlarms
 from copilot.station.events import (
+    AlarmActed,
+    AlarmHistoryArrived,
+    AlarmsChanged,
     CommandUpdated,
     Event,
     HistoryArrived,
@@ -24,6 +28,9 @@ from copilot.station.store import MachineSnapshot, Reading, StationStore
 from copilot.station.worker import Worker, WorkerStats
 
 __all__ = [
+    "AlarmActed",
+    "AlarmHistoryArrived",
+    "AlarmsChanged",
     "CommandUpdated",
     "Event",
     "HistoryArrived",
@@ -35,6 +42,7 @@ __all__ = [
     "MachinesChanged",
     "Reading",
     "Station",
+    "StationAlarms",
     "StationStats",
     "StationStore",
     "Worker",

@@ -11,7 +11,14 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
-from copilot.protocol import CommandStatus, ErrorReply, HistoryReply, HubStatus
+from copilot.protocol import (
+    AlarmActReply,
+    AlarmHistory,
+    CommandStatus,
+    ErrorReply,
+    HistoryReply,
+    HubStatus,
+)
 
 
 class LinkState(enum.Enum):
@@ -111,6 +118,31 @@ class WorkerFailed:
     error: str
 
 
+@dataclass(frozen=True)
+class AlarmsChanged:
+    """Alarms changed: ``ids`` (every id after a snapshot; read them from the station)."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AlarmActed:
+    """The hub's answer to an alarm act: what it did (durably) and what it refused, and why.
+
+    ``reply.refused`` maps an alarm id to one sentence; an act the link could not send comes
+    back with every id refused.
+    """
+
+    reply: AlarmActReply
+
+
+@dataclass(frozen=True)
+class AlarmHistoryArrived:
+    """Occurrences from the hub's alarm journal (answer to ``Station.query_alarms``)."""
+
+    history: AlarmHistory
+
+
 Event = (
     LinkChanged
     | MachinesChanged
@@ -118,4 +150,7 @@ Event = (
     | HistoryArrived
     | HubStatusArrived
     | WorkerFailed
+    | AlarmsChanged
+    | AlarmActed
+    | AlarmHistoryArrived
 )

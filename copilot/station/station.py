@@ -23,11 +23,17 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from copilot.bus import Bus, Link
 from copilot.protocol import (
+    AlarmAct,
+    AlarmAction,
+    AlarmActReply,
+    AlarmHistory,
+    AlarmQuery,
+    AlarmStatus,
     Body,
     Codec,
     Command,
@@ -44,8 +50,11 @@ from copilot.protocol import (
     SnapshotItem,
 )
 from copilot.settings import StationSettings
+from copilot.station.alarms import AlarmRequests, StationAlarms
 from copilot.station.commands import Commands
 from copilot.station.events import (
+    AlarmActed,
+    AlarmHistoryArrived,
     Event,
     HistoryArrived,
     HubStatusArrived,
@@ -111,6 +120,8 @@ class Station:
         self._hub_status: HubStatusArrived | None = None
         self._status_asked = 0.0  # monotonic time of the unanswered hub status request, or 0
         self._status_next = 0.0  # when the station asks by itself next (monotonic)
+        self.alarms = StationAlarms()
+        self._alarm_requests = AlarmRequests(self._link.submit, lambda: next(self._ids))
         self.sync = Sync(
             self.store,
             self.stats,
@@ -123,8 +134,10 @@ class Station:
             self._link.failed,
             liveness=liveness,
             next_id=lambda: next(self._ids),
+            alarms=self.alarms,
         )
         self._stopped = False
+        self._alarms_prune = 0.0
 
     # -- public API (any thread) --------------------------------------------------------------
 
@@ -217,6 +230,31 @@ class Station:
         return self.commands.send(
             machine, name, args, ttl_s=ttl_s, origin=origin, operator=operator, cmd_id=cmd_id
         )
+
+    def act_on_alarms(
+        self,
+        action: AlarmAction,
+        ids: Sequence[str],
+        who: str,
+        *,
+        note: str = "",
+        duration_s: float = 0.0,
+        oneshot: bool = False,
+    ) -> int:
+        """Ask the hub to acknowledge, shelve, claim… alarms; answered by :class:`AlarmActed`.
+
+        ``who`` is the person acting (until people log in through the hub, the station says
+        it). Returns the request id the answer carries.
+        """
+        return self._alarm_requests.act(
+            action, ids, who, note=note, duration_s=duration_s, oneshot=oneshot
+        )
+
+    def query_alarms(
+        self, since: int = 0, until: int = 0, prefix: str = "", limit: int = 500
+    ) -> int:
+        """Ask the hub's alarm journal (ns times); answered by :class:`AlarmHistoryArrived`."""
+        return self._alarm_requests.query(since, until, prefix, limit)
 
     def query_command(self, cmd_id: str) -> None:
         """Ask where a command stands (after a reconnect: ask, never resend)."""
@@ -354,12 +392,24 @@ class _Handler:
                 station._emit(station._hub_status)
             case CommandStatus():
                 self._commands.apply(body)
+            case AlarmStatus():
+                self._sync.on_snapshot_alarm(body)
+            case AlarmActReply():
+                station._emit(AlarmActed(body))
+            case AlarmHistory():
+                station._emit(AlarmHistoryArrived(body))
             case _:
                 station.stats.counters.count("unexpected_type")
 
     def on_unsent(self, body: Body) -> None:
         if isinstance(body, Command):
             self._commands.unsent(body)
+        elif isinstance(body, AlarmAct):
+            why = "The hub cannot be reached; nothing was done."
+            reply = AlarmActReply(request_id=body.request_id, refused=dict.fromkeys(body.ids, why))
+            self._station._emit(AlarmActed(reply))
+        elif isinstance(body, AlarmQuery):
+            self._station._emit(AlarmHistoryArrived(AlarmHistory(request_id=body.request_id)))
         elif isinstance(body, HistoryRequest):
             station = self._station
             lost = station.history.on_error(
@@ -394,6 +444,9 @@ class _Handler:
         for late in station.history.expire(now):
             station._emit(late)
         self._ask_hub_status(now)
+        if now >= station._alarms_prune:
+            station._alarms_prune = now + 30.0
+            station.alarms.prune()
 
     def _ask_hub_status(self, now: float) -> None:
         """Ask for the hub's health every ``hub_status_every_s`` while live (one at a time)."""

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from copilot.protocol import (
+    AlarmStatus,
     Birth,
     Body,
     CommandStatus,
@@ -34,7 +35,15 @@ from copilot.protocol import (
     SnapshotRequest,
 )
 from copilot.settings import StationSettings
-from copilot.station.events import Event, LinkCause, LinkChanged, LinkState, MachinesChanged
+from copilot.station.alarms import StationAlarms
+from copilot.station.events import (
+    AlarmsChanged,
+    Event,
+    LinkCause,
+    LinkChanged,
+    LinkState,
+    MachinesChanged,
+)
 from copilot.station.stats import StationStats
 from copilot.station.store import StationStore
 
@@ -68,8 +77,10 @@ class Sync:
         *,
         liveness: int = 3,
         next_id: Callable[[], int] | None = None,
+        alarms: StationAlarms | None = None,
     ) -> None:
         self.store = store
+        self.alarms = alarms if alarms is not None else StationAlarms()
         self.stats = stats
         self.settings = settings
         self.hub = hub
@@ -89,6 +100,7 @@ class Sync:
         self.hub_seq = 0
         self._held: list[tuple[Header, Body]] = []
         self._snapshot: list[SnapshotItem] = []
+        self._snapshot_alarms: list[AlarmStatus] = []
         self._snapshot_sent = 0.0
         self._snapshot_due = 0.0
         self._snapshot_id = 0
@@ -130,6 +142,7 @@ class Sync:
         now = time.monotonic()
         self._held.clear()
         self._snapshot.clear()
+        self._snapshot_alarms.clear()
         self._snapshot_sent = now
         self._snapshot_due = 0.0
         self._last_resync = now
@@ -158,11 +171,22 @@ class Sync:
         else:
             self.stats.counters.count("snapshot_too_many_items")
 
+    def on_snapshot_alarm(self, status: AlarmStatus) -> None:
+        """One alarm of the snapshot we asked for (others' answers are ignored)."""
+        if status.request_id != self._snapshot_id or not self._snapshot_sent:
+            return
+        if len(self._snapshot_alarms) < MAX_SNAPSHOT_ITEMS:
+            self._snapshot_alarms.append(status)
+        else:
+            self.stats.counters.count("snapshot_too_many_alarms")
+
     def on_snapshot_end(self, end: SnapshotEnd) -> None:
         """The snapshot is complete: apply it, then the held updates that follow it."""
         if end.request_id != self._snapshot_id or self._snapshot_sent == 0.0:
             return
         self.store.apply_snapshot(self._snapshot)
+        self.alarms.apply_snapshot(self._snapshot_alarms)
+        self._snapshot_alarms = []
         self.stats.snapshots += 1
         self.hub_epoch = end.hub_epoch
         self.hub_seq = end.hub_seq
@@ -172,6 +196,7 @@ class Sync:
         self._last_pub = max(self._last_pub, time.monotonic())
         self.set_state(LinkState.LIVE, f"snapshot of {end.count} machines", "live")
         self._emit(MachinesChanged(tuple(self.store.machine_ids())))
+        self._emit(AlarmsChanged(tuple(self.alarms.all())))
         for i, (header, body) in enumerate(held):
             if header.hub_epoch != self.hub_epoch or header.hub_seq <= self.hub_seq:
                 self.stats.stale_updates_dropped += 1
@@ -261,6 +286,9 @@ class Sync:
                     self._emit(MachinesChanged((header.src,)))
             case CommandStatus():
                 self._on_status(body)
+            case AlarmStatus():
+                if self.alarms.apply(body):
+                    self._emit(AlarmsChanged((body.id,)))
             case Heartbeat():
                 pass
             case _:

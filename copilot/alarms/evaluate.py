@@ -1,0 +1,225 @@
+"""Whole DATA batches against a machine's alarm conditions, vectorised.
+
+A :class:`ConditionTable` is compiled once per BIRTH: limit thresholds as an ``(aliases, 4)``
+array (HIHI, HI, LO, LOLO), discrete alarms as a bit mask of alarming values per alias, the
+rate-of-change tags, and the ``state`` tag. :meth:`ConditionTable.evaluate` compares a whole
+batch with numpy and, in the common case where no condition changes, returns after a handful
+of array operations; only the (alias, condition) pairs that changed are walked sample by sample
+(a few, since the deadband keeps a dithering value from flapping).
+
+What it returns are *raw* condition changes (before on/off delays, which the engine applies):
+``(definition index, time ns, active, value)``, in time order, plus mode changes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from copilot.alarms.model import AlarmDef
+
+LEVELS = ("hihi", "hi", "lo", "lolo")
+_DIRECTION = np.array([1.0, 1.0, -1.0, -1.0])
+ROC_WINDOW_NS = 5_000_000_000  # a rate of change is measured over at least 5 s
+_BAD = 0x80
+
+
+@dataclass(frozen=True, slots=True)
+class RawChange:
+    """A condition appeared or went away in the samples (before delays)."""
+
+    index: int
+    at: int
+    active: bool
+    value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChange:
+    """The machine's ``state`` tag took a new value (its label, '' if unknown)."""
+
+    at: int
+    mode: str
+
+
+@dataclass
+class ConditionTable:
+    """One machine's alarm conditions in arrays indexed by DATA alias."""
+
+    defs: list[AlarmDef]
+    size: int
+    state_alias: int = -1
+    state_labels: tuple[str, ...] = ()
+    limit_index: npt.NDArray[np.int64] = field(init=False)
+    limit: npt.NDArray[np.float64] = field(init=False)
+    clear_margin: npt.NDArray[np.float64] = field(init=False)
+    limit_raw: npt.NDArray[np.bool_] = field(init=False)
+    on_mask: npt.NDArray[np.int64] = field(init=False)
+    on_index: npt.NDArray[np.int64] = field(init=False)
+    on_raw: npt.NDArray[np.bool_] = field(init=False)
+    roc: dict[int, tuple[int, float]] = field(init=False)
+    roc_ref: dict[int, tuple[int, float]] = field(init=False)
+    roc_raw: dict[int, bool] = field(init=False)
+    mode: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        n = max(self.size, 1)
+        self.limit_index = np.full((n, 4), -1, dtype=np.int64)
+        self.limit = np.full((n, 4), np.nan)
+        self.clear_margin = np.full((n, 4), np.nan)
+        self.limit_raw = np.zeros((n, 4), dtype=bool)
+        self.on_mask = np.zeros(n, dtype=np.int64)
+        self.on_index = np.full(n, -1, dtype=np.int64)
+        self.on_raw = np.zeros(n, dtype=bool)
+        self.roc = {}
+        self.roc_ref = {}
+        self.roc_raw = {}
+        for k, d in enumerate(self.defs):
+            if d.alias < 0 or d.alias >= n:
+                continue
+            if d.condition in LEVELS and d.limit is not None and d.clear is not None:
+                j = LEVELS.index(d.condition)
+                self.limit_index[d.alias, j] = k
+                self.limit[d.alias, j] = d.limit
+                # Cleared once back past the limit by the deadband (float slack as the views).
+                db = abs(d.limit - d.clear)
+                self.clear_margin[d.alias, j] = -db + 1e-9 * max(1.0, abs(d.limit))
+            elif d.condition == "on" and d.on:
+                self.on_mask[d.alias] = sum(1 << v for v in d.on if 0 <= v < 63)
+                self.on_index[d.alias] = k
+            elif d.condition == "roc" and d.roc is not None:
+                self.roc[d.alias] = (k, d.roc)
+        self._has_limits = bool((self.limit_index >= 0).any())
+        self._has_on = bool((self.on_index >= 0).any())
+
+    def evaluate(
+        self,
+        aliases: npt.NDArray[np.int64],
+        times_ns: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        qualities: npt.NDArray[np.uint8] | None,
+    ) -> tuple[list[RawChange], list[ModeChange]]:
+        """The condition changes and mode changes in one batch, in time order."""
+        if aliases.size == 0:
+            return [], []
+        if qualities is not None:
+            values = np.where(qualities >= _BAD, np.nan, values)  # a Bad value decides nothing
+        changes: list[RawChange] = []
+        modes = self._modes(aliases, times_ns, values) if self.state_alias >= 0 else []
+        if self._has_limits:
+            self._limits(aliases, times_ns, values, changes)
+        if self._has_on:
+            self._discrete(aliases, times_ns, values, changes)
+        if self.roc:
+            self._rates(aliases, times_ns, values, changes)
+        if len(changes) > 1:
+            changes.sort(key=lambda c: c.at)
+        return changes, modes
+
+    # -- the kinds of condition ----------------------------------------------------------------
+
+    def _limits(
+        self,
+        aliases: npt.NDArray[np.int64],
+        times: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        out: list[RawChange],
+    ) -> None:
+        with np.errstate(invalid="ignore"):
+            d = (values[:, None] - self.limit[aliases]) * _DIRECTION
+            entered = d >= 0
+            left = (d <= self.clear_margin[aliases]) & ~entered
+        raw = self.limit_raw[aliases]
+        moved = (entered & ~raw) | (left & raw)
+        if not moved.any():
+            return
+        rows, cols = np.nonzero(moved)
+        for alias, j in {(int(aliases[r]), int(c)) for r, c in zip(rows, cols, strict=True)}:
+            state = bool(self.limit_raw[alias, j])
+            index = int(self.limit_index[alias, j])
+            for i in np.flatnonzero(aliases == alias):
+                if entered[i, j] and not state:
+                    state = True
+                elif left[i, j] and state:
+                    state = False
+                else:
+                    continue
+                out.append(RawChange(index, int(times[i]), state, float(values[i])))
+            self.limit_raw[alias, j] = state
+
+    def _discrete(
+        self,
+        aliases: npt.NDArray[np.int64],
+        times: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        out: list[RawChange],
+    ) -> None:
+        mask = self.on_mask[aliases]
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            return
+        v = values[rows]
+        valid = np.isfinite(v) & (v >= 0) & (v < 63)
+        code = np.where(valid, v, 0).astype(np.int64)
+        alarm = ((mask[rows] >> code) & 1).astype(bool)
+        raw = self.on_raw[aliases[rows]]
+        moved = valid & (alarm != raw)
+        if not moved.any():
+            return
+        for alias in {int(a) for a in aliases[rows[moved]]}:
+            state = bool(self.on_raw[alias])
+            index = int(self.on_index[alias])
+            for r in np.flatnonzero(aliases[rows] == alias):
+                if not valid[r] or bool(alarm[r]) == state:
+                    continue
+                state = bool(alarm[r])
+                i = int(rows[r])
+                out.append(RawChange(index, int(times[i]), state, float(values[i])))
+            self.on_raw[alias] = state
+
+    def _rates(
+        self,
+        aliases: npt.NDArray[np.int64],
+        times: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        out: list[RawChange],
+    ) -> None:
+        for alias, (index, limit) in self.roc.items():
+            rows = np.flatnonzero(aliases == alias)
+            for i in rows:
+                t, v = int(times[i]), float(values[i])
+                if not math.isfinite(v):
+                    continue
+                ref = self.roc_ref.get(alias)
+                if ref is None:
+                    self.roc_ref[alias] = (t, v)
+                    continue
+                if t - ref[0] < ROC_WINDOW_NS:
+                    continue
+                rate = (v - ref[1]) / ((t - ref[0]) / 1e9)
+                self.roc_ref[alias] = (t, v)
+                active = abs(rate) > limit
+                if active != self.roc_raw.get(alias, False):
+                    self.roc_raw[alias] = active
+                    out.append(RawChange(index, t, active, rate))
+
+    def _modes(
+        self,
+        aliases: npt.NDArray[np.int64],
+        times: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+    ) -> list[ModeChange]:
+        out: list[ModeChange] = []
+        for i in np.flatnonzero(aliases == self.state_alias):
+            v = float(values[i])
+            if not math.isfinite(v):
+                continue
+            k = int(v)
+            mode = self.state_labels[k] if 0 <= k < len(self.state_labels) else ""
+            if mode != self.mode:
+                self.mode = mode
+                out.append(ModeChange(int(times[i]), mode))
+        return out

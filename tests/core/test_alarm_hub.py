@@ -1,0 +1,192 @@
+"""Alarms across real processes: one hub, two stations, restarts and kill -9.
+
+The hub runs as its own process (``copilot hub``); a small in-process agent drives a machine's
+values so each test decides when a limit is crossed.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from copilot.agent import AgentRunner, AgentSession
+from copilot.alarms import journal_path, open_journal, read_occurrences
+from copilot.bus import Bus
+from copilot.protocol import AlarmActReply, Limits, MachineInfo, TagSpec
+from copilot.station import AlarmActed, Station
+from tests.helpers import Plant, wait_until
+
+N_TAGS = 300
+
+
+class DrivenAgent:
+    """An agent for one machine whose values the test sets; it publishes them every 50 ms."""
+
+    def __init__(self, plant: Plant, machine: str = "mixer-1", tags: int = 2) -> None:
+        self.bus = Bus(plant.security("agent"))
+        specs = [
+            TagSpec(
+                name=f"temp_{i}",
+                alias=i,
+                unit="°C",
+                description=f"Zone {i} temperature",
+                limits=Limits(hi=80.0, hihi=90.0),
+                deadband=1.0,
+            )
+            for i in range(tags)
+        ]
+        self.values = {s.name: 50.0 for s in specs}
+        self._lock = threading.Lock()
+        self.session = AgentSession(
+            self.bus,
+            plant.address,
+            MachineInfo(id=machine, name="Mixer 1", kind="mixer", area="Area A"),
+            specs,
+        )
+
+        def tick(now: float) -> None:
+            with self._lock:
+                values = dict(self.values)
+            self.session.publish(values)
+
+        self.runner = AgentRunner([self.session], tick, 0.05)
+        self.runner.start()
+
+    def set(self, **values: float) -> None:
+        with self._lock:
+            self.values.update(values)
+
+    def set_all(self, value: float) -> None:
+        with self._lock:
+            self.values = dict.fromkeys(self.values, value)
+
+    def close(self) -> None:
+        self.runner.request_stop()
+        self.runner.join(3)
+        self.bus.close()
+
+
+@pytest.fixture
+def agent(plant: Plant) -> DrivenAgent:
+    plant.hub()
+    a = DrivenAgent(plant)
+    yield a  # type: ignore[misc]
+    a.close()
+
+
+def acted(station: Station) -> list[AlarmActReply]:
+    """Collect the answers to this station's alarm acts."""
+    replies: list[AlarmActReply] = []
+    station.add_listener(lambda e: replies.append(e.reply) if isinstance(e, AlarmActed) else None)
+    return replies
+
+
+def state(station: Station, alarm_id: str) -> str:
+    s = station.alarms.get(alarm_id)
+    return "" if s is None else s.state
+
+
+HI = "mixer-1/temp_0/hi"
+HIHI = "mixer-1/temp_1/hihi"
+
+
+def test_ack_on_one_station_is_seen_on_the_other_and_survives_a_restart(
+    plant: Plant, agent: DrivenAgent, stations: object
+) -> None:
+    a = stations()  # type: ignore[operator]
+    b = stations()  # type: ignore[operator]
+    replies = acted(a)
+    agent.set(temp_0=85.0, temp_1=95.0)
+    for st in (a, b):
+        wait_until(lambda st=st: state(st, HI) == "unack", 15, "both stations see HI")
+        wait_until(lambda st=st: state(st, HIHI) == "unack", 15, "both stations see HIHI")
+
+    request = a.act_on_alarms("ack", [HI], "ana", note="cooling water checked")
+    wait_until(lambda: any(r.request_id == request for r in replies), 10, "the hub's answer")
+    assert [r.done for r in replies if r.request_id == request] == [[HI]]
+    # The other station: acknowledged within one update (the hub publishes once committed).
+    wait_until(lambda: state(b, HI) == "ack", 2, "station B shows Acknowledged")
+    seen = b.alarms.get(HI)
+    assert seen is not None and seen.acked_by == "ana" and seen.note == "cooling water checked"
+
+    b.act_on_alarms("shelve", [HIHI], "ben", note="sensor being replaced", duration_s=600)
+    wait_until(lambda: (s := a.alarms.get(HIHI)) is not None and s.shelf is not None, 5, "shelf")
+    shelf = a.alarms.get(HIHI).shelf  # type: ignore[union-attr]
+    assert shelf is not None and shelf.by == "ben"
+
+    # Restart the hub: the journal, the acknowledgement and the shelf (with its expiry) remain.
+    hub = plant.procs[0]
+    hub.send_signal(signal.SIGTERM)
+    hub.wait(10)
+    plant.hub()
+    new_epoch = a.sync.hub_epoch
+
+    def restored(st: Station) -> bool:
+        hi, hihi = st.alarms.get(HI), st.alarms.get(HIHI)
+        return (
+            st.sync.hub_epoch != new_epoch
+            and hi is not None
+            and hi.state == "ack"
+            and hihi is not None
+            and hihi.shelf is not None
+        )
+
+    wait_until(lambda: restored(b), 20, "station B resynced with the restarted hub")
+    hihi = b.alarms.get(HIHI)
+    assert hihi is not None and hihi.shelf is not None
+    assert hihi.shelf.until == shelf.until and hihi.shelf.reason == "sensor being replaced"
+    conn = open_journal(journal_path(plant.data_dir))
+    try:
+        rows = {o.alarm: o for o in read_occurrences(conn)}
+    finally:
+        conn.close()
+    assert rows[HI].acked_by == "ana" and rows[HI].note == "cooling water checked"
+    assert rows[HIHI].shelved
+
+
+def test_every_confirmed_ack_survives_kill_9(plant: Plant, stations: object) -> None:
+    plant.hub()
+    agent = DrivenAgent(plant, tags=N_TAGS)
+    try:
+        st = stations()  # type: ignore[operator]
+        replies = acted(st)
+        agent.set_all(85.0)  # a burst: N_TAGS alarms raised at once
+        ids = [f"mixer-1/temp_{i}/hi" for i in range(N_TAGS)]
+        wait_until(lambda: all(state(st, i) == "unack" for i in ids), 20, "the burst arrived")
+        # Acknowledge one alarm per request, as fast as the station can send them, and kill the
+        # hub as soon as the first is confirmed: most are still in flight.
+        for i in ids:
+            st.act_on_alarms("ack", [i], "ana")
+        wait_until(lambda: len(replies) >= 1, 10, "a first acknowledgement confirmed")
+        plant.procs[0].send_signal(signal.SIGKILL)
+        plant.procs[0].wait(5)
+        confirmed = {i for r in list(replies) for i in r.done}
+        assert confirmed, "no acknowledgement was confirmed before the kill"
+        print("CONFIRMED", len(confirmed), "of", N_TAGS)
+    finally:
+        agent.close()
+    conn = open_journal(journal_path(plant.data_dir))
+    try:
+        acked = {o.alarm for o in read_occurrences(conn) if o.acked_at is not None}
+        events = {r[0] for r in conn.execute("SELECT alarm FROM event WHERE event = 'acked'")}
+    finally:
+        conn.close()
+    assert confirmed <= acked
+    assert confirmed <= events
+
+
+def test_journal_path_is_the_data_folder(plant: Plant, agent: DrivenAgent) -> None:
+    agent.set(temp_0=85.0)
+    path: Path = journal_path(plant.data_dir)
+
+    def journaled() -> bool:
+        conn = open_journal(path)
+        try:
+            return any(o.alarm == HI for o in read_occurrences(conn))
+        finally:
+            conn.close()
+
+    wait_until(journaled, 15, "the raise journaled in <data>/alarms.db")
