@@ -120,6 +120,11 @@ def _number(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
+def _value(v: int | str) -> str:
+    """A value of ``on`` as the file wrote it: ``true``, ``1``, ``fault``."""
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
 def _seconds(ms: int) -> str:
     return f"{_number(ms / 1000)} s"
 
@@ -193,8 +198,8 @@ class AlarmRule:
     def describe(self) -> str:
         """What the rule changes, in plain words: ``HI 80, HIHI 95 (critical), on-delay 2 s``."""
         words: list[str] = []
-        if self.enabled is False:
-            words.append("alarms off")
+        if self.enabled is not None:
+            words.append("alarms on" if self.enabled else "alarms off")
         said: set[str] = set()
         for name in LIMIT_NAMES:
             if name in self.limits:
@@ -213,9 +218,8 @@ class AlarmRule:
             words.append(f"rate of change {_number(self.roc)}/s" + (f" ({prio})" if prio else ""))
             said.add("roc")
         if self.on is not None:
-            words.append(
-                f"alarm on {', '.join(str(v) for v in self.on)}" if self.on else "no discrete alarm"
-            )
+            values = ", ".join(_value(v) for v in self.on)
+            words.append(f"alarm on {values}" if values else "no discrete alarm")
         if self.priority is not None:
             words.append(f"priority {self.priority}")
         for cond, prio in self.priorities.items():
@@ -234,8 +238,6 @@ class AlarmRule:
             words.append("running only" if self.running_only else "not running only")
         if self.message is not None:
             words.append(f"message {self.message!r}")
-        if self.enabled is True:
-            words.append("alarms on")
         return ", ".join(words)
 
 
@@ -359,6 +361,7 @@ class AlarmConfig:
                     "is ignored for that tag",
                 )
                 return None
+            v = int(v)  # true/false as 1/0
             top = 1 if tag.type == "bool" else len(labels) - 1 if labels else None
             if top is not None and v > top:
                 self._warn(
@@ -767,14 +770,12 @@ def _check_rule(number: int, raw: dict[str, Any]) -> AlarmRule:
 
 
 def _discrete(value: object) -> tuple[int | str, ...]:
-    """``on``: whole numbers 0 or more, true/false, or enum labels."""
+    """``on``: whole numbers 0 or more, true/false (kept as bools), or enum labels."""
     if not isinstance(value, list):
         raise _problem(f'on must be a list such as [1] or ["fault"], not {_shown(value)}')
     out: list[int | str] = []
     for v in value:
-        if isinstance(v, bool):
-            out.append(int(v))
-        elif (isinstance(v, int) and v >= 0) or (isinstance(v, str) and v):
+        if isinstance(v, bool) or (isinstance(v, int) and v >= 0) or (isinstance(v, str) and v):
             out.append(v)
         else:
             raise _problem(
