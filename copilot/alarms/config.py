@@ -91,6 +91,9 @@ _GLOB_CHARS = frozenset("*?[")
 _NUMERIC = frozenset({"float", "int"})
 _DISCRETE = frozenset({"bool", "enum"})
 
+_LIMIT_WORDS = {"low": "lo", "lowlow": "lolo", "high": "hi", "highhigh": "hihi"}
+"""Limit names people write, without '_' or '-', and the name this file uses."""
+
 _SELECTORS = ("kind", "machine", "tag")
 _RULE_KEYS = (
     *_SELECTORS,
@@ -689,9 +692,9 @@ def _table(key: str, value: object, names: Sequence[str]) -> dict[str, Any]:
         raise _problem(f"{key} must be a table such as {example}, not {_shown(value)}")
     for name in value:
         if name not in names:
-            raise _problem(
-                f"{key} has no {name!r}{_did_you_mean(name, names)}; it takes {', '.join(names)}"
-            )
+            meant = _LIMIT_WORDS.get(name.lower().replace("_", "").replace("-", ""))
+            hint = f" (did you mean {meant!r}?)" if meant else _did_you_mean(name, names)
+            raise _problem(f"{key} has no {name!r}{hint}; it takes {', '.join(names)}")
     return value
 
 
