@@ -495,6 +495,13 @@ def test_the_example_fits_the_simulated_plant() -> None:
     assert cfg.policy("maintenance") == "suppressed"
 
 
+def test_the_docs_show_the_example_as_shipped() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "alarm-config.md").read_text(encoding="utf-8")
+    shown = docs.split("```toml\n")[-1].split("```")[0]
+    shipped = EXAMPLE.read_text(encoding="utf-8")
+    assert shown == shipped[shipped.index("version = 1") :]
+
+
 # -- the CLI -----------------------------------------------------------------------------------
 
 
