@@ -29,4 +29,41 @@ def add_parser(sub: Any, client: Any) -> None:
 
 def cmd_alarms(args: argparse.Namespace) -> int:
     """Dispatch ``copilot alarms ACTION``."""
-    raise NotImplementedError(args.action)
+    match args.action:
+        case "config":
+            return config_check(args)
+        case _:
+            raise NotImplementedError(args.action)
+
+
+def config_check(args: argparse.Namespace) -> int:
+    """``copilot alarms config check FILE``: check a site alarm file, say what it does.
+
+    Prints one line per rule in plain words and the mode table; a bad file is one sentence
+    (exit 1), anything but ``check FILE`` after ``config`` one sentence too (exit 2).
+    """
+    from copilot.alarms.config import DEFAULT_MODES, AlarmConfigError, load_config
+    from copilot.cli import CliError
+
+    rest = list(args.rest)
+    if len(rest) != 2 or rest[0] != "check":
+        given = f" (not {' '.join(rest)!r})" if rest else ""
+        raise CliError(
+            f"After 'alarms config' give check FILE{given}, e.g. "
+            "copilot alarms config check site.toml.",
+            2,
+        )
+    try:
+        config = load_config(rest[1])
+    except AlarmConfigError as exc:
+        raise CliError(str(exc)) from None
+    count = len(config.rules)
+    print(f"{rest[1]}: {count} rule{'' if count == 1 else 's'}, applied in this order:")
+    for rule in config.rules:
+        print(f"rule {rule.number}: {rule.selector}: {rule.describe()}")
+    print("modes (the state tag's label: what it does to alarms; any other mode: enabled):")
+    width = max(len(name) for name in config.modes)
+    for name, policy in config.modes.items():
+        mark = "" if DEFAULT_MODES.get(name) == policy else "  (set by this file)"
+        print(f"  {name:<{width}}  {policy}{mark}")
+    return 0
