@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 
 import pytest
@@ -9,15 +11,67 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copilot.alarms.flood import FloodMeter, FloodRule, flood_intervals
+from copilot.alarms.journal import Occurrence
+from copilot.alarms.kpi import BadActor, KpiDefinitions, compute_kpis
+from copilot.protocol.messages import PRIORITIES
 
 S = 1_000_000_000  # ns per second
 MIN = 60 * S
 T0 = 1_796_112_000 * S  # 2026-12-01T08:00:00Z
 
 
+HOUR = 3600
+
+
 def at(seconds: float) -> int:
     """T0 plus ``seconds``, in ns."""
     return T0 + round(seconds * S)
+
+
+_ids = iter(range(1, 1_000_000))
+
+
+def occ(
+    alarm: str,
+    raised: int,
+    cleared: int | None = None,
+    *,
+    acked: int | None = None,
+    ended: int | None = None,
+    priority: str = "low",
+    suppressed: bool = False,
+    shelved: bool = False,
+    machine: str = "",
+) -> Occurrence:
+    """One journaled occurrence (times in ns)."""
+    machine = machine or alarm.split("/")[0]
+    return Occurrence(
+        id=next(_ids),
+        alarm=alarm,
+        machine=machine,
+        area="Line 1",
+        line="1",
+        tag=alarm.split("/")[1] if "/" in alarm else "t",
+        condition="hi",
+        priority=priority,
+        message="",
+        raised_at=raised,
+        cleared_at=cleared,
+        acked_at=acked,
+        acked_by=None if acked is None else "ana",
+        ended_at=ended,
+        value=None,
+        limit=None,
+        suppressed=suppressed,
+        shelved=shelved,
+        first_out=False,
+        note="",
+    )
+
+
+def spread(alarm: str, n: int, start_s: float = 0, every_s: float = 700, **kw: object) -> list:
+    """``n`` raises of ``alarm`` ``every_s`` apart (700 s: never two in one 10-minute window)."""
+    return [occ(alarm, at(start_s + i * every_s), **kw) for i in range(n)]  # type: ignore[arg-type]
 
 
 # -- flood rule and intervals --------------------------------------------------------------------
@@ -132,3 +186,237 @@ def test_meter_agrees_with_flood_intervals(seconds: list[int]) -> None:
         assert meter.in_flood(at(t)) == bool(expected), t
         assert meter.since == (expected[0] if expected else None)
         assert meter.rate(at(t)) == sum(1 for r in raises if at(t - 5) < r <= at(t))
+
+
+# -- KPIs ----------------------------------------------------------------------------------------
+
+REPORT_KEYS = {
+    "since_ns", "until_ns", "total_alarms", "average_rate_per_10min", "peak_10min",
+    "time_in_flood_pct", "top10_share_pct", "bad_actors", "chattering", "chattering_alarms",
+    "fleeting", "stale", "priority_distribution", "standing", "shelved", "mean_time_to_ack_s",
+    "suppressed", "definitions",
+}  # fmt: skip
+
+
+def test_empty_period_has_every_key_and_zero_figures() -> None:
+    out = compute_kpis([], at(0), at(HOUR)).to_dict()
+    assert set(out) == REPORT_KEYS
+    assert json.loads(json.dumps(out)) == out
+    assert out["total_alarms"] == out["peak_10min"] == out["standing"] == 0
+    assert out["average_rate_per_10min"] == 0.0 and out["mean_time_to_ack_s"] is None
+    assert out["priority_distribution"] == dict.fromkeys(PRIORITIES, 0.0)
+    assert out["bad_actors"] == [] and out["chattering_alarms"] == []
+    assert out["definitions"] == {
+        "chatter_raises": 3,
+        "chatter_window_s": 60.0,
+        "fleeting_s": 1.0,
+        "stale_s": 86400.0,
+        "flood": {"window_s": 600.0, "start_above": 10, "end_below": 5},
+    }
+
+
+def test_average_rate_counts_the_period_only() -> None:
+    history = [*spread("m/a/hi", 12, start_s=0, every_s=600), occ("m/a/hi", at(-1))]
+    kpis = compute_kpis([*history, occ("m/a/hi", at(2 * HOUR))], at(0), at(2 * HOUR))
+    assert kpis.total_alarms == 12  # the raise before since and the one at until are outside
+    assert kpis.average_rate_per_10min == 1.0  # 12 in 2 h = 12 ten-minute spans
+
+
+def test_peak_window_slides_across_a_bucket_boundary() -> None:
+    # Fixed 10-minute buckets [8:00, 8:10) and [8:10, 8:20) hold 4 and 3; a sliding window
+    # holds 6 (8:06..8:12). 8:06 and 8:16 are exactly 10 min apart: never in one window.
+    minutes = [6, 7, 8, 9, 11, 12, 16]
+    history = [occ(f"m/t{i}/hi", at(60 * m)) for i, m in enumerate(minutes)]
+    assert compute_kpis(history, at(0), at(HOUR)).peak_10min == 6
+    history.append(occ("m/x/hi", at(60 * 16) - 1))  # 8:06 to 8:15:59.999…: 7 in a window
+    assert compute_kpis(history, at(0), at(HOUR)).peak_10min == 7
+
+
+def test_time_in_flood_from_the_11th_raise_until_fewer_than_5() -> None:
+    history = [occ(f"m/t{i}/hi", at(10 * i)) for i in range(11)]  # flood 100 s → 660 s
+    kpis = compute_kpis(history, at(0), at(HOUR))
+    assert kpis.time_in_flood_pct == pytest.approx(100 * 560 / 3600, rel=1e-12)
+    assert compute_kpis(history[:10], at(0), at(HOUR)).time_in_flood_pct == 0.0
+    # Cut at until: a flood still open at 5 min lasted 200 s of the 300 s.
+    assert compute_kpis(history, at(0), at(300)).time_in_flood_pct == pytest.approx(200 / 3)
+
+
+def test_a_flood_that_began_before_since_carries_into_the_period() -> None:
+    # 11 raises at -110 .. -10 s: flood from -10 s; -50 s leaves at 550 s, leaving 4.
+    history = [occ(f"m/t{i}/hi", at(-110 + 10 * i)) for i in range(11)]
+    kpis = compute_kpis(history, at(0), at(HOUR))
+    assert kpis.total_alarms == 0 and kpis.peak_10min == 0
+    assert kpis.time_in_flood_pct == pytest.approx(100 * 550 / 3600, rel=1e-12)
+
+
+def test_chattering_needs_3_raises_less_than_60_s_apart() -> None:
+    history = [
+        *(occ("m/chatter/hi", at(t)) for t in (0, 30, 59.999)),
+        *(occ("m/almost/hi", at(t)) for t in (0, 30, 60)),  # exactly 60 s: not quite
+        *(occ("m/twice/hi", at(t)) for t in (0, 0.5)),  # only two
+        *(occ("m/slow/hi", at(t)) for t in (0, 40, 80, 119)),  # 4 in 2 min, no 3 within 60 s
+        *(occ(f"m/other{i}/hi", at(t)) for i, t in enumerate((1, 2))),  # 3 alarms, one each
+        occ("m/other0/hi", at(3000)),
+        *(occ("m/later/hi", at(t)) for t in (100, 110, 120, 125)),  # 4 within 25 s: one alarm
+    ]
+    kpis = compute_kpis(history, at(0), at(HOUR))
+    assert kpis.chattering == 2
+    assert kpis.chattering_alarms == ("m/chatter/hi", "m/later/hi")
+    strict = KpiDefinitions(chatter_raises=4, chatter_window_s=120)
+    assert compute_kpis(history, at(0), at(HOUR), strict).chattering_alarms == (
+        "m/later/hi",
+        "m/slow/hi",
+    )
+
+
+def test_fleeting_is_active_for_less_than_1_s_as_known_at_until() -> None:
+    history = [
+        occ("m/a/hi", at(0), at(0) + S - 1),  # 0.999999999 s: fleeting
+        occ("m/b/hi", at(10), at(11)),  # exactly 1 s: not
+        occ("m/c/hi", at(20)),  # never cleared: not
+        occ("m/d/hi", at(HOUR) - S // 2, at(HOUR) + S // 4),  # clears after until: not yet
+        occ("m/e/hi", at(30), None, ended=at(30) + 1),  # ended without a clear: not a clear
+    ]
+    kpis = compute_kpis(history, at(0), at(HOUR))
+    assert kpis.fleeting == 1
+    assert kpis.standing == 2  # c, and d (it was still active at until)
+
+
+def test_stale_counts_an_open_occurrence_from_its_raise_to_until() -> None:
+    until = 25 * HOUR
+    history = [
+        occ("m/open25h/hi", at(0)),  # open: 25 h at until → stale, standing
+        occ("m/open24h/hi", at(HOUR)),  # open: exactly 24 h → not stale, standing
+        occ("m/long/hi", at(0), at(24 * HOUR + 1)),  # 24 h + 1 s, cleared → stale
+        occ("m/short/hi", at(10), at(20)),
+        occ("m/older/hi", at(-48 * HOUR)),  # raised before since, still open: stale, standing
+        occ("m/gone/hi", at(-48 * HOUR), at(-1 * HOUR)),  # stale, but over before since
+        occ("m/across/hi", at(-30 * HOUR), at(HOUR)),  # 31 h, active into the period: stale
+        occ("m/past/hi", at(0), at(until + HOUR)),  # clears after until: 25 h at until, stale
+    ]
+    kpis = compute_kpis(history, at(0), at(until))
+    assert kpis.stale == 5  # open25h, long, older, across, past
+    assert kpis.standing == 4  # open25h, open24h, older, past
+    assert kpis.total_alarms == 5  # the three raised before since are no load of this period
+
+
+def test_mean_time_to_ack_over_acknowledged_occurrences_only() -> None:
+    history = [
+        occ("m/a/hi", at(0), acked=at(10)),
+        occ("m/b/hi", at(100), at(101), acked=at(120)),
+        occ("m/c/hi", at(200), acked=at(245)),
+        occ("m/d/hi", at(300)),  # never acknowledged
+        occ("m/e/hi", at(HOUR - 5), acked=at(HOUR + 500)),  # acknowledged after until
+    ]
+    assert compute_kpis(history, at(0), at(HOUR)).mean_time_to_ack_s == 25.0  # (10+20+45)/3
+    assert compute_kpis(history[3:], at(0), at(HOUR)).mean_time_to_ack_s is None
+
+
+def test_top10_share_and_bad_actors_with_12_alarms() -> None:
+    counts = [20, 15, 10, 8, 7, 6, 5, 4, 3, 2, 2, 1]  # 83 raises; a10 and a11 tie at 2
+    # a11 is raised before a10 (start_s = 100 - i): the tie goes by id, not by who came first.
+    history = [
+        o for i, n in enumerate(counts, 1) for o in spread(f"m/a{i:02d}/hi", n, start_s=100 - i)
+    ]
+    kpis = compute_kpis(history, at(0), at(24 * HOUR))
+    assert kpis.total_alarms == 83
+    assert kpis.top10_share_pct == pytest.approx(100 * 80 / 83, rel=1e-12)
+    assert [b.alarm for b in kpis.bad_actors] == [f"m/a{i:02d}/hi" for i in range(1, 11)]
+    assert kpis.bad_actors[0] == BadActor("m/a01/hi", 20, pytest.approx(100 * 20 / 83))
+    assert [b.count for b in kpis.bad_actors] == counts[:10]  # a11 loses the tie by name
+
+
+def test_priority_distribution_has_every_priority() -> None:
+    history = [
+        *spread("m/low/hi", 8, priority="low"),
+        occ("m/med/hi", at(1), priority="medium"),
+        occ("m/high/hi", at(2), priority="high"),
+        occ("m/odd/hi", at(3), priority="urgent"),  # not a known priority: still counted
+        occ("m/sup/hi", at(4), priority="critical", suppressed=True),
+    ]
+    dist = compute_kpis(history, at(0), at(24 * HOUR)).priority_distribution
+    assert list(dist) == [*PRIORITIES, "urgent"]
+    assert dist == pytest.approx(
+        {
+            "critical": 0,
+            "high": 100 / 11,
+            "medium": 100 / 11,
+            "low": 800 / 11,
+            "diagnostic": 0,
+            "urgent": 100 / 11,
+        }
+    )
+
+
+def test_shelved_counts_occurrences_that_were_shelved() -> None:
+    history = [occ("m/a/hi", at(0), shelved=True), occ("m/b/hi", at(1)), occ("m/c/hi", at(-1))]
+    history.append(occ("m/d/hi", at(2), shelved=True, suppressed=True))
+    assert compute_kpis(history, at(0), at(HOUR)).shelved == 1
+
+
+def load_and_suppressed() -> tuple[list[Occurrence], list[Occurrence]]:
+    """An ordinary hour and, on top, suppressed occurrences that would change every figure."""
+    load = [
+        occ("m/a/hi", at(0), at(5), acked=at(30), priority="high"),
+        occ("m/b/hi", at(700), at(710), acked=at(760), shelved=True),
+        occ("m/c/hi", at(1400)),
+    ]
+    suppressed = [
+        *(occ("m/s/hi", at(100 + t), at(100 + t) + 1, acked=at(101 + t), shelved=True,
+              priority="critical", suppressed=True) for t in range(20)),
+        occ("m/stale/hi", at(-30 * HOUR), suppressed=True),
+    ]  # fmt: skip
+    return load, suppressed
+
+
+def test_suppressed_occurrences_are_no_load_but_are_counted() -> None:
+    load, suppressed = load_and_suppressed()
+    alone = compute_kpis(load, at(0), at(HOUR))
+    both = compute_kpis(load + suppressed, at(0), at(HOUR))
+    assert both == dataclasses.replace(alone, suppressed=20)  # the one before since: not
+    assert alone.suppressed == 0
+    # Had they been load, every figure would differ: the test above can fail.
+    loud = [dataclasses.replace(o, suppressed=False) for o in suppressed]
+    other = compute_kpis(load + loud, at(0), at(HOUR)).to_dict()
+    for key in ("total_alarms", "peak_10min", "time_in_flood_pct", "chattering", "fleeting",
+                "stale", "standing", "shelved", "mean_time_to_ack_s", "priority_distribution",
+                "bad_actors", "average_rate_per_10min"):  # fmt: skip
+        assert other[key] != alone.to_dict()[key], key
+
+
+def test_known_hour_every_figure() -> None:
+    load, suppressed = load_and_suppressed()
+    out = compute_kpis(load + suppressed, at(0), at(HOUR)).to_dict()
+    assert out == {
+        "since_ns": at(0),
+        "until_ns": at(HOUR),
+        "total_alarms": 3,
+        "average_rate_per_10min": 0.5,
+        "peak_10min": 1,
+        "time_in_flood_pct": 0.0,
+        "top10_share_pct": 100.0,
+        "bad_actors": [
+            {"alarm": f"m/{x}/hi", "count": 1, "share_pct": pytest.approx(100 / 3)} for x in "abc"
+        ],
+        "chattering": 0,
+        "chattering_alarms": [],
+        "fleeting": 0,
+        "stale": 0,
+        "priority_distribution": {
+            "critical": 0.0,
+            "high": pytest.approx(100 / 3),
+            "medium": 0.0,
+            "low": pytest.approx(200 / 3),
+            "diagnostic": 0.0,
+        },
+        "standing": 1,
+        "shelved": 1,
+        "mean_time_to_ack_s": 45.0,  # 30 s and 60 s
+        "suppressed": 20,
+        "definitions": KpiDefinitions().to_dict(),
+    }
+
+
+def test_compute_kpis_refuses_an_empty_period() -> None:
+    with pytest.raises(ValueError, match="must end after it starts"):
+        compute_kpis([], at(10), at(10))
