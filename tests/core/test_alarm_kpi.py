@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copilot.alarms.flood import FloodMeter, FloodRule, flood_intervals
-from copilot.alarms.journal import Occurrence
+from copilot.alarms.journal import Occurrence, journal_path, open_journal, read_occurrences
 from copilot.alarms.kpi import BadActor, KpiDefinitions, compute_kpis
 from copilot.protocol.messages import PRIORITIES
 
@@ -420,3 +426,217 @@ def test_known_hour_every_figure() -> None:
 def test_compute_kpis_refuses_an_empty_period() -> None:
     with pytest.raises(ValueError, match="must end after it starts"):
         compute_kpis([], at(10), at(10))
+
+
+# -- the journal and the command line ------------------------------------------------------------
+
+_INSERT = (
+    "INSERT INTO occurrence (alarm, machine, area, line, tag, condition, priority, message,"
+    " raised_at, cleared_at, acked_at, acked_by, ended_at, value, limit_value, suppressed,"
+    " shelved, first_out, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def write_journal(data_dir: Path, history: Sequence[Occurrence]) -> Path:
+    """A real journal file in ``data_dir`` holding ``history``."""
+    path = journal_path(data_dir)
+    conn = open_journal(path)
+    try:
+        conn.execute("BEGIN")
+        conn.executemany(
+            _INSERT,
+            [
+                (o.alarm, o.machine, o.area, o.line, o.tag, o.condition, o.priority, o.message,
+                 o.raised_at, o.cleared_at, o.acked_at, o.acked_by, o.ended_at, o.value, o.limit,
+                 int(o.suppressed), int(o.shelved), int(o.first_out), o.note)
+                for o in history
+            ],
+        )  # fmt: skip
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return path
+
+
+def plant_history() -> list[Occurrence]:
+    """Two hours from 08:00Z of two machines, with one alarm standing from two days before.
+
+    press-01: 11 alarms 10 s apart from 08:00 (a flood from 100 s to 660 s), each cleared after
+    2 s and acknowledged after 30 s, the first high priority. press-02: one medium alarm raised
+    48 h before, still active (standing and stale). press-01 again: one suppressed raise.
+    oven-01: a door alarm raised 3 times 10 min apart, each gone after 0.5 s (fleeting).
+    """
+    press = [
+        occ(f"press-01/t{i}/hi", at(10 * i), at(10 * i + 2), acked=at(10 * i + 30),
+            priority="high" if i == 0 else "low")
+        for i in range(11)
+    ]  # fmt: skip
+    return [
+        *press,
+        occ("press-02/old/hi", at(-48 * HOUR), priority="medium"),
+        occ("press-01/sup/hi", at(200), suppressed=True),
+        *(occ("oven-01/door/on", at(t), at(t + 0.5)) for t in (1800, 2400, 3000)),
+    ]
+
+
+def test_journal_round_trip_gives_the_same_figures(data_dir: Path) -> None:
+    history = plant_history()
+    conn = open_journal(write_journal(data_dir, history))
+    try:
+        read = read_occurrences(conn, 0, at(2 * HOUR))
+    finally:
+        conn.close()
+    assert len(read) == len(history)
+    assert compute_kpis(read, at(0), at(2 * HOUR)).to_dict() == (
+        compute_kpis(history, at(0), at(2 * HOUR)).to_dict()
+    )
+
+
+def copilot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "copilot", *args],
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def report_json(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    done = copilot("alarms", "report", "--json", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    out: dict[str, object] = json.loads(done.stdout)
+    return out
+
+
+def one_sentence(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("copilot: "), done.stderr
+    return lines[0]
+
+
+PERIOD = ("--since", "2026-12-01T08:00Z", "--until", "2026-12-01T10:00Z")
+
+
+def test_cli_report_json_end_to_end(data_dir: Path) -> None:
+    write_journal(data_dir, plant_history())
+    out = report_json(*PERIOD)
+    assert set(out) == REPORT_KEYS
+    assert (out["since_ns"], out["until_ns"]) == (at(0), at(2 * HOUR))
+    assert out["total_alarms"] == 14  # 11 press + 3 oven; suppressed and older ones are not load
+    assert out["average_rate_per_10min"] == pytest.approx(14 / 12)
+    assert out["peak_10min"] == 11
+    assert out["time_in_flood_pct"] == pytest.approx(100 * 560 / 7200)
+    assert out["fleeting"] == 3
+    assert (out["stale"], out["standing"], out["suppressed"], out["shelved"]) == (1, 1, 1, 0)
+    assert out["chattering"] == 0
+    assert out["mean_time_to_ack_s"] == 30.0
+    actors = out["bad_actors"]
+    assert isinstance(actors, list) and len(actors) == 10
+    assert actors[0] == {"alarm": "oven-01/door/on", "count": 3, "share_pct": 100 * 3 / 14}
+    assert [a["alarm"] for a in actors[1:4]] == [
+        "press-01/t0/hi",
+        "press-01/t1/hi",
+        "press-01/t10/hi",
+    ]
+    assert out["top10_share_pct"] == pytest.approx(100 * 12 / 14)
+    assert out["priority_distribution"] == {
+        "critical": 0.0, "high": 100 / 14, "medium": 0.0, "low": 1300 / 14, "diagnostic": 0.0,
+    }  # fmt: skip
+
+
+def test_cli_report_machine_prefix(data_dir: Path) -> None:
+    write_journal(data_dir, plant_history())
+    press = report_json(*PERIOD, "--machine", "press-")
+    assert (press["total_alarms"], press["fleeting"], press["standing"]) == (11, 0, 1)
+    oven = report_json(*PERIOD, "--machine", "oven-01")
+    assert (oven["total_alarms"], oven["fleeting"], oven["standing"]) == (3, 3, 0)
+    assert oven["time_in_flood_pct"] == 0.0
+
+
+def test_cli_report_reads_local_time_without_a_zone(data_dir: Path) -> None:
+    write_journal(data_dir, plant_history())
+    # POSIX TZ "XXX-1" is one hour east of UTC: 09:00 local is 08:00Z.
+    local = report_json(
+        "--since", "2026-12-01T09:00", "--until", "2026-12-01T11:00", env={"TZ": "XXX-1"}
+    )
+    assert (local["since_ns"], local["until_ns"]) == (at(0), at(2 * HOUR))
+    assert local["total_alarms"] == 14
+
+
+def test_cli_report_table_shows_figures_targets_and_bad_actors(data_dir: Path) -> None:
+    write_journal(data_dir, plant_history())
+    done = copilot("alarms", "report", *PERIOD, env={"TZ": "UTC"})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "Alarm KPIs for all machines, 2026-12-01 08:00 UTC → 2026-12-01 10:00 UTC (2 h)"
+    )
+    row = {line[:24].strip(): line[25:].split() for line in lines if line.startswith(" ") or
+           line[:1].isalpha()}  # fmt: skip
+    assert row["alarms raised"] == ["14"]
+    assert (
+        " ".join(row["average rate"]) == "1.17 per 10 min ≤ 1 per 10 min acceptable, ≤ 2 manageable"
+    )
+    assert " ".join(row["time in flood"]) == "7.8 % < 1 %"
+    assert " ".join(row["stale occurrences"]) == "1 < 5 on any day"
+    assert " ".join(row["low"]) == "92.9 % ~80 %"
+    bad = lines.index("BAD ACTORS (the 10 alarms raised most often)")
+    assert lines[bad + 2].split() == ["1", "oven-01/door/on", "3", "21.4", "%"]
+    defs = lines.index("Definitions:")
+    assert lines[defs + 1 : defs + 5] == [
+        "  chattering: 3 or more raises of one alarm within 60 s",
+        "  fleeting: active for less than 1 s",
+        "  stale: active for more than 24 h",
+        "  flood: starts above 10 alarms in 10 min, ends below 5",
+    ]
+
+
+def test_cli_report_relative_times(data_dir: Path) -> None:
+    now = time.time_ns()
+    write_journal(
+        data_dir,
+        [occ("press-01/a/hi", now - 30 * MIN), occ("press-01/b/hi", now - 3 * 60 * MIN)],
+    )
+    assert report_json("--since", "-1h")["total_alarms"] == 1
+    assert report_json("--since=-4h")["total_alarms"] == 2
+    assert report_json("--since", "-2d", "--until", "-2h")["total_alarms"] == 1
+    assert report_json()["total_alarms"] == 2  # the last 24 h
+
+
+def test_cli_report_without_a_journal_says_so_and_creates_nothing(data_dir: Path) -> None:
+    done = copilot("alarms", "report", "--json")
+    assert done.returncode == 0
+    assert done.stderr.strip() == (
+        f"This hub has journaled no alarms yet (there is no {data_dir / 'alarms.db'})."
+    )
+    out = json.loads(done.stdout)
+    assert set(out) == REPORT_KEYS and out["total_alarms"] == 0
+    assert out["until_ns"] - out["since_ns"] == 24 * HOUR * S
+    done = copilot("alarms", "report")
+    assert done.returncode == 0 and done.stdout.startswith("This hub has journaled no alarms yet")
+    assert not (data_dir / "alarms.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--since", "yesterday"], "--since 'yesterday' is not a time: give ISO 8601"),
+        (["--until", "2026-13-01T08:00"], "--until '2026-13-01T08:00' is not a time"),
+        (["--since", "-3w"], "--since '-3w' is not a time"),
+        (["--until", "3000-01-01"], "--until '3000-01-01' is out of range"),
+        (["--since", "2026-12-02T00:00Z", "--until", "2026-12-01T00:00Z"], "must be before"),
+        (["--since", "2026-12-01T00:00Z", "--until", "2026-12-01T00:00Z"], "must be before"),
+        (["extra"], "copilot alarms report takes no arguments (got extra)"),
+    ],
+)  # fmt: skip
+def test_cli_report_bad_input_is_one_sentence_exit_2(
+    data_dir: Path, args: list[str], words: str
+) -> None:
+    done = copilot("alarms", "report", *args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert words in one_sentence(done)
