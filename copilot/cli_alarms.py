@@ -8,7 +8,25 @@ hub runs or after it stopped; ``config check FILE`` validates a site alarm file.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from copilot.cli import CliError, _settings
+from copilot.protocol.messages import PRIORITIES
+
+if TYPE_CHECKING:
+    from copilot.alarms.kpi import KpiReport
+
+DAY_NS = 86_400 * 1_000_000_000
+_UNIT_NS = {"s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000, "d": DAY_NS}
+_RELATIVE = re.compile(r"-(\d+(?:\.\d+)?)([smhd])")
+# What argparse must take for a value, not an option: "-8h", "-3w" (then told why not), "-1".
+VALUE_NOT_OPTION = re.compile(r"^-\.?\d")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def add_parser(sub: Any, client: Any) -> None:
@@ -23,7 +41,26 @@ def add_parser(sub: Any, client: Any) -> None:
         "report: alarm KPIs from the journal; config check FILE: validate a site alarm file",
     )
     p.add_argument("rest", nargs="*", metavar="ARG", help="alarm ids, or `check FILE`")
+    p.add_argument(
+        "--since",
+        metavar="T",
+        help="report: start of the period, ISO 8601 (2026-12-01T08:00, local time unless a "
+        "zone is given) or relative (-8h, -30m, -2d); default 24 h ago",
+    )
+    p.add_argument(
+        "--until", metavar="T", help="report: end of the period (same forms); default now"
+    )
+    p.add_argument("--json", action="store_true", help="report: one JSON object")
+    p.add_argument(
+        "--machine",
+        metavar="PREFIX",
+        default="",
+        help="report: only machines whose id starts with PREFIX (e.g. press-)",
+    )
     client(p)
+    # argparse takes "-8h" for an unknown option unless it looks like a negative number; widen
+    # what looks like one to anything starting "-<digit>" (what Python 3.13 does by itself).
+    p._negative_number_matcher = VALUE_NOT_OPTION
     p.set_defaults(func=cmd_alarms)
 
 
@@ -32,6 +69,8 @@ def cmd_alarms(args: argparse.Namespace) -> int:
     match args.action:
         case "config":
             return config_check(args)
+        case "report":
+            return report(args)
         case _:
             raise NotImplementedError(args.action)
 
@@ -67,3 +106,137 @@ def config_check(args: argparse.Namespace) -> int:
         mark = "" if DEFAULT_MODES.get(name) == policy else "  (set by this file)"
         print(f"  {name:<{width}}  {policy}{mark}")
     return 0
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def report(args: argparse.Namespace) -> int:
+    """``copilot alarms report``: the alarm-load KPIs of a period, from the journal."""
+    from copilot.alarms.journal import journal_path, open_journal, read_occurrences
+    from copilot.alarms.kpi import compute_kpis  # numpy: only for this action
+
+    if args.rest:
+        raise CliError(
+            f"copilot alarms report takes no arguments (got {' '.join(args.rest)}); choose "
+            "the period with --since and --until, the machines with --machine.",
+            2,
+        )
+    now = time.time_ns()
+    since = now - DAY_NS if args.since is None else parse_time(args.since, now, "--since")
+    until = now if args.until is None else parse_time(args.until, now, "--until")
+    if since >= until:
+        raise CliError(f"--since ({_when(since)}) must be before --until ({_when(until)}).", 2)
+    settings = _settings(args, {})
+    path = journal_path(settings.data_path)
+    if not path.is_file():
+        empty = compute_kpis([], since, until)
+        sentence = f"This hub has journaled no alarms yet (there is no {path})."
+        if args.json:
+            print(sentence, file=sys.stderr)
+            print(json.dumps(empty.to_dict()))
+        else:
+            print(sentence)
+        return 0
+    conn = open_journal(path)
+    try:
+        # From the start: occurrences raised before --since may still be standing or stale.
+        occurrences = read_occurrences(conn, 0, until, args.machine)
+    finally:
+        conn.close()
+    kpis = compute_kpis(occurrences, since, until)
+    if args.json:
+        print(json.dumps(kpis.to_dict()))
+    else:
+        for line in report_lines(kpis, args.machine):
+            print(line)
+    return 0
+
+
+def parse_time(text: str, now_ns: int, flag: str) -> int:
+    """``T`` of --since/--until in ns UTC: ISO 8601 (local time without a zone) or ``-8h``."""
+    text = text.strip()
+    if text == "now":
+        return now_ns
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        return _in_range(now_ns - round(float(relative[1]) * _UNIT_NS[relative[2]]), text, flag)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"{flag} {text!r} is not a time: give ISO 8601 (2026-12-01T08:00, local time "
+            "unless it ends in a zone such as Z or +01:00) or a time ago (-8h, -30m, -2d).",
+            2,
+        ) from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # local time, as the clock on the wall says
+    ns = (when - _EPOCH) // timedelta(microseconds=1) * 1000
+    return _in_range(ns, text, flag)
+
+
+def _in_range(ns: int, text: str, flag: str) -> int:
+    """``ns`` if the journal can hold it (1970 to 2262, ns in 64 bits), else one sentence."""
+    if not 0 <= ns < 2**63:
+        raise CliError(f"{flag} {text!r} is out of range: give a time between 1970 and 2262.", 2)
+    return ns
+
+
+def _when(ns: int) -> str:
+    """A time in local time, to the minute, with its zone."""
+    return datetime.fromtimestamp(ns / 1e9, UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _span(ns: int) -> str:
+    hours = ns / 3_600_000_000_000
+    return f"{hours / 24:g} d" if hours >= 48 and hours % 24 == 0 else f"{hours:.4g} h"
+
+
+def report_lines(kpis: KpiReport, machine: str = "") -> list[str]:
+    """The report as a table: figure, value, target (FIELD_NOTES), then the bad actors."""
+    who = f"machines starting {machine!r}" if machine else "all machines"
+    ack = kpis.mean_time_to_ack_s
+    rows = [
+        ("alarms raised", f"{kpis.total_alarms}", ""),
+        (
+            "average rate",
+            f"{kpis.average_rate_per_10min:.2f} per 10 min",
+            "≤ 1 per 10 min acceptable, ≤ 2 manageable",
+        ),
+        ("peak in any 10 min", f"{kpis.peak_10min}", "≤ 10 (more starts a flood)"),
+        ("time in flood", f"{kpis.time_in_flood_pct:.1f} %", "< 1 %"),
+        ("top-10 share of load", f"{kpis.top10_share_pct:.1f} %", "~1–5 %"),
+        ("chattering alarms", f"{kpis.chattering}", "0"),
+        ("fleeting occurrences", f"{kpis.fleeting}", ""),
+        ("stale occurrences", f"{kpis.stale}", "< 5 on any day"),
+        ("standing at the end", f"{kpis.standing}", ""),
+        ("shelved occurrences", f"{kpis.shelved}", ""),
+        ("mean time to ack", "-" if ack is None else f"{ack:.1f} s", ""),
+        ("suppressed by design", f"{kpis.suppressed}", "not alarm load, not counted above"),
+        ("priority mix", "", "(3 levels)"),
+    ]
+    mix_targets = {"high": "~5 %", "medium": "~15 %", "low": "~80 %"}
+    for priority, share in kpis.priority_distribution.items():
+        name = f"  {priority}" if priority in PRIORITIES else f"  {priority} (unknown)"
+        rows.append((name, f"{share:.1f} %", mix_targets.get(priority, "")))
+    lines = [
+        f"Alarm KPIs for {who}, {_when(kpis.since_ns)} → {_when(kpis.until_ns)} "
+        f"({_span(kpis.until_ns - kpis.since_ns)})",
+        "",
+        f"{'FIGURE':<24} {'VALUE':<20} TARGET",
+        *(f"{name:<24} {value:<20} {target}".rstrip() for name, value, target in rows),
+    ]
+    if kpis.chattering_alarms:
+        lines += ["", "chattering: " + ", ".join(kpis.chattering_alarms)]
+    lines += ["", "Definitions:", *(f"  {line}" for line in kpis.definitions.describe())]
+    lines += ["", f"BAD ACTORS (the {len(kpis.bad_actors)} alarms raised most often)"]
+    if not kpis.bad_actors:
+        lines.append("  none: no alarms in this period")
+    else:
+        width = max(24, *(len(b.alarm) for b in kpis.bad_actors))
+        lines.append(f"{'#':>3}  {'ALARM':<{width}} {'COUNT':>6} {'SHARE':>8}")
+        for rank, actor in enumerate(kpis.bad_actors, 1):
+            lines.append(
+                f"{rank:>3}  {actor.alarm:<{width}} {actor.count:>6} {actor.share_pct:>6.1f} %"
+            )
+    return lines
