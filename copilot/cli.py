@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 import msgspec
 
 from copilot import __version__
+from copilot.alarms.config import AlarmConfigError
 from copilot.bus import AllowedKey, Bus, BusError, KeyFileError, KeyStore, Security, hub_endpoints
 from copilot.proc import stop_on_signals
 from copilot.protocol import Body, HubStatus
@@ -38,6 +39,7 @@ log = logging.getLogger("copilot")
 _Reply = TypeVar("_Reply")
 
 EXPECTED_ERRORS = (
+    AlarmConfigError,
     BusError,
     KeyFileError,
     StorageError,
@@ -202,7 +204,17 @@ def cmd_hub(args: argparse.Namespace) -> int:
     lock.acquire()
     bus = Bus(_security(settings, "hub"))
     # Services are composed here, where the hub is started (alarms, gate... join this list).
-    services = default_services(settings.hub, settings.data_path)
+    alarm_config = None
+    if args.alarms or settings.hub.alarm_file:
+        from copilot.alarms.config import load_config
+
+        alarm_config = load_config(args.alarms or settings.hub.alarm_file)
+        log.info(
+            "hub: alarm configuration from %s (%d rules).",
+            alarm_config.source,
+            len(alarm_config.rules),
+        )
+    services = default_services(settings.hub, settings.data_path, alarm_config)
     hub = Hub(bus, settings.hub, services=services, data_path=settings.data_path)
     try:
         hub.open()
@@ -610,6 +622,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hub", help="status: the hub to ask (default: --bind, then COPILOT_HUB)")
     p.add_argument("--json", action="store_true", help="status: one JSON object")
     p.add_argument("--timeout", type=float, default=5.0, help="status: seconds to wait")
+    p.add_argument(
+        "--alarms",
+        metavar="FILE",
+        help="run: the site's alarm file (limits, priorities, delays, mode table; "
+        "see docs/alarm-config.md; check it with `copilot alarms config check FILE`)",
+    )
     p.set_defaults(func=cmd_hub)
 
     p = sub.add_parser("sim", help="run the simulated plant")

@@ -36,11 +36,46 @@ def add_parser(sub: Any, client: Any) -> None:
     )
     p.add_argument(
         "action",
-        choices=["list", "ack", "shelve", "unshelve", "reset", "report", "config"],
-        help="list: active alarms; ack/shelve/unshelve/reset: act on alarms by id; "
-        "report: alarm KPIs from the journal; config check FILE: validate a site alarm file",
+        choices=[
+            "list",
+            "ack",
+            "shelve",
+            "unshelve",
+            "reset",
+            "claim",
+            "note",
+            "remove",
+            "restore",
+            "report",
+            "config",
+        ],
+        help="list: the alarms that are not normal; ack/shelve/unshelve/reset/claim/note: act "
+        "on alarms by id; remove/restore: take alarms out of service and back (an engineer's "
+        "act: only the hub host's own CLI key may); report: alarm KPIs from the journal; "
+        "config check FILE: validate a site alarm file",
     )
-    p.add_argument("rest", nargs="*", metavar="ARG", help="alarm ids, or `check FILE`")
+    p.add_argument(
+        "rest", nargs="*", metavar="ARG", help="alarm ids (or `all` with ack), or `check FILE`"
+    )
+    p.add_argument(
+        "--note",
+        default="",
+        help="ack: a note; shelve/remove: the reason (required); note: the text",
+    )
+    p.add_argument(
+        "--for",
+        dest="duration",
+        metavar="DURATION",
+        help="shelve: how long (15m, 2h; default 15m; the hub caps it at its maximum)",
+    )
+    p.add_argument("--oneshot", action="store_true", help="shelve: until the alarm clears")
+    p.add_argument("--who", help="who acts (default: your login name)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="list and acts: seconds to wait for the hub (default 5)",
+    )
     p.add_argument(
         "--since",
         metavar="T",
@@ -71,8 +106,120 @@ def cmd_alarms(args: argparse.Namespace) -> int:
             return config_check(args)
         case "report":
             return report(args)
+        case "list":
+            return list_alarms(args)
         case _:
-            raise NotImplementedError(args.action)
+            return act(args)
+
+
+# -- live alarms (ask the hub) -----------------------------------------------------------------
+
+_STATE_WORDS = {
+    "unack": "UNACK",
+    "ack": "ACKED",
+    "rtn_unack": "RTN-UNACK",
+    "normal": "normal",
+}
+
+
+def _live(args: argparse.Namespace) -> list[Any]:
+    """The hub's alarms that are not plainly normal, most urgent first."""
+    from copilot.cli import _ask_hub
+    from copilot.protocol import PRIORITY_RANK, AlarmHistory, AlarmQuery
+
+    settings = _settings(args, {"client": {"hub": args.hub}})
+    reply = _ask_hub(
+        settings,
+        AlarmQuery(live=True, prefix=args.machine, limit=5000),
+        AlarmHistory,
+        args.timeout,
+    )
+    return sorted(
+        reply.alarms, key=lambda a: (PRIORITY_RANK.get(a.priority, 9), -a.raised_at, a.id)
+    )
+
+
+def list_alarms(args: argparse.Namespace) -> int:
+    """``copilot alarms list``: what is in alarm now, as the hub says."""
+    import msgspec
+
+    if args.rest:
+        raise CliError("copilot alarms list takes no ids; use --machine PREFIX to narrow it.", 2)
+    alarms = _live(args)
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(alarms)))
+        return 0
+    if not alarms:
+        print("No alarms: every alarm is normal.")
+        return 0
+    print(f"{'PRIORITY':<9} {'STATE':<10} {'SINCE':<6} {'ID':<34} MESSAGE")
+    for a in alarms:
+        state = _STATE_WORDS.get(a.state, a.state)
+        if a.latched:
+            state += "+L"
+        flags = []
+        if a.shelf is not None:
+            flags.append(f"shelved by {a.shelf.by}")
+        if a.removed is not None:
+            flags.append(f"out of service ({a.removed.by})")
+        if a.suppressed:
+            flags.append("suppressed")
+        if a.claim is not None:
+            flags.append(f"claimed by {a.claim.by}")
+        if a.acked_by:
+            flags.append(f"acked by {a.acked_by}")
+        since = datetime.fromtimestamp(a.raised_at / 1e9).strftime("%H:%M") if a.raised_at else ""
+        extra = f" [{'; '.join(flags)}]" if flags else ""
+        print(f"{a.priority:<9} {state:<10} {since:<6} {a.id[:34]:<34} {a.message}{extra}")
+    return 0
+
+
+def _duration_s(text: str | None) -> float:
+    if text is None:
+        return 900.0
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip())
+    if not m or float(m[1]) <= 0:
+        raise CliError(f"--for {text!r} is not a duration: give e.g. 15m, 2h or 90s.", 2)
+    return float(m[1]) * _UNIT_NS[m[2] or "s"] / 1e9
+
+
+def act(args: argparse.Namespace) -> int:
+    """``copilot alarms ack|shelve|unshelve|reset|claim|note|remove|restore ID…``."""
+    import getpass
+
+    from copilot.cli import _ask_hub
+    from copilot.protocol import AlarmAct, AlarmActReply
+
+    ids = list(args.rest)
+    if not ids:
+        raise CliError(f"Name the alarms to {args.action} (ids from `copilot alarms list`).", 2)
+    if ids == ["all"]:
+        if args.action != "ack":
+            raise CliError("`all` works with ack only; name the alarms.", 2)
+        ids = [a.id for a in _live(args) if a.state in ("unack", "rtn_unack")]
+        if not ids:
+            print("Nothing to acknowledge.")
+            return 0
+    if args.action in ("shelve", "remove") and not args.note.strip():
+        raise CliError(f"Say why with --note (a reason is required to {args.action}).", 2)
+    duration = 0.0 if args.oneshot else _duration_s(args.duration)
+    settings = _settings(args, {"client": {"hub": args.hub}})
+    who = (args.who or "").strip() or getpass.getuser()
+    body = AlarmAct(
+        action=args.action,
+        ids=ids,
+        who=f"{who} (cli)",
+        note=args.note,
+        duration_s=duration if args.action == "shelve" else 0.0,
+        oneshot=args.oneshot,
+        request_id=1,
+    )
+    reply = _ask_hub(settings, body, AlarmActReply, args.timeout)
+    for aid in reply.done:
+        print(f"{args.action}: {aid}")
+    for aid, why in reply.refused.items():
+        print(f"copilot: {aid}: {why}", file=sys.stderr)
+    return 1 if reply.refused else 0
 
 
 def config_check(args: argparse.Namespace) -> int:

@@ -60,7 +60,7 @@ MODE_POLICIES: tuple[ModePolicy, ...] = (
 
 DEFAULT_MODES: Mapping[str, ModePolicy] = {
     "running": "enabled",
-    "fault": "enabled",
+    "fault": "running_only_suppressed",  # the trip is the alarm; the lows that follow are not
     "setup": "silenced",
     "startup": "silenced",
     "idle": "running_only_suppressed",

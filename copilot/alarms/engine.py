@@ -20,6 +20,8 @@ service, tests and benchmarks drive it the same way. What it returns are
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -59,7 +61,7 @@ def _label(tag: TagSpec) -> str:
     text = tag.description.strip()
     if text:
         # "Guard door open (true) or closed (false)" → "Guard door open"
-        return text.split(" (", 1)[0].split(",", 1)[0]
+        return re.sub(r"\s*\(true\).*$", "", text)
     return tag.name.replace("_", " ").capitalize()
 
 

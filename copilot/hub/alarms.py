@@ -233,6 +233,13 @@ class AlarmService(Service):
 
     def _query(self, sender: Sender, query: AlarmQuery) -> None:
         limit = max(1, min(query.limit, self.settings.max_reply_items))
+        if query.live:
+            alarms = self.engine.statuses(query.prefix[: self.settings.max_string_len])
+            reply = AlarmHistory(
+                request_id=query.request_id, alarms=alarms[:limit], more=len(alarms) > limit
+            )
+            self.publisher.reply(sender.identity, reply)
+            return
         if self.writer is None:
             self.publisher.reply(sender.identity, AlarmHistory(request_id=query.request_id))
             return

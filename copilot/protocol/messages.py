@@ -616,13 +616,17 @@ class AlarmActReply(msgspec.Struct, tag="ALARM_ACT_REPLY", tag_field="t", omit_d
 
 
 class AlarmQuery(msgspec.Struct, tag="ALARM_QUERY", tag_field="t", omit_defaults=True):
-    """Station/CLI → hub: occurrences from the journal (``since``/``until`` ns, 0 = open)."""
+    """Station/CLI → hub: occurrences from the journal (``since``/``until`` ns, 0 = open).
+
+    ``live``: instead, every alarm of ``prefix`` that is not plainly normal, as it is now.
+    """
 
     since: int = 0
     until: int = 0
     prefix: str = ""
     limit: int = 500
     request_id: int = 0
+    live: bool = False
 
 
 class AlarmHistory(msgspec.Struct, tag="ALARM_HIST", tag_field="t", omit_defaults=True):

@@ -431,7 +431,7 @@ def test_merged_limits_stay_in_order_whatever_the_rules(
 def test_default_mode_policies() -> None:
     cfg = AlarmConfig()
     assert cfg.policy("running") == "enabled"
-    assert cfg.policy("fault") == "enabled"
+    assert cfg.policy("fault") == "running_only_suppressed"  # the trip alarm stands alone
     assert cfg.policy("setup") == cfg.policy("startup") == "silenced"
     for mode in ("idle", "stopped", "maintenance"):
         assert cfg.policy(mode) == "running_only_suppressed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -156,16 +157,24 @@ def test_every_confirmed_ack_survives_kill_9(plant: Plant, stations: object) -> 
         agent.set_all(85.0)  # a burst: N_TAGS alarms raised at once
         ids = [f"mixer-1/temp_{i}/hi" for i in range(N_TAGS)]
         wait_until(lambda: all(state(st, i) == "unack" for i in ids), 20, "the burst arrived")
-        # Acknowledge one alarm per request, as fast as the station can send them, and kill the
-        # hub as soon as the first is confirmed: most are still in flight.
-        for i in ids:
-            st.act_on_alarms("ack", [i], "ana")
+
+        # Acknowledge one alarm per request, paced over ~1.5 s by a sender thread, and kill the
+        # hub as soon as the first is confirmed: most are still on their way or uncommitted.
+        def send() -> None:
+            for i in ids:
+                st.act_on_alarms("ack", [i], "ana")
+                time.sleep(0.005)  # pacing the sender, not waiting for a condition
+
+        sender = threading.Thread(target=send)
+        sender.start()
         wait_until(lambda: len(replies) >= 1, 10, "a first acknowledgement confirmed")
         plant.procs[0].send_signal(signal.SIGKILL)
         plant.procs[0].wait(5)
         confirmed = {i for r in list(replies) for i in r.done}
+        sender.join(10)
         assert confirmed, "no acknowledgement was confirmed before the kill"
-        print("CONFIRMED", len(confirmed), "of", N_TAGS)
+        # The kill landed mid-burst (else this test would prove nothing about the in-flight).
+        assert len(confirmed) < N_TAGS, "every act was confirmed before the kill"
     finally:
         agent.close()
     conn = open_journal(journal_path(plant.data_dir))
