@@ -21,7 +21,6 @@ service, tests and benchmarks drive it the same way. What it returns are
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 

@@ -152,6 +152,8 @@ def test_the_integrators_guide_lists_every_hub_setting_with_its_default() -> Non
         cell = rows[0].split("|")[2].strip().strip("`").split(" ")[0].replace(",", "")
         if isinstance(default, float):
             assert float(cell) == default, name
+        elif default == "":
+            assert cell == "(none)", name
         else:
             assert cell == str(default), name
 

@@ -34,8 +34,10 @@ def test_demo_alarms_are_in_the_report(plant: Plant, tmp_path: Path) -> None:
     faults.write_text(FAULTS)
     env = {k: v for k, v in plant.env.items() if k != "QT_QPA_PLATFORM"}
     demo = subprocess.run(
-        [sys.executable, "-m", "copilot", "demo", "--bind", plant.address, "--offscreen"]
-        + ["--quit-after", "45", "--faults", str(faults)],
+        [
+            *(sys.executable, "-m", "copilot", "demo", "--bind", plant.address, "--offscreen"),
+            *("--quit-after", "45", "--faults", str(faults)),
+        ],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
