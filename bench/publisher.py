@@ -18,8 +18,20 @@ import numpy as np
 from copilot.agent import AgentSession
 from copilot.bus import Bus, Poller, Security
 from copilot.proc import stop_on_signals
-from copilot.protocol import MachineInfo, TagSpec
+from copilot.protocol import Limits, MachineInfo, TagSpec
 from copilot.settings import load
+
+LOAD_LIMITS = Limits(lolo=10.0, lo=20.0, hi=80.0, hihi=90.0)
+"""Every load tag has four alarm limits, far outside its values (N(50, 5)): a plant in normal
+operation, where the alarm engine evaluates every sample and raises nothing."""
+
+
+def load_tags(n: int) -> list[TagSpec]:
+    """The load agent's tags: ``sig_000``… with alarm limits and a deadband, as a plant has."""
+    return [
+        TagSpec(name=f"sig_{i:03d}", alias=i, unit="u", limits=LOAD_LIMITS, deadband=1.0)
+        for i in range(n)
+    ]
 
 
 def main() -> None:
@@ -44,7 +56,7 @@ def main() -> None:
     settings = load()
     security = Security.from_data_path(settings.data_path, "agent", args.insecure)
     bus = Bus(security)
-    tags = [TagSpec(name=f"sig_{i:03d}", alias=i, unit="u") for i in range(args.tags)]
+    tags = load_tags(args.tags)
     sessions = [
         AgentSession(
             bus,

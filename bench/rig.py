@@ -33,7 +33,7 @@ def free_address() -> str:
 class Rig:
     """The processes of one measurement, killed at the end."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, config: str = "") -> None:
         self.data = data
         data.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -41,7 +41,7 @@ class Rig:
             "COPILOT_DATA_DIR": str(data),
             "COPILOT_CONFIG": str(data / "none.toml"),
         }
-        (data / "none.toml").write_text("")
+        (data / "none.toml").write_text(config)  # settings of this rig's processes
         KeyStore(data).init()
         self.address = free_address()
         self.procs: list[subprocess.Popen[bytes]] = []

@@ -237,7 +237,7 @@ class AlarmEngine:
         for rec in records:
             d = rec.definition
             if d.condition in LEVELS and d.alias >= 0:
-                table.limit_raw[d.alias, LEVELS.index(d.condition)] = rec.raw
+                table.set_raw(d.alias, LEVELS.index(d.condition), rec.raw)
             elif d.condition == "on" and d.alias >= 0:
                 table.on_raw[d.alias] = rec.raw
             elif d.condition == "roc" and d.alias >= 0:
@@ -261,8 +261,7 @@ class AlarmEngine:
         if m is None or aliases.size == 0:
             return []
         self.evaluated += int(aliases.size)
-        times = (times_s * 1e9).astype(np.int64)
-        raw, modes = m.table.evaluate(aliases, times, values, qualities)
+        raw, modes = m.table.evaluate(aliases, times_s, values, qualities)
         out: list[Change] = []
         if modes:
             events: list[tuple[int, int, object]] = [(c.at, 1, c) for c in raw]
@@ -278,7 +277,7 @@ class AlarmEngine:
             for c in raw:
                 out += self._raw(m, m.by_index[c.index], c.active, c.at, c.value)
         if self._pending:
-            out += self._due(int(times.max()), machine)
+            out += self._due(round(float(times_s.max()) * 1e9), machine)
         return out
 
     def on_link(self, machine: str, lost: bool, at: int) -> list[Change]:

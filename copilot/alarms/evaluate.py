@@ -27,6 +27,11 @@ ROC_WINDOW_NS = 5_000_000_000  # a rate of change is measured over at least 5 s
 _BAD = 0x80
 
 
+def _ns(t: float) -> int:
+    """Float seconds (as the hub keeps times) to ns."""
+    return round(float(t) * 1e9)
+
+
 @dataclass(frozen=True, slots=True)
 class RawChange:
     """A condition appeared or went away in the samples (before delays)."""
@@ -64,6 +69,8 @@ class ConditionTable:
     roc_ref: dict[int, tuple[int, float]] = field(init=False)
     roc_raw: dict[int, bool] = field(init=False)
     mode: str | None = field(init=False, default=None)
+    safe_lo: npt.NDArray[np.float64] = field(init=False)
+    safe_hi: npt.NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
         n = max(self.size, 1)
@@ -92,39 +99,71 @@ class ConditionTable:
                 self.on_index[d.alias] = k
             elif d.condition == "roc" and d.roc is not None:
                 self.roc[d.alias] = (k, d.roc)
+        self.safe_lo = np.full(n, -np.inf)
+        self.safe_hi = np.full(n, np.inf)
+        for alias in np.flatnonzero((self.limit_index >= 0).any(axis=1)):
+            self._safe_band(int(alias))
         self._has_limits = bool((self.limit_index >= 0).any())
         self._has_on = bool((self.on_index >= 0).any())
 
     def evaluate(
         self,
         aliases: npt.NDArray[np.int64],
-        times_ns: npt.NDArray[np.int64],
+        times: npt.NDArray[np.float64],
         values: npt.NDArray[np.float64],
         qualities: npt.NDArray[np.uint8] | None,
     ) -> tuple[list[RawChange], list[ModeChange]]:
-        """The condition changes and mode changes in one batch, in time order."""
+        """The condition changes and mode changes in one batch (times in s), in time order."""
         if aliases.size == 0:
             return [], []
         if qualities is not None:
             values = np.where(qualities >= _BAD, np.nan, values)  # a Bad value decides nothing
         changes: list[RawChange] = []
-        modes = self._modes(aliases, times_ns, values) if self.state_alias >= 0 else []
+        modes = self._modes(aliases, times, values) if self.state_alias >= 0 else []
         if self._has_limits:
-            self._limits(aliases, times_ns, values, changes)
+            # The common case in a few operations: every value inside the band where none of
+            # its tag's limit conditions can change (NaN compares false: it decides nothing).
+            outside = (values <= self.safe_lo[aliases]) | (values >= self.safe_hi[aliases])
+            if outside.any():
+                self._limits(aliases, times, values, changes)
         if self._has_on:
-            self._discrete(aliases, times_ns, values, changes)
+            self._discrete(aliases, times, values, changes)
         if self.roc:
-            self._rates(aliases, times_ns, values, changes)
+            self._rates(aliases, times, values, changes)
         if len(changes) > 1:
             changes.sort(key=lambda c: c.at)
         return changes, modes
+
+    def _safe_band(self, alias: int) -> None:
+        """The open interval of values that change none of ``alias``'s limit conditions."""
+        lo, hi = -np.inf, np.inf
+        for j in range(4):
+            if self.limit_index[alias, j] < 0:
+                continue
+            limit, margin = float(self.limit[alias, j]), float(self.clear_margin[alias, j])
+            high = j < 2
+            if not self.limit_raw[alias, j]:  # would enter at the limit
+                if high:
+                    hi = min(hi, limit)
+                else:
+                    lo = max(lo, limit)
+            elif high:  # would leave once back past the limit by the deadband
+                lo = max(lo, limit + margin)
+            else:
+                hi = min(hi, limit - margin)
+        self.safe_lo[alias], self.safe_hi[alias] = lo, hi
+
+    def set_raw(self, alias: int, level: int, raw: bool) -> None:
+        """Start a limit condition from a known state (a rebirth, a restored alarm)."""
+        self.limit_raw[alias, level] = raw
+        self._safe_band(alias)
 
     # -- the kinds of condition ----------------------------------------------------------------
 
     def _limits(
         self,
         aliases: npt.NDArray[np.int64],
-        times: npt.NDArray[np.int64],
+        times: npt.NDArray[np.float64],
         values: npt.NDArray[np.float64],
         out: list[RawChange],
     ) -> None:
@@ -147,13 +186,14 @@ class ConditionTable:
                     state = False
                 else:
                     continue
-                out.append(RawChange(index, int(times[i]), state, float(values[i])))
+                out.append(RawChange(index, _ns(times[i]), state, float(values[i])))
             self.limit_raw[alias, j] = state
+            self._safe_band(alias)
 
     def _discrete(
         self,
         aliases: npt.NDArray[np.int64],
-        times: npt.NDArray[np.int64],
+        times: npt.NDArray[np.float64],
         values: npt.NDArray[np.float64],
         out: list[RawChange],
     ) -> None:
@@ -177,20 +217,20 @@ class ConditionTable:
                     continue
                 state = bool(alarm[r])
                 i = int(rows[r])
-                out.append(RawChange(index, int(times[i]), state, float(values[i])))
+                out.append(RawChange(index, _ns(times[i]), state, float(values[i])))
             self.on_raw[alias] = state
 
     def _rates(
         self,
         aliases: npt.NDArray[np.int64],
-        times: npt.NDArray[np.int64],
+        times: npt.NDArray[np.float64],
         values: npt.NDArray[np.float64],
         out: list[RawChange],
     ) -> None:
         for alias, (index, limit) in self.roc.items():
             rows = np.flatnonzero(aliases == alias)
             for i in rows:
-                t, v = int(times[i]), float(values[i])
+                t, v = _ns(times[i]), float(values[i])
                 if not math.isfinite(v):
                     continue
                 ref = self.roc_ref.get(alias)
@@ -209,7 +249,7 @@ class ConditionTable:
     def _modes(
         self,
         aliases: npt.NDArray[np.int64],
-        times: npt.NDArray[np.int64],
+        times: npt.NDArray[np.float64],
         values: npt.NDArray[np.float64],
     ) -> list[ModeChange]:
         out: list[ModeChange] = []
@@ -221,5 +261,5 @@ class ConditionTable:
             mode = self.state_labels[k] if 0 <= k < len(self.state_labels) else ""
             if mode != self.mode:
                 self.mode = mode
-                out.append(ModeChange(int(times[i]), mode))
+                out.append(ModeChange(_ns(times[i]), mode))
         return out
