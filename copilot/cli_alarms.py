@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot.cli import CliError, _settings
@@ -47,12 +48,13 @@ def add_parser(sub: Any, client: Any) -> None:
             "remove",
             "restore",
             "report",
+            "export",
             "config",
         ],
         help="list: the alarms that are not normal; ack/shelve/unshelve/reset/claim/note: act "
         "on alarms by id; remove/restore: take alarms out of service and back (an engineer's "
         "act: only the hub host's own CLI key may); report: alarm KPIs from the journal; "
-        "config check FILE: validate a site alarm file",
+        "export: the journal's occurrences as CSV; config check FILE: validate a site alarm file",
     )
     p.add_argument(
         "rest", nargs="*", metavar="ARG", help="alarm ids (or `all` with ack), or `check FILE`"
@@ -70,6 +72,11 @@ def add_parser(sub: Any, client: Any) -> None:
     )
     p.add_argument("--oneshot", action="store_true", help="shelve: until the alarm clears")
     p.add_argument("--who", help="who acts (default: your login name)")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="export: the CSV file (default: a new file in <data>/exports; - for stdout)",
+    )
     p.add_argument(
         "--timeout",
         type=float,
@@ -106,10 +113,118 @@ def cmd_alarms(args: argparse.Namespace) -> int:
             return config_check(args)
         case "report":
             return report(args)
+        case "export":
+            return export(args)
         case "list":
             return list_alarms(args)
         case _:
             return act(args)
+
+
+# -- export ------------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "occurrence",
+    "alarm",
+    "machine",
+    "area",
+    "line",
+    "tag",
+    "condition",
+    "priority",
+    "message",
+    "raised",
+    "cleared",
+    "acknowledged",
+    "acknowledged_by",
+    "ended",
+    "value",
+    "limit",
+    "suppressed",
+    "shelved",
+    "first_out",
+    "note",
+)
+
+
+def export(args: argparse.Namespace) -> int:
+    """``copilot alarms export [--since --until --machine] [--out FILE]``: occurrences as CSV.
+
+    Times are ISO 8601 in UTC; one row per occurrence, oldest first. Without ``--out`` the
+    file goes to the exports folder (``<data>/exports``) and its path is printed; ``--out -``
+    writes to standard output.
+    """
+    import csv
+
+    from copilot.alarms.journal import journal_path, open_journal, read_occurrences
+
+    if args.rest:
+        raise CliError("copilot alarms export takes no arguments; use --since/--until.", 2)
+    now = time.time_ns()
+    since = now - DAY_NS if args.since is None else parse_time(args.since, now, "--since")
+    until = now if args.until is None else parse_time(args.until, now, "--until")
+    if since >= until:
+        raise CliError(f"--since ({_when(since)}) must be before --until ({_when(until)}).", 2)
+    settings = _settings(args, {})
+    path = journal_path(settings.data_path)
+    if not path.is_file():
+        raise CliError(f"This hub has journaled no alarms yet (there is no {path}).")
+    conn = open_journal(path)
+    try:
+        rows = read_occurrences(conn, since, until, args.machine)
+    finally:
+        conn.close()
+
+    def iso(ns: int | None) -> str:
+        if ns is None:
+            return ""
+        return datetime.fromtimestamp(ns / 1e9, UTC).isoformat(timespec="milliseconds")
+
+    def write(out: Any) -> None:
+        w = csv.writer(out)
+        w.writerow(CSV_COLUMNS)
+        for o in rows:
+            w.writerow(
+                [
+                    o.id,
+                    o.alarm,
+                    o.machine,
+                    o.area,
+                    o.line,
+                    o.tag,
+                    o.condition,
+                    o.priority,
+                    o.message,
+                    iso(o.raised_at),
+                    iso(o.cleared_at),
+                    iso(o.acked_at),
+                    o.acked_by or "",
+                    iso(o.ended_at),
+                    "" if o.value is None else o.value,
+                    "" if o.limit is None else o.limit,
+                    int(o.suppressed),
+                    int(o.shelved),
+                    int(o.first_out),
+                    o.note,
+                ]
+            )
+
+    if args.out == "-":
+        write(sys.stdout)
+        return 0
+    if args.out:
+        target = Path(args.out)
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = settings.data_path / "exports" / f"alarms-{stamp}.csv"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", newline="", encoding="utf-8") as f:
+            write(f)
+    except OSError as exc:
+        raise CliError(f"Cannot write {target}: {exc.strerror or exc}.") from None
+    print(f"{len(rows)} occurrence{'' if len(rows) == 1 else 's'} written to {target}")
+    return 0
 
 
 # -- live alarms (ask the hub) -----------------------------------------------------------------

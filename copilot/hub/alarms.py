@@ -23,7 +23,7 @@ from pathlib import Path
 
 import msgspec
 
-from copilot.alarms import AlarmConfig, journal_path, read_occurrences
+from copilot.alarms import AlarmConfig, FloodMeter, journal_path, read_occurrences
 from copilot.alarms.engine import AlarmEngine
 from copilot.alarms.journal import MIGRATIONS, Occurrence
 from copilot.alarms.model import Change
@@ -119,6 +119,7 @@ class AlarmService(Service):
         self.acts = 0
         self.refused = 0
         self._pending: list[_Pending] = []
+        self.flood = FloodMeter()  # the plant's alarm load; per area in status()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -294,6 +295,11 @@ class AlarmService(Service):
         """Alarms by state, acts, refusals, journal errors."""
         out = self.engine.counts()
         out.update(acts=self.acts, refused=self.refused, journal_errors=self.write_errors)
+        now = time.time_ns()
+        out["raised_last_10min"] = self.flood.rate(now)
+        out["in_flood"] = int(self.flood.in_flood(now))
+        for area, n in list(self.flood.by_area(now).items())[:20]:
+            out[f"raised_last_10min:{area or '-'}"] = n
         return out
 
     # -- journal and publishing -----------------------------------------------------------------
@@ -305,6 +311,9 @@ class AlarmService(Service):
                 self.publisher.publish(alarm_topic(rec.definition.machine), rec.status())
 
     def _journal(self, changes: Sequence[Change]) -> None:
+        for c in changes:
+            if c.opened and not c.suppressed:
+                self.flood.add(c.at, c.record.definition.area or c.record.definition.line)
         if self.writer is None or not changes:
             return
         rows = [_rows(c) for c in changes]

@@ -6,6 +6,7 @@ values so each test decides when a limit is crossed.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -18,7 +19,7 @@ from copilot.alarms import journal_path, open_journal, read_occurrences
 from copilot.bus import Bus
 from copilot.protocol import AlarmActReply, Limits, MachineInfo, TagSpec
 from copilot.station import AlarmActed, Station
-from tests.helpers import Plant, wait_until
+from tests.helpers import Plant, run_cli, wait_until
 
 N_TAGS = 300
 
@@ -199,3 +200,31 @@ def test_journal_path_is_the_data_folder(plant: Plant, agent: DrivenAgent) -> No
             conn.close()
 
     wait_until(journaled, 15, "the raise journaled in <data>/alarms.db")
+
+
+def test_the_cli_lists_acts_and_exports(plant: Plant, agent: DrivenAgent) -> None:
+    agent.set(temp_0=85.0)
+
+    def listed() -> list[dict[str, object]]:
+        out = run_cli(plant, "alarms", "list", "--json", "--hub", plant.address)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+    wait_until(lambda: any(a["id"] == HI for a in listed()), 15, "the CLI lists the alarm")
+    bad = run_cli(plant, "alarms", "shelve", HI, "--hub", plant.address)
+    assert bad.returncode == 2 and "--note" in bad.stderr and "Traceback" not in bad.stderr
+    done = run_cli(plant, "alarms", "ack", "all", "--who", "ana", "--hub", plant.address)
+    assert done.returncode == 0 and f"ack: {HI}" in done.stdout, done.stderr
+    again = run_cli(plant, "alarms", "ack", HI, "--hub", plant.address)
+    assert again.returncode == 1 and "already acknowledged" in again.stderr
+    # Out of service: the hub host's own CLI key may.
+    removed = run_cli(plant, "alarms", "remove", HI, "--note", "probe out", "--hub", plant.address)
+    assert removed.returncode == 0, removed.stderr
+    row = next(a for a in listed() if a["id"] == HI)
+    assert row["removed"]["reason"] == "probe out"  # type: ignore[index]
+    assert row["acked_by"] == "ana (cli)"
+    csv_out = run_cli(plant, "alarms", "export", "--out", "-")
+    assert csv_out.returncode == 0, csv_out.stderr
+    header, first = csv_out.stdout.splitlines()[:2]
+    assert header.startswith("occurrence,alarm,machine")
+    assert HI in first and "ana (cli)" in first
