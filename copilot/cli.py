@@ -275,6 +275,7 @@ def _status_lines(reply: HubStatus) -> list[str]:
         f"received {hub.received}, published {hub.published}, samples {hub.samples}",
         f"drops: {_drops_text(hub.drops)}",
         f"service errors: {_drops_text(hub.service_errors)}",
+        *(f"{name}: {_drops_text(counts)}" for name, counts in hub.services.items() if counts),
         "",
         f"{'MACHINE':<24} {'ONLINE':<7} {'KEY':<24} {'MESSAGES':>9} {'SAMPLES':>10} "
         f"{'REBIRTHS':>8} {'GAPS':>5}  DROPS",

@@ -560,6 +560,7 @@ class Hub:
             samples=self.stats.samples,
             drops=dict(drops),
             service_errors=dict(self.services.errors),
+            services=self.services.status(),
         )
         machines = [
             MachineHealth(

@@ -489,7 +489,11 @@ class PeerHealth(msgspec.Struct):
 
 
 class HubHealth(msgspec.Struct):
-    """The hub itself in a :class:`HubStatus`; ``drops`` and ``service_errors`` by reason."""
+    """The hub itself in a :class:`HubStatus`; ``drops`` and ``service_errors`` by reason.
+
+    ``services`` holds each service's own counters (``alarms``: alarms by state, acts, the
+    alarm load of the last 10 minutes per area...).
+    """
 
     epoch: int
     uptime_s: float
@@ -500,6 +504,7 @@ class HubHealth(msgspec.Struct):
     samples: int
     drops: dict[str, int]
     service_errors: dict[str, int]
+    services: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
 
 
 class HubStatus(msgspec.Struct, tag="HUB_STATUS", tag_field="t", omit_defaults=True):
