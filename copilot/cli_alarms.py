@@ -71,6 +71,30 @@ def add_parser(sub: Any, client: Any) -> None:
         help="shelve: how long (15m, 2h; default 15m; the hub caps it at its maximum)",
     )
     p.add_argument("--oneshot", action="store_true", help="shelve: until the alarm clears")
+    p.add_argument(
+        "--chatter-raises",
+        type=int,
+        default=3,
+        metavar="N",
+        help="report: N raises of one alarm within --chatter-window-s is chattering (default 3)",
+    )
+    p.add_argument(
+        "--chatter-window-s", type=float, default=60.0, metavar="S", help="report: default 60"
+    )
+    p.add_argument(
+        "--fleeting-s",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="report: active for less than S seconds is fleeting (default 1)",
+    )
+    p.add_argument(
+        "--stale-h",
+        type=float,
+        default=24.0,
+        metavar="H",
+        help="report: active for more than H hours is stale (default 24)",
+    )
     p.add_argument("--who", help="who acts (default: your login name)")
     p.add_argument(
         "--out",
@@ -392,7 +416,7 @@ def report(args: argparse.Namespace) -> int:
     settings = _settings(args, {})
     path = journal_path(settings.data_path)
     if not path.is_file():
-        empty = compute_kpis([], since, until)
+        empty = compute_kpis([], since, until, _definitions(args))
         sentence = f"This hub has journaled no alarms yet (there is no {path})."
         if args.json:
             print(sentence, file=sys.stderr)
@@ -406,13 +430,28 @@ def report(args: argparse.Namespace) -> int:
         occurrences = read_occurrences(conn, 0, until, args.machine)
     finally:
         conn.close()
-    kpis = compute_kpis(occurrences, since, until)
+    kpis = compute_kpis(occurrences, since, until, _definitions(args))
     if args.json:
         print(json.dumps(kpis.to_dict()))
     else:
         for line in report_lines(kpis, args.machine):
             print(line)
     return 0
+
+
+def _definitions(args: argparse.Namespace) -> Any:
+    """The report's definitions from its flags (one sentence if they mean nothing)."""
+    from copilot.alarms.kpi import KpiDefinitions
+
+    try:
+        return KpiDefinitions(
+            chatter_raises=args.chatter_raises,
+            chatter_window_s=args.chatter_window_s,
+            fleeting_s=args.fleeting_s,
+            stale_s=args.stale_h * 3600.0,
+        )
+    except ValueError as exc:
+        raise CliError(f"The report's definitions are wrong: {exc}", 2) from None
 
 
 def parse_time(text: str, now_ns: int, flag: str) -> int:

@@ -75,6 +75,7 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     alarm_settle_s: Annotated[float, Meta(ge=0, le=3600)] = 15.0
     alarm_max_shelve_s: Annotated[float, Meta(ge=60, le=7 * 86_400)] = 8 * 3600.0
     alarm_recent_s: Annotated[float, Meta(ge=0, le=86_400)] = 600.0
+    alarm_journal_days: Annotated[float, Meta(ge=1, le=36_500)] = 400.0
 
 
 class ClientSettings(msgspec.Struct, forbid_unknown_fields=True):

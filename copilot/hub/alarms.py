@@ -50,6 +50,7 @@ from copilot.storage import Connection, StorageError, WriteFailed, Writer, open_
 
 log = logging.getLogger(__name__)
 
+PRUNE_EVERY_S = 3600.0
 _encode = msgspec.msgpack.Encoder().encode
 _decode_status = msgspec.msgpack.Decoder(AlarmStatus).decode
 
@@ -120,6 +121,7 @@ class AlarmService(Service):
         self.refused = 0
         self._pending: list[_Pending] = []
         self.flood = FloodMeter()  # the plant's alarm load; per area in status()
+        self._next_prune = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -177,6 +179,26 @@ class AlarmService(Service):
             self._journal(changes)
             self._publish({c.record.id for c in changes})
         self._answer_committed()
+        if now >= self._next_prune and self.writer is not None:
+            self._next_prune = now + PRUNE_EVERY_S
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget ended occurrences (and their events) older than the retention."""
+        assert self.writer is not None
+        horizon = time.time_ns() - int(self.settings.alarm_journal_days * 86_400e9)
+
+        def prune(conn: Connection) -> None:
+            conn.execute(
+                "DELETE FROM event WHERE at < ? AND (occurrence IS NULL OR occurrence IN "
+                "(SELECT id FROM occurrence WHERE ended_at IS NOT NULL AND ended_at < ?))",
+                (horizon, horizon),
+            )
+            conn.execute(
+                "DELETE FROM occurrence WHERE ended_at IS NOT NULL AND ended_at < ?", (horizon,)
+            )
+
+        self.writer.call(prune, "alarm journal retention")
 
     # -- messages -------------------------------------------------------------------------------
 
