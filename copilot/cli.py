@@ -528,12 +528,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(
         args,
         {
-            "hub": {"bind": args.bind},
+            "hub": {"bind": args.bind, "alarm_file": args.alarms},
             "sim": {"seed": args.seed, "faults": args.faults},
             "station": {"theme": args.theme, "kiosk": args.kiosk or None},
         },
     )
     _check_address(settings.hub.bind, "--bind or hub.bind")
+    if settings.hub.alarm_file:
+        from copilot.alarms.config import load_config
+
+        load_config(settings.hub.alarm_file)  # a bad file: one sentence, before anything starts
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
         rig = DemoRig(settings, scenario)  # builds the plant model: checks faults and scenario
@@ -733,6 +737,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed for the plant (default 0)")
     p.add_argument("--faults", help="TOML fault schedule (a denser fault programme)")
     p.add_argument("--scenario", help="TOML timeline: kill an agent, stop the hub, inject a fault")
+    p.add_argument(
+        "--alarms",
+        metavar="FILE",
+        help="the site's alarm file for the demo's hub (see hub --alarms)",
+    )
     p.add_argument("--headless", action="store_true", help="plant and hub only, no window")
     window(p)
     p.set_defaults(func=cmd_demo)

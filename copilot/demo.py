@@ -161,7 +161,8 @@ class DemoRig:
         busy = port_in_use(self.address)
         if busy:
             raise DemoError(busy)
-        self.hub = spawn(["hub", "--bind", self.address, *self._common])
+        alarms = ["--alarms", self.settings.hub.alarm_file] if self.settings.hub.alarm_file else []
+        self.hub = spawn(["hub", "--bind", self.address, *self._common, *alarms])
         self._hub_stopped_on_purpose = False
         security = Security.from_data_path(
             self.settings.data_path, "cli", self.settings.security.insecure
