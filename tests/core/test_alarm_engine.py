@@ -425,3 +425,29 @@ def test_restore_brings_back_acknowledged_and_shelved(rig: Rig) -> None:
     engine.tick(shelf.until + 1)
     assert engine.records[LATCH].shelf is None
     assert engine.records[LATCH].state == "unack"
+
+
+def test_rate_of_change_alarm_measured_over_seconds_not_samples() -> None:
+    b = Birth(
+        machine=MachineInfo(id="m2", name="M2", kind="k"),
+        tags=[TagSpec(name="level", alias=0, unit="%", alarm=AlarmSpec(roc=2.0))],
+    )
+    engine = AlarmEngine()
+    engine.on_birth(b, T0)
+    aid = "m2/level/roc"
+
+    def feed(t_s: float, v: float) -> None:
+        engine.on_samples(
+            "m2", np.array([0], dtype=np.int64), np.array([T0 / S + t_s]), np.array([v]), None
+        )
+
+    feed(0, 50)
+    feed(1, 53)  # 3 %/s for one second: noise, not yet a rate (the window is 5 s)
+    assert engine.records[aid].state == "normal"
+    feed(5, 54)  # 0.8 %/s over 5 s
+    assert engine.records[aid].state == "normal"
+    feed(10, 70)  # 3.2 %/s over 5 s
+    assert engine.records[aid].state == "unack"
+    assert engine.records[aid].value == pytest.approx(3.2)
+    feed(15, 71)
+    assert engine.records[aid].state == "rtn_unack"
