@@ -105,11 +105,12 @@ def definitions(info: MachineInfo, tags: Iterable[TagSpec]) -> list[AlarmDef]:
                     **delays,  # type: ignore[arg-type]
                 )
             )
-        if spec and spec.on and tag.type in ("bool", "enum", "int"):
+        on = frozenset(v for v in spec.on if 0 <= v < 63) if spec else frozenset()
+        if spec and on and tag.type in ("bool", "enum", "int"):
             if spec.message:
                 text = f"{info.name}: {spec.message}"
             elif tag.type == "enum" and tag.labels:
-                names = [tag.labels[v] for v in spec.on if 0 <= v < len(tag.labels)]
+                names = [tag.labels[v] for v in sorted(on) if v < len(tag.labels)]
                 text = f"{info.name}: {label} {' or '.join(names)}".rstrip()
             else:
                 text = f"{info.name}: {label}"
@@ -121,7 +122,7 @@ def definitions(info: MachineInfo, tags: Iterable[TagSpec]) -> list[AlarmDef]:
                     priority=prio.get("on", spec.priority),
                     message=text,
                     alias=tag.alias,
-                    on=frozenset(spec.on),
+                    on=on,
                     running_only=running_only,
                     unit=tag.unit,
                     **common,  # type: ignore[arg-type]
