@@ -158,7 +158,11 @@ CASES: dict[str, tuple[str, list[tuple[str, tuple[object, ...], str]]]] = {
         TEMP,
         [
             ("feed", ("temp", 81), "unack"),
-            ("act", ("shelve", {"note": "sensor being replaced", "duration_s": 60}), "unack+shelved"),
+            (
+                "act",
+                ("shelve", {"note": "sensor being replaced", "duration_s": 60}),
+                "unack+shelved",
+            ),
             ("act", ("ack",), "ack+shelved"),
             ("tick", (57,), "ack+shelved"),  # 58 s into a 60 s shelf
             ("tick", (3,), "unack"),
