@@ -261,6 +261,14 @@ def test_flood_banner_when_more_than_ten_alarms_in_ten_minutes(hub: Plant, make_
         assert w.flood_banner.first_out_texts() == [
             f"Mixer 1: {firsts[0].message.removeprefix('Mixer 1: ')}"
         ]
+        # The machine's tile shows its alarms per priority, as the station holds them.
+        per_priority: dict[str, int] = {}
+        for s in raised:
+            per_priority[s.priority] = per_priority.get(s.priority, 0) + 1
+        tile = w.overview.tiles[MACHINE]
+        qtbot.waitUntil(lambda: tile.alarm_counts() == per_priority, timeout=3000)
+        assert per_priority == {"high": 6, "medium": 6}
+        qtbot.waitUntil(lambda: w.overview.summary.counts().get("alarms") == 12, timeout=3000)
         save_screenshot(w, "alarms-flood")
     finally:
         agent.close()

@@ -211,7 +211,7 @@ class QtAlarmBanner(_Tappable):
             more = facts.unacked - (1 if unacked else 0)
             tail = f"  {since_text(top.raised_at, self.watch.now_ns)} ago"
             if more > 0:
-                tail += f"   +{more} more unacknowledged"
+                tail += f"   +{more} more"
             if facts.silenced:
                 tail += f"   {facts.silenced} silenced"
             name = self.watch.machine_name(top.machine)

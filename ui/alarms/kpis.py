@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -41,6 +42,7 @@ NS = 1_000_000_000
 PERIODS = (("Shift (8 h)", 8 * 3600), ("24 h", 24 * 3600), ("7 days", 7 * 86400))
 LOOKBACK_S = 24 * 3600  # occurrences raised this long before the period may still be standing
 PAGE = 500
+REFRESH_S = 30.0  # asked again this often while the view is visible
 MAX_PAGES = 100  # 50 000 occurrences at most: past it the view says it was cut
 
 
@@ -117,6 +119,7 @@ class QtKpiView(QWidget):
             b = QPushButton(text)
             b.setCheckable(True)
             b.setMinimumHeight(TOUCH)
+            b.setMinimumWidth(150)  # the checked (bold) label must not be clipped
             b.clicked.connect(lambda _=False, s=seconds: self.set_period(s))
             self.period_group.addButton(b)
             self.period_buttons[seconds] = b
@@ -158,7 +161,7 @@ class QtKpiView(QWidget):
         self.actors = QTableWidget(0, 3)
         self.actors.setHorizontalHeaderLabels(["Alarm", "Count", "Share"])
         self.actors.verticalHeader().hide()
-        self.actors.horizontalHeader().setStretchLastSection(False)
+        self.actors.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.actors.setColumnWidth(0, 330)
         self.actors.setColumnWidth(1, 80)
         self.actors.setColumnWidth(2, 90)
@@ -218,6 +221,7 @@ class QtKpiView(QWidget):
         body.addLayout(right, 6)
         outer.addLayout(body, 1)
         ctx.event.connect(self._on_event)
+        ctx.frame.connect(self._on_frame)
 
     @staticmethod
     def _priority_brush(theme: Theme, priority: str) -> object:
@@ -269,6 +273,10 @@ class QtKpiView(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: D102, N802
         super().showEvent(event)
         self.request()
+
+    def _on_frame(self, now: float) -> None:
+        if self.isVisible() and not self._request and now - self._until / NS >= REFRESH_S:
+            self.request()
 
     def _ask(self, until: int) -> None:
         self._pages += 1

@@ -320,7 +320,7 @@ class QtAlarmTable(QWidget):
         header.sectionClicked.connect(self._on_header)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # the message takes the rest
-        for column, width in enumerate((56, 130, 232, 150, 0, 150, 100, 190)):
+        for column, width in enumerate((56, 130, 262, 150, 0, 130, 100, 150)):
             if width:
                 header.resizeSection(column, width)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # urgency until a column is tapped
