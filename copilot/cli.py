@@ -116,17 +116,18 @@ def _check_address(address: str, where: str) -> None:
 def _check_view(
     view: str | None, machines: Mapping[str, list[str] | None] | None, hint: str = ""
 ) -> None:
-    """``--view`` is overview, machine:ID or trend:ID/TAG, for a machine the plant has.
+    """``--view`` is overview, alarms, kpis, machine:ID or trend:ID/TAG (of a known machine).
 
     ``machines`` maps each machine id to its tags (None: not known); None: no plant known.
     """
-    if view is None or view == "overview":
+    if view is None or view in ("overview", "alarms", "kpis"):
         return
     kind, _, rest = view.partition(":")
     machine, _, tag = rest.partition("/")
     if not ((kind == "machine" and machine and not tag) or (kind == "trend" and machine and tag)):
         raise CliError(
-            f"--view {view!r} is not a view: use overview, machine:ID or trend:ID/TAG "
+            f"--view {view!r} is not a view: use overview, alarms, kpis, machine:ID or "
+            "trend:ID/TAG "
             "(e.g. machine:press-01 or trend:oven-01/zone1_temp_c)."
         )
     if machines is None:
@@ -694,7 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--kiosk", action="store_true", help="full-screen panel mode")
         p.add_argument(
             "--view",
-            help="the view to open: overview | machine:ID | trend:ID/TAG (default overview)",
+            help="the view to open: overview | alarms | kpis | machine:ID | trend:ID/TAG "
+            "(default overview)",
         )
         p.add_argument("--offscreen", action="store_true", help="render without a display")
         p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window")

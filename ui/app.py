@@ -292,6 +292,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, ctx: StationContext) -> None:
         super().__init__()
+        from ui.alarms import QtAlarmRow, QtAlarmTable, QtFloodBanner, QtKpiView
         from ui.trend import QtTrend
 
         self.ctx = ctx
@@ -305,15 +306,22 @@ class MainWindow(QMainWindow):
         self.overview = self._make_view("overview")
         self.machine = self._make_view("machine")
         self.trend = QtTrend(ctx)
+        self.alarms = QtAlarmTable(ctx)
+        self.kpis = QtKpiView(ctx)
         self.stack = QStackedWidget()
-        for view in (self.overview, self.machine, self.trend):
+        for view in (self.overview, self.machine, self.trend, self.alarms, self.kpis):
             self.stack.addWidget(view)
         self.banner = QtLinkBanner(ctx)
+        # The alarm row is above every view (the plant summary strip is the overview's own).
+        self.alarm_row = QtAlarmRow(ctx)
+        self.flood_banner = QtFloodBanner(ctx, self.alarm_row.watch)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.alarm_row)
+        layout.addWidget(self.flood_banner)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.status = QtStatusBar(ctx, self, self.banner.watch)
@@ -322,6 +330,8 @@ class MainWindow(QMainWindow):
         ctx.open_machine.connect(lambda mid: self.show_view(f"machine:{mid}"))
         ctx.open_trend.connect(lambda mid, tag: self.show_view(f"trend:{mid}/{tag}"))
         ctx.open_overview.connect(lambda: self.show_view("overview"))
+        ctx.open_alarms.connect(lambda: self.show_view("alarms"))
+        ctx.open_trend_at.connect(self._show_trend_at)
         ctx.theme_changed.connect(self._on_theme_changed)
         ctx.frame.connect(self._on_frame)
         self._back_checked = 0.0
@@ -332,9 +342,12 @@ class MainWindow(QMainWindow):
         self.stack.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _make_view(self, kind: str) -> QWidget:
+        from ui.alarms import QtKpiView
         from ui.machine import QtMachineView
         from ui.overview import QtOverview
 
+        if kind == "kpis":
+            return QtKpiView(self.ctx)
         return QtOverview(self.ctx) if kind == "overview" else QtMachineView(self.ctx)
 
     def _build_toolbar(self) -> None:
@@ -359,6 +372,8 @@ class MainWindow(QMainWindow):
         self.home_action.setShortcuts([QKeySequence("Home"), QKeySequence("F1")])
         self.home_action.triggered.connect(lambda: self.show_view("overview"))
         self.addAction(self.home_action)
+        self.alarms_action = action("⚠ Alarms", ["F2", "Alt+A"], self.show_alarms, "Alarm table")
+        self.kpis_action = action("Alarm KPIs", ["F3"], self.show_kpis, "Alarm load KPIs")
         self.title = QLabel()
         self.title.setObjectName("viewTitle")
         bar.addWidget(self.title)
@@ -394,6 +409,12 @@ class MainWindow(QMainWindow):
             self.trend.show_signals(machine, [tag])
             self.stack.setCurrentWidget(self.trend)
             self.title.setText(f"Trend · {machine} / {tag}")
+        elif kind == "alarms":
+            self.stack.setCurrentWidget(self.alarms)
+            self.title.setText("Alarms")
+        elif kind == "kpis":
+            self.stack.setCurrentWidget(self.kpis)
+            self.title.setText("Alarm KPIs")
         else:
             spec = "overview"
             self.stack.setCurrentWidget(self.overview)
@@ -406,7 +427,7 @@ class MainWindow(QMainWindow):
         kind, _, rest = self._current.partition(":")
         if kind == "trend":
             return f"machine:{rest.split('/', 1)[0]}"
-        if kind == "machine":
+        if kind in ("machine", "alarms", "kpis"):
             return "overview"
         return None
 
@@ -435,6 +456,19 @@ class MainWindow(QMainWindow):
                 return snap.info.name or machine
         return machine
 
+    def show_alarms(self) -> None:
+        """The alarm table (F2)."""
+        self.show_view("alarms")
+
+    def show_kpis(self) -> None:
+        """The alarm-load KPIs (F3)."""
+        self.show_view("kpis")
+
+    def _show_trend_at(self, machine: str, tag: str, t0: float, t1: float) -> None:
+        """A tag's trend over ``t0..t1`` (an alarm's raise), paused there."""
+        self.show_view(f"trend:{machine}/{tag}")
+        self.trend.set_x_range(t0, t1)
+
     def back(self) -> None:
         """Go one level up the display hierarchy (trend → machine → plant overview)."""
         up = self.up_view()
@@ -453,7 +487,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             themes.apply(app, theme)
-        for name in ("overview", "machine"):
+        for name in ("overview", "machine", "kpis"):
             old: QWidget = getattr(self, name)
             if getattr(old, "follows_theme", False):
                 continue

@@ -45,6 +45,8 @@ class StationContext(QObject):
     open_machine = Signal(str)
     open_trend = Signal(str, str)  # machine id, tag name
     open_overview = Signal()
+    open_alarms = Signal()  # the alarm table (ui.alarms)
+    open_trend_at = Signal(str, str, float, float)  # machine id, tag, from, to (Unix s)
     theme_changed = Signal(object)  # the new ui.theme.Theme, after ctx.theme was set
 
     def __init__(self, station: Station, settings: Settings, insecure: bool) -> None:

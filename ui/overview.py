@@ -49,7 +49,7 @@ from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QScrollArea, QWidget
 
 from copilot.limits import NORMAL, Verdict, classify_latest
-from copilot.protocol import Quality, TagSpec, reason_of
+from copilot.protocol import PRIORITIES, PRIORITY_RANK, Quality, TagSpec, reason_of
 from copilot.series import F64
 from copilot.station import MachinesChanged, MachineSnapshot, StationStore
 from ui.context import StationContext
@@ -311,6 +311,7 @@ class QtMachineTile(QWidget):
         self._press: QPointF | None = None
         self._keyboard_focus = False
         self._alarm: tuple[int, str | None] | None = None
+        self._alarm_counts: dict[str, int] = {}  # per priority, from the station's alarms
         self._signature: tuple[object, ...] = ()
         self._spark_path = QPainterPath()
         self._spark_band: QRectF | None = None
@@ -595,9 +596,23 @@ class QtMachineTile(QWidget):
     def set_alarm_count(self, n: int, priority: str | None = None) -> None:
         """Show ``n`` active alarms, coded by the highest ``priority`` (urgent/high/medium/low)."""
         alarm = (max(0, int(n)), priority.lower() if priority else None)
+        self._alarm_counts = {}  # one badge: the total, coded by the highest priority
         if alarm != self._alarm:
             self._alarm = alarm
             self.update(self._geo.alarms.toAlignedRect().adjusted(-2, -2, 2, 2))
+
+    def set_alarm_counts(self, counts: dict[str, int]) -> None:
+        """Show the machine's current alarms per priority (small shape + number for each)."""
+        counts = {p: n for p, n in counts.items() if n > 0}
+        top = min(counts, key=lambda p: PRIORITY_RANK.get(p, 99)) if counts else None
+        alarm = (sum(counts.values()), top)
+        if (counts, alarm) != (self._alarm_counts, self._alarm):
+            self._alarm_counts, self._alarm = counts, alarm
+            self.update(self._geo.alarms.toAlignedRect().adjusted(-2, -2, 2, 2))
+
+    def alarm_counts(self) -> dict[str, int]:
+        """The alarms per priority the tile shows (only priorities it has)."""
+        return dict(self._alarm_counts)
 
     def row_rects(self) -> list[tuple[str, QRectF]]:
         """Hit areas of the key-value rows (tile coordinates)."""
@@ -823,6 +838,8 @@ class QtMachineTile(QWidget):
         if self._alarm is None:
             return 0.0
         n, priority = self._alarm
+        if self._alarm_counts:
+            return self._paint_alarm_counts(p, c, rect)
         if n == 0:
             p.setFont(_font(16))
             p.setPen(c.text_dim)
@@ -878,6 +895,29 @@ class QtMachineTile(QWidget):
         )
         p.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, label)
         return float(badge.width() + 8)
+
+    def _paint_alarm_counts(self, p: QPainter, c: _Colors, rect: QRectF) -> float:
+        """Per priority, right to left from the least urgent: its shape and its count."""
+        from ui.alarms.look import paint_priority
+
+        p.setFont(_font(16, True))
+        fm = QFontMetrics(p.font())
+        x = rect.right()
+        for priority in reversed([q for q in PRIORITIES if q in self._alarm_counts]):
+            label = str(min(99, self._alarm_counts[priority]))
+            x -= fm.horizontalAdvance(label)
+            p.setPen(c.text)
+            p.drawText(
+                QRectF(x, rect.top(), rect.right() - x, rect.height()),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                label,
+            )
+            x -= 22
+            paint_priority(
+                p, self.ctx.theme, priority, QPointF(x + 10, rect.center().y()), 20, number=False
+            )
+            x -= 6
+        return float(rect.right() - x)
 
     def _paint_row(
         self, p: QPainter, c: _Colors, row: _Row, rect: QRectF, text: QColor, wide: bool
@@ -1306,6 +1346,7 @@ class QtOverview(QWidget):
         self._layout_size = (-1, -1)
         self._columns = 1
         self._tile_size = QSize(0, 0)
+        self._alarms_version = -1
 
         self.summary = QtPlantSummary(ctx, self)
         self.scroll = QScrollArea(self)
@@ -1394,6 +1435,7 @@ class QtOverview(QWidget):
             tile.refresh(store, now)
             if spark_due:  # in the same pass: one repaint for both
                 tile.refresh_spark(store, now)
+        self._feed_alarms()
         self.summary.update_from([self.tiles[mid] for mid in order])
         if now - self._last_order >= ORDER_S:
             self._last_order = now
@@ -1416,6 +1458,7 @@ class QtOverview(QWidget):
         store = self.ctx.store
         self._version = store.version
         self._needs_sync = False
+        self._alarms_version = -1  # tiles made here need their alarm counts
         snapshots = {s.info.id: s for s in store.machines()}
         for mid in list(self.tiles):
             if mid not in snapshots:
@@ -1443,6 +1486,21 @@ class QtOverview(QWidget):
             self._relayout(force=True)
         self._reorder(force=True)
         self.summary.update_from([self.tiles[mid] for mid in self.ordered_ids()])
+
+    def _feed_alarms(self) -> None:
+        """Each tile's current alarms per priority, when the station's alarms changed."""
+        from copilot.alarms.board import current
+
+        alarms = self.ctx.station.alarms
+        if alarms.version == self._alarms_version:
+            return
+        self._alarms_version = alarms.version
+        counts: dict[str, dict[str, int]] = {mid: {} for mid in self.tiles}
+        for s in alarms.all().values():
+            if s.machine in counts and current(s):
+                counts[s.machine][s.priority] = counts[s.machine].get(s.priority, 0) + 1
+        for mid, tile in self.tiles.items():
+            tile.set_alarm_counts(counts[mid])
 
     def _reorder(self, force: bool = False) -> None:
         changed = False

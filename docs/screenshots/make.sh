@@ -6,7 +6,9 @@
 #   x11/NAME-WxH.png   by the real window: Qt's xcb platform under Xvfb at that screen size,
 #                      taken through the X server (xwd -root, as tests/display/real_window.sh)
 # then shrunk to 8-bit palette PNGs (optimise.py). Screens: overview (light and dark), machine
-# view, trend (offscreen: with the cursor's read-out), stale machine, lost hub, never-reached hub.
+# view, trend (offscreen: with the cursor's read-out), the alarm table (at 40 s the dense fault
+# programme is in an alarm flood: the flood banner shows), the alarm KPIs, stale machine, lost
+# hub, never-reached hub. The alarm banner and load meter are on every screen.
 #
 # Run from the repository root: bash docs/screenshots/make.sh [offscreen|x11|all] [NAME]
 # (default: all, every screen; NAME: only that one, e.g. machine)
@@ -31,6 +33,8 @@ shots=(
   "overview-dark|25|demo --faults $here/faults.toml --theme dark"
   "machine|25|demo --faults $here/faults.toml --view machine:press-02"
   "trend|30|demo --faults $here/faults.toml --view trend:press-02/barrel_temp_c"
+  "alarms|40|demo --faults $here/faults.toml --view alarms"
+  "alarm-kpis|70|demo --faults $here/faults.toml --view kpis"
   "stale|16|demo --faults $here/faults.toml --scenario $here/stale.toml"
   "lost-hub|16|demo --faults $here/faults.toml --scenario $here/lost-hub.toml"
   "never-reached|7|station --hub tcp://127.0.0.1:PORT"
