@@ -128,6 +128,12 @@ class StationSettings(msgspec.Struct, forbid_unknown_fields=True):
     redial_max_ms: Annotated[int, Meta(ge=10, le=600_000)] = 2000
     theme: Literal["light", "dark"] = "light"
     kiosk: bool = False
+    # Alarms: tones per priority until acknowledged or silenced, new high and critical alarms
+    # spoken (never on an offscreen station: nobody is there to hear it).
+    alarm_sound: bool = True
+    alarm_speech: bool = True
+    silence_s: Annotated[float, Meta(ge=5, le=3600)] = 60.0
+    operator: str = ""  # who acts on alarms from this station (default: the login name)
 
 
 class SimSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -20,7 +20,7 @@ from collections import deque
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -315,6 +315,7 @@ class MainWindow(QMainWindow):
         # The alarm row is above every view (the plant summary strip is the overview's own).
         self.alarm_row = QtAlarmRow(ctx)
         self.flood_banner = QtFloodBanner(ctx, self.alarm_row.watch)
+        self.sounder = self._make_sounder()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -340,6 +341,33 @@ class MainWindow(QMainWindow):
         # focus ring as if it were selected.
         self.stack.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.stack.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _make_sounder(self) -> Any:
+        """Tones and speech for the alarms (nothing plays on an offscreen station)."""
+        from ui.sound import AlarmSounder
+
+        station = self.ctx.settings.station
+        audible = QGuiApplication.platformName() != "offscreen"
+        speaker = None
+        if audible and station.alarm_speech:
+            from copilot.speech import Speaker
+
+            speaker = Speaker()
+            speaker.start()
+        self._speaker = speaker
+        sounder = AlarmSounder(self, speaker=speaker)
+        sounder.muted = not (audible and station.alarm_sound)
+        watch = self.alarm_row.watch
+        watch.changed.connect(lambda: sounder.update(watch.alarms.values()))
+        return sounder
+
+    def silence(self) -> None:
+        """Quiet the alarm tone for a while (F4); silence is not acknowledgement."""
+        seconds = self.ctx.settings.station.silence_s
+        self.sounder.silence(seconds)
+        self.statusBar().showMessage(
+            f"Alarm sound silenced for {seconds:g} s — alarms are not acknowledged.", 5000
+        )
 
     def _make_view(self, kind: str) -> QWidget:
         from ui.alarms import QtKpiView
@@ -374,6 +402,9 @@ class MainWindow(QMainWindow):
         self.addAction(self.home_action)
         self.alarms_action = action("⚠ Alarms", ["F2", "Alt+A"], self.show_alarms, "Alarm table")
         self.kpis_action = action("Alarm KPIs", ["F3"], self.show_kpis, "Alarm load KPIs")
+        self.silence_action = action(
+            "🔇 Silence", ["F4"], self.silence, "Quiet the alarm tone (does not acknowledge)"
+        )
         self.title = QLabel()
         self.title.setObjectName("viewTitle")
         bar.addWidget(self.title)
@@ -537,6 +568,9 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Close the window for good, in kiosk mode too (a signal, the end of a screenshot)."""
         self._may_close = True
+        self.sounder.close()
+        if self._speaker is not None:
+            self._speaker.stop()
         self.close()
 
 

@@ -280,7 +280,7 @@ class QtAlarmTable(QWidget):
         super().__init__(parent)
         self.setObjectName("alarmTable")
         self.ctx = ctx
-        self.who = operator_name(str(getattr(ctx.settings.station, "operator", "") or ""))
+        self.who = operator_name(ctx.settings.station.operator)
         self.filter = AlarmFilter()
         self.sort_key: SortKey = "urgency"
         self.descending = False
