@@ -496,24 +496,10 @@ def _span(ns: int) -> str:
 def report_lines(kpis: KpiReport, machine: str = "") -> list[str]:
     """The report as a table: figure, value, target (FIELD_NOTES), then the bad actors."""
     who = f"machines starting {machine!r}" if machine else "all machines"
-    ack = kpis.mean_time_to_ack_s
+    from copilot.alarms.kpi import figure_rows
+
     rows = [
-        ("alarms raised", f"{kpis.total_alarms}", ""),
-        (
-            "average rate",
-            f"{kpis.average_rate_per_10min:.2f} per 10 min",
-            "≤ 1 per 10 min acceptable, ≤ 2 manageable",
-        ),
-        ("peak in any 10 min", f"{kpis.peak_10min}", "≤ 10 (more starts a flood)"),
-        ("time in flood", f"{kpis.time_in_flood_pct:.1f} %", "< 1 %"),
-        ("top-10 share of load", f"{kpis.top10_share_pct:.1f} %", "~1–5 %"),
-        ("chattering alarms", f"{kpis.chattering}", "0"),
-        ("fleeting occurrences", f"{kpis.fleeting}", ""),
-        ("stale occurrences", f"{kpis.stale}", "< 5 on any day"),
-        ("standing at the end", f"{kpis.standing}", ""),
-        ("shelved occurrences", f"{kpis.shelved}", ""),
-        ("mean time to ack", "-" if ack is None else f"{ack:.1f} s", ""),
-        ("suppressed by design", f"{kpis.suppressed}", "not alarm load, not counted above"),
+        *figure_rows(kpis),
         ("priority mix", "", "(3 levels)"),
     ]
     mix_targets = {"high": "~5 %", "medium": "~15 %", "low": "~80 %"}

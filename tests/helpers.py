@@ -370,3 +370,67 @@ def rss_mb(pid: int | None = None) -> float:
     import psutil
 
     return float(psutil.Process(pid).memory_info().rss) / 1e6
+
+
+class DrivenAgent:
+    """An in-process agent for one machine whose tag values a test sets; published every 50 ms.
+
+    Its ``tags`` temperatures ``temp_0``… have HI 80 / HIHI 90 limits and a 1 °C deadband, so a
+    test decides which alarms are raised by setting values.
+    """
+
+    def __init__(
+        self,
+        plant: Plant,
+        machine: str = "mixer-1",
+        tags: int = 2,
+        *,
+        area: str = "Area A",
+        line: str = "",
+    ) -> None:
+        import threading
+
+        from copilot.agent import AgentRunner, AgentSession
+        from copilot.protocol import Limits, MachineInfo, TagSpec
+
+        self.bus = Bus(plant.security("agent"))
+        specs = [
+            TagSpec(
+                name=f"temp_{i}",
+                alias=i,
+                unit="°C",
+                description=f"Zone {i} temperature",
+                limits=Limits(hi=80.0, hihi=90.0),
+                deadband=1.0,
+            )
+            for i in range(tags)
+        ]
+        self.values = {s.name: 50.0 for s in specs}
+        self._lock = threading.Lock()
+        self.session = AgentSession(
+            self.bus,
+            plant.address,
+            MachineInfo(id=machine, name="Mixer 1", kind="mixer", area=area, line=line),
+            specs,
+        )
+
+        def tick(now: float) -> None:
+            with self._lock:
+                values = dict(self.values)
+            self.session.publish(values)
+
+        self.runner = AgentRunner([self.session], tick, 0.05)
+        self.runner.start()
+
+    def set(self, **values: float) -> None:
+        with self._lock:
+            self.values.update(values)
+
+    def set_all(self, value: float) -> None:
+        with self._lock:
+            self.values = dict.fromkeys(self.values, value)
+
+    def close(self) -> None:
+        self.runner.request_stop()
+        self.runner.join(3)
+        self.bus.close()

@@ -236,3 +236,29 @@ def _chattering(load: Sequence[Occurrence], defs: KpiDefinitions) -> list[str]:
     same = codes[: -(k - 1)] == codes[k - 1 :]
     close = times[k - 1 :] - times[: -(k - 1)] < round(defs.chatter_window_s * NS_PER_S)
     return [str(name) for name in names[np.unique(codes[: -(k - 1)][same & close])]]
+
+
+def figure_rows(k: KpiReport) -> list[tuple[str, str, str]]:
+    """``(figure, value, target)`` rows in plain words, as the CLI and the KPI view show them.
+
+    Targets are FIELD_NOTES' (EEMUA 191 / ISA-18.2) per operator.
+    """
+    ack = k.mean_time_to_ack_s
+    return [
+        ("alarms raised", f"{k.total_alarms}", ""),
+        (
+            "average rate",
+            f"{k.average_rate_per_10min:.2f} per 10 min",
+            "≤ 1 per 10 min acceptable, ≤ 2 manageable",
+        ),
+        ("peak in any 10 min", f"{k.peak_10min}", "≤ 10 (more starts a flood)"),
+        ("time in flood", f"{k.time_in_flood_pct:.1f} %", "< 1 %"),
+        ("top-10 share of load", f"{k.top10_share_pct:.1f} %", "~1–5 %"),
+        ("chattering alarms", f"{k.chattering}", "0"),
+        ("fleeting occurrences", f"{k.fleeting}", ""),
+        ("stale occurrences", f"{k.stale}", "< 5 on any day"),
+        ("standing at the end", f"{k.standing}", ""),
+        ("shelved occurrences", f"{k.shelved}", ""),
+        ("mean time to ack", "-" if ack is None else f"{ack:.1f} s", ""),
+        ("suppressed by design", f"{k.suppressed}", "not alarm load, not counted above"),
+    ]

@@ -14,61 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from copilot.agent import AgentRunner, AgentSession
 from copilot.alarms import journal_path, open_journal, read_occurrences
-from copilot.bus import Bus
-from copilot.protocol import AlarmActReply, Limits, MachineInfo, TagSpec
+from copilot.protocol import AlarmActReply
 from copilot.station import AlarmActed, Station
-from tests.helpers import Plant, run_cli, wait_until
+from tests.helpers import DrivenAgent, Plant, run_cli, wait_until
 
 N_TAGS = 300
-
-
-class DrivenAgent:
-    """An agent for one machine whose values the test sets; it publishes them every 50 ms."""
-
-    def __init__(self, plant: Plant, machine: str = "mixer-1", tags: int = 2) -> None:
-        self.bus = Bus(plant.security("agent"))
-        specs = [
-            TagSpec(
-                name=f"temp_{i}",
-                alias=i,
-                unit="°C",
-                description=f"Zone {i} temperature",
-                limits=Limits(hi=80.0, hihi=90.0),
-                deadband=1.0,
-            )
-            for i in range(tags)
-        ]
-        self.values = {s.name: 50.0 for s in specs}
-        self._lock = threading.Lock()
-        self.session = AgentSession(
-            self.bus,
-            plant.address,
-            MachineInfo(id=machine, name="Mixer 1", kind="mixer", area="Area A"),
-            specs,
-        )
-
-        def tick(now: float) -> None:
-            with self._lock:
-                values = dict(self.values)
-            self.session.publish(values)
-
-        self.runner = AgentRunner([self.session], tick, 0.05)
-        self.runner.start()
-
-    def set(self, **values: float) -> None:
-        with self._lock:
-            self.values.update(values)
-
-    def set_all(self, value: float) -> None:
-        with self._lock:
-            self.values = dict.fromkeys(self.values, value)
-
-    def close(self) -> None:
-        self.runner.request_stop()
-        self.runner.join(3)
-        self.bus.close()
 
 
 @pytest.fixture

@@ -8,75 +8,24 @@ against the station's alarms or the hub's own journal.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from copilot.agent import AgentRunner, AgentSession
 from copilot.alarms import journal_path, open_journal, read_occurrences
 from copilot.alarms.board import AlarmFilter, banner_facts, state_text
-from copilot.alarms.kpi import compute_kpis
-from copilot.bus import Bus
-from copilot.protocol import AlarmStatus, Limits, MachineInfo, TagSpec
+from copilot.alarms.kpi import compute_kpis, figure_rows
+from copilot.protocol import AlarmStatus
 from copilot.station import Station
-from tests.helpers import Plant, hub_limits
+from tests.helpers import DrivenAgent, Plant, hub_limits
 from tests.ui.conftest import save_screenshot
-from ui.alarms.kpis import figure_rows
 from ui.app import MainWindow
 
 MACHINE = "mixer-1"
 HI0 = f"{MACHINE}/temp_0/hi"
 HI1 = f"{MACHINE}/temp_1/hi"
 HIHI1 = f"{MACHINE}/temp_1/hihi"
-
-
-class DrivenAgent:
-    """One machine whose tag values the test sets; published every 50 ms."""
-
-    def __init__(self, plant: Plant, tags: int = 2) -> None:
-        self.bus = Bus(plant.security("agent"))
-        specs = [
-            TagSpec(
-                name=f"temp_{i}",
-                alias=i,
-                unit="°C",
-                description=f"Zone {i} temperature",
-                limits=Limits(hi=80.0, hihi=90.0),
-                deadband=1.0,
-            )
-            for i in range(tags)
-        ]
-        self.values = {s.name: 50.0 for s in specs}
-        self._lock = threading.Lock()
-        self.session = AgentSession(
-            self.bus,
-            plant.address,
-            MachineInfo(id=MACHINE, name="Mixer 1", kind="mixer", area="Mixing", line="line-1"),
-            specs,
-        )
-
-        def tick(now: float) -> None:
-            with self._lock:
-                values = dict(self.values)
-            self.session.publish(values)
-
-        self.runner = AgentRunner([self.session], tick, 0.05)
-        self.runner.start()
-
-    def set(self, **values: float) -> None:
-        with self._lock:
-            self.values.update(values)
-
-    def set_all(self, value: float) -> None:
-        with self._lock:
-            self.values = dict.fromkeys(self.values, value)
-
-    def close(self) -> None:
-        self.runner.request_stop()
-        self.runner.join(3)
-        self.bus.close()
 
 
 @pytest.fixture
@@ -87,7 +36,7 @@ def hub(plant: Plant) -> Plant:
 
 @pytest.fixture
 def agent(hub: Plant) -> Iterator[DrivenAgent]:
-    a = DrivenAgent(hub)
+    a = DrivenAgent(hub, MACHINE, area="Mixing", line="line-1")
     yield a
     a.close()
 
@@ -232,7 +181,9 @@ def test_tapping_a_row_opens_the_machine_view(
 
 
 def test_flood_banner_when_more_than_ten_alarms_in_ten_minutes(hub: Plant, make_ctx, qtbot) -> None:  # type: ignore[no-untyped-def]
-    agent = DrivenAgent(hub, tags=6)  # 6 tags beyond HI and HIHI: 12 alarms
+    agent = DrivenAgent(
+        hub, MACHINE, tags=6, area="Mixing", line="line-1"
+    )  # 6 tags beyond HI and HIHI: 12 alarms
     try:
         ctx = make_ctx(wait_machines=1)
         w = MainWindow(ctx)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from copilot.alarms.board import occurrences
 from copilot.alarms.journal import Occurrence
-from copilot.alarms.kpi import TEN_MIN_NS, KpiReport, compute_kpis
+from copilot.alarms.kpi import TEN_MIN_NS, KpiReport, compute_kpis, figure_rows
 from copilot.protocol import PRIORITIES, AlarmStatus
 from copilot.station import AlarmHistoryArrived
 from ui.alarms.look import priority_word
@@ -51,29 +51,6 @@ def _font(px: int, bold: bool = False) -> QFont:
     font.setPixelSize(px)
     font.setBold(bold)
     return font
-
-
-def figure_rows(k: KpiReport) -> list[tuple[str, str, str]]:
-    """``(figure, value, target)`` rows, worded like ``copilot alarms report``."""
-    ack = k.mean_time_to_ack_s
-    return [
-        ("alarms raised", f"{k.total_alarms}", ""),
-        (
-            "average rate",
-            f"{k.average_rate_per_10min:.2f} per 10 min",
-            "≤ 1 per 10 min acceptable, ≤ 2 manageable",
-        ),
-        ("peak in any 10 min", f"{k.peak_10min}", "≤ 10 (more starts a flood)"),
-        ("time in flood", f"{k.time_in_flood_pct:.1f} %", "< 1 %"),
-        ("top-10 share of load", f"{k.top10_share_pct:.1f} %", "~1–5 %"),
-        ("chattering alarms", f"{k.chattering}", "0"),
-        ("fleeting occurrences", f"{k.fleeting}", ""),
-        ("stale occurrences", f"{k.stale}", "< 5 on any day"),
-        ("standing at the end", f"{k.standing}", ""),
-        ("shelved occurrences", f"{k.shelved}", ""),
-        ("mean time to ack", "-" if ack is None else f"{ack:.1f} s", ""),
-        ("suppressed by design", f"{k.suppressed}", "not alarm load"),
-    ]
 
 
 def rate_series(occs: list[Occurrence], since_ns: int, until_ns: int) -> np.ndarray:
