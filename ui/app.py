@@ -308,6 +308,10 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         for view in (self.overview, self.machine, self.trend):
             self.stack.addWidget(view)
+        # The overview is repainted when data arrive; a trend (alone or in the machine view)
+        # scrolls by itself and takes the steady frame rate.
+        self.stack.currentChanged.connect(self._on_view_changed)
+        self._on_view_changed(self.stack.currentIndex())
         self.banner = QtLinkBanner(ctx)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -400,6 +404,9 @@ class MainWindow(QMainWindow):
             self.title.setText("Plant overview")
         self._current = spec
         self._update_back()
+
+    def _on_view_changed(self, _index: int) -> None:
+        self.ctx.set_pace("on_data" if self.stack.currentWidget() is self.overview else "steady")
 
     def up_view(self) -> str | None:
         """Where Back goes: a trend's machine, a machine's plant overview (None from the top)."""

@@ -13,10 +13,13 @@ fault, offline, out of range (and alarms, once they exist), each a touch target 
 first such machine.
 
 Rendering discipline: nothing is done per message. On each ``ctx.frame`` tick, and only while
-the overview is visible, a round-robin slice of tiles re-reads the store so that every tile
-refreshes its values at ~4 Hz and its sparkline at ~1 Hz (sparklines of tiles scrolled out of
-view are refreshed lazily when they are painted). A tile repaints only when what it shows
-changed. Tiles are re-ordered (attention first, within their area) at most once a second.
+the overview is visible, tiles whose machine sent something re-read the store, each at most at
+~4 Hz, and every tile at least once a second (values age into stale) and its sparkline at ~1 Hz
+(sparklines of tiles scrolled out of view are refreshed lazily when they are painted). Frames
+come at the steady rate or, as the window runs the overview, only when data arrive (the
+``on_data`` pace of :class:`ui.context.StationContext`): a pass refreshes what ~4 Hz per tile
+allows since the last one. A tile repaints only when what it shows changed. Tiles are re-ordered
+(attention first, within their area) at most once a second.
 """
 
 from __future__ import annotations
@@ -1374,22 +1377,31 @@ class QtOverview(QWidget):
             self._sync()
         frame_hz = 1000.0 / max(1, self.ctx.timer.interval())
         pass_hz = min(frame_hz, PASS_HZ)
-        if now - self._last_pass < 0.9 / pass_hz:
+        since = now - self._last_pass
+        if since < 0.9 / pass_hz:
             return
         self._last_pass = now
         order = self.ordered_ids()
         n = len(order)
         if n == 0:
             return
-        for _ in range(min(n, math.ceil(n * VALUE_HZ / pass_hz))):
+        # Frames may come at the steady rate or only when data arrive (ctx pace "on_data"):
+        # the budget is what VALUE_HZ a tile allows over the time since the last pass.
+        budget = math.ceil(n * VALUE_HZ * min(max(since, 1 / pass_hz), 1.0))
+        for _ in range(n):
+            if budget <= 0:
+                break
             self._next %= n
             mid = order[self._next]
             tile = self.tiles[mid]
             self._next += 1
-            spark_due = now - tile.spark_at >= 1 / SPARK_HZ
+            spark_due = now - tile.spark_at >= 0.9 / SPARK_HZ
+            age = now - tile.checked_at
             seen = (store.last_update(mid), store.link_quality)
-            if seen == tile.seen and now - tile.checked_at < RECHECK_S and not spark_due:
+            fresh = seen != tile.seen and age >= 0.9 / VALUE_HZ
+            if not spark_due and not fresh and age < 0.9 * RECHECK_S:
                 continue  # nothing arrived and nothing can have aged: no work, no repaint
+            budget -= 1
             tile.seen, tile.checked_at = seen, now
             tile.refresh(store, now)
             if spark_due:  # in the same pass: one repaint for both
