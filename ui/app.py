@@ -19,7 +19,7 @@ import time
 from collections import deque
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -311,6 +311,10 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         for view in (self.overview, self.machine, self.trend, self.alarms, self.kpis):
             self.stack.addWidget(view)
+        # The overview is repainted when data arrive; a trend (alone or in the machine view)
+        # scrolls by itself and takes the steady frame rate.
+        self.stack.currentChanged.connect(self._on_view_changed)
+        self._on_view_changed(self.stack.currentIndex())
         self.banner = QtLinkBanner(ctx)
         # The alarm row is above every view (the plant summary strip is the overview's own).
         self.alarm_row = QtAlarmRow(ctx)
@@ -452,6 +456,9 @@ class MainWindow(QMainWindow):
             self.title.setText("Plant overview")
         self._current = spec
         self._update_back()
+
+    def _on_view_changed(self, _index: int) -> None:
+        self.ctx.set_pace("on_data" if self.stack.currentWidget() is self.overview else "steady")
 
     def up_view(self) -> str | None:
         """Where Back goes: a trend's machine, a machine's plant overview (None from the top)."""
@@ -618,6 +625,14 @@ def _check_display(offscreen: bool, size: tuple[int, int] | None = None) -> str 
     return None
 
 
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
 def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int:
     """Open the station window (and run the demo rig's processes while it is open)."""
     size: tuple[int, int] | None = getattr(args, "size", None)
@@ -660,12 +675,17 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
         window.shutdown()  # a kiosk window refuses to close otherwise, and so quit() too
         app.quit()
 
-    # Ctrl-C / SIGTERM end the event loop cleanly; a timer lets Python see the signal.
+    # Ctrl-C / SIGTERM end the event loop cleanly. Python runs a handler only between bytecodes:
+    # the signal's byte on a wake-up pipe wakes Qt's loop, which runs a (no-op) Python slot —
+    # instead of a timer waking the loop five times a second to look.
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
-    wake = QTimer()
-    wake.start(200)
-    wake.timeout.connect(lambda: None)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    previous_wakeup = signal.set_wakeup_fd(wake_w)
+    wake = QSocketNotifier(wake_r, QSocketNotifier.Type.Read)
+    wake.activated.connect(lambda *_: _drain(wake_r))
     if rig is not None:
         watchdog = QTimer()
         watchdog.start(1000)
@@ -701,6 +721,10 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
     try:
         code = app.exec()
     finally:
+        signal.set_wakeup_fd(previous_wakeup)
+        wake.setEnabled(False)
+        os.close(wake_r)
+        os.close(wake_w)
         ctx.stop()
         station.stop()
         bus.close()

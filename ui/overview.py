@@ -13,10 +13,13 @@ fault, offline, out of range (and alarms, once they exist), each a touch target 
 first such machine.
 
 Rendering discipline: nothing is done per message. On each ``ctx.frame`` tick, and only while
-the overview is visible, a round-robin slice of tiles re-reads the store so that every tile
-refreshes its values at ~4 Hz and its sparkline at ~1 Hz (sparklines of tiles scrolled out of
-view are refreshed lazily when they are painted). A tile repaints only when what it shows
-changed. Tiles are re-ordered (attention first, within their area) at most once a second.
+the overview is visible, tiles whose machine sent something re-read the store, each at most at
+~4 Hz, and every tile at least once a second (values age into stale) and its sparkline at ~1 Hz
+(sparklines of tiles scrolled out of view are refreshed lazily when they are painted). Frames
+come at the steady rate or, as the window runs the overview, only when data arrive (the
+``on_data`` pace of :class:`ui.context.StationContext`): a pass refreshes what ~4 Hz per tile
+allows since the last one. A tile repaints only when what it shows changed. Tiles are re-ordered
+(attention first, within their area) at most once a second.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from PySide6.QtGui import (
     QFocusEvent,
     QFont,
     QFontMetrics,
+    QHideEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -44,6 +48,8 @@ from PySide6.QtGui import (
     QPolygonF,
     QResizeEvent,
     QShowEvent,
+    QStaticText,
+    QTransform,
 )
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QScrollArea, QWidget
@@ -241,8 +247,44 @@ def _state_icon(state: str, theme: Theme, size: int, dpr: float) -> QPixmap:
     return pixmap
 
 
+_FONTS: dict[tuple[int, bool], tuple[QFont, QFontMetrics]] = {}
+_LEFT_V = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT_V = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def _font_and_metrics(px: int, bold: bool) -> tuple[QFont, QFontMetrics]:
+    found = _FONTS.get((px, bold))
+    if found is None:
+        font = value_font(px, bold)
+        found = _FONTS[(px, bold)] = (font, QFontMetrics(font))
+    return found
+
+
+def _static(text: str, font: QFont) -> QStaticText:
+    st = QStaticText(text)
+    st.setTextFormat(Qt.TextFormat.PlainText)
+    st.prepare(QTransform(), font)
+    return st
+
+
+def _left_v(rect: QRectF, text: QStaticText) -> QPointF:
+    """Where ``text`` starts to sit left-aligned, centred vertically in ``rect``."""
+    return QPointF(rect.left(), rect.center().y() - text.size().height() / 2)
+
+
+def _right_v(rect: QRectF, text: QStaticText, advance: float) -> QPointF:
+    """Where ``text`` (``advance`` px wide) starts right-aligned, centred vertically in ``rect``."""
+    return QPointF(rect.right() - advance, rect.center().y() - text.size().height() / 2)
+
+
 def _font(px: int, bold: bool = False) -> QFont:
-    return value_font(px, bold)
+    """The value font at ``px`` (one object per size: painting must not build fonts)."""
+    return _font_and_metrics(px, bold)[0]
+
+
+def _metrics(px: int, bold: bool = False) -> QFontMetrics:
+    """Metrics of :func:`_font` (built once)."""
+    return _font_and_metrics(px, bold)[1]
 
 
 @dataclass
@@ -259,8 +301,40 @@ class _Row:
     track: tuple[float, float] | None = None
     band: tuple[float, float] | None = None
 
+    # What paint laid out last (QStaticText: shaped once, drawn many times).
+    _label: tuple[int, QStaticText | None] = field(default=(-1, None), repr=False)
+    _value: tuple[object, QStaticText | None] = field(default=(None, None), repr=False)
+    value_px: int = field(default=22, repr=False, compare=False)
+    value_w: float = field(default=0.0, repr=False, compare=False)
+
     def signature(self) -> tuple[object, ...]:
         return (self.text, self.verdict.kind, self.good, self._pos())
+
+    def label_text(self, width: int) -> QStaticText:
+        """The label cut to ``width`` px (the width changes only with the value's)."""
+        if self._label[0] != width or self._label[1] is None:
+            text = _metrics(16).elidedText(self.label, Qt.TextElideMode.ElideRight, width)
+            self._label = (width, _static(text, _font(16)))
+        return self._label[1]  # type: ignore[return-value]
+
+    def value_text(self, room: float, wide: bool) -> QStaticText:
+        """The value in the largest font that fits ``room`` (else the number alone)."""
+        key = (self.text, room, wide)
+        if self._value[0] == key and self._value[1] is not None:
+            return self._value[1]
+        shown = self.text
+        sizes = (22, 20, 18) if wide else (20, 18)
+        for px in sizes:
+            width = _metrics(px, True).horizontalAdvance(shown)
+            if width <= room:
+                break
+        else:  # even the smallest does not fit: the number alone (the unit is in the detail)
+            shown = shown.split(" ", 1)[0]
+            width = _metrics(px, True).horizontalAdvance(shown)
+        self.value_px, self.value_w = px, float(width)
+        text = _static(shown, _font(px, True))
+        self._value = (key, text)
+        return text
 
     def _pos(self) -> int:
         if self.track is None or not math.isfinite(self.value):
@@ -313,6 +387,9 @@ class QtMachineTile(QWidget):
         self._alarm: tuple[int, str | None] | None = None
         self._alarm_counts: dict[str, int] = {}  # per priority, from the station's alarms
         self._signature: tuple[object, ...] = ()
+        self._row_signatures: list[tuple[object, ...]] = []
+        self._base: QPixmap | None = None  # the chrome layer (see paintEvent)
+        self._base_key_seen: tuple[object, ...] = ()
         self._spark_path = QPainterPath()
         self._spark_band: QRectF | None = None
         self._spark_dirty = True
@@ -355,6 +432,7 @@ class QtMachineTile(QWidget):
         self._rank = RANK_NORMAL
         self._others: list[str] = []  # non-key tags out of range
         self._signature = ()
+        self._row_signatures = []
         self._spark_dirty = True
         self.spark_at = 0.0
         self._spark_label = f"{_pretty_tag(keys[0].name)} · last 3 min" if keys else ""
@@ -456,7 +534,7 @@ class QtMachineTile(QWidget):
         # The state line is "last known" only when the state itself is not current data.
         self._state_stale = not online or state_reading is None or not state_reading.good
         self._quality, self._rank, self._others = worst, rank, others
-        signature = (
+        chrome = (
             state,
             self._last_state,
             self._state_stale,
@@ -464,14 +542,20 @@ class QtMachineTile(QWidget):
             stale_text,
             worst,
             tuple(others),
-            *(r.signature() for r in self._rows),
+            tuple(verdicts[t].kind for t in others),
         )
-        if signature == self._signature:
+        rows = [r.signature() for r in self._rows]
+        if chrome == self._signature and rows == self._row_signatures:
             return False
         if state != (self._signature[0] if self._signature else None):
             self.setAccessibleName(f"{self.snapshot.info.name}, {state}")
-        self._signature = signature
-        self.update()
+        if chrome != self._signature or len(rows) != len(self._row_signatures):
+            self.update()
+        else:  # only values moved: repaint only their rows
+            for rect, new, old in zip(self._geo.rows, rows, self._row_signatures, strict=False):
+                if new != old:
+                    self.update(rect.toAlignedRect())
+        self._signature, self._row_signatures = chrome, rows
         return True
 
     def refresh_spark(self, store: StationStore, now: float) -> None:
@@ -649,11 +733,76 @@ class QtMachineTile(QWidget):
         super().resizeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: D102, N802
+        # Two layers: the tile's chrome (frame, name, state, labels' caption...) is painted once
+        # into a pixmap and blitted; only the key values and the sparkline are drawn each time,
+        # and a repaint of changed rows (refresh updates only those) draws only those rows.
         theme = self.ctx.theme
         c = _colors(theme)
         if self._spark_dirty:
             self._build_spark(self.ctx.store, time.time())
+        exposed = QRectF(event.rect())
+        base = self._base_layer(theme, c)
         p = QPainter(self)
+        dpr = base.devicePixelRatio()
+        source = QRectF(exposed.topLeft() * dpr, exposed.size() * dpr)
+        p.drawPixmap(exposed, base, source)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        g = self._geo
+        text = c.text_dim if self._stale else c.text
+        wide = self.is_wide()
+        for row, rect in zip(self._rows, g.rows, strict=False):
+            if rect.intersects(exposed):
+                self._paint_row(p, c, row, rect, text, wide)
+        # Sparkline, under its caption or under the data-quality banner.
+        if self._spark_label and not g.spark.isEmpty() and g.spark.intersects(exposed):
+            if self._spark_band is not None:
+                p.fillRect(self._spark_band.intersected(g.spark), c.track)
+            p.setPen(QPen(c.bar, 1))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(self._spark_path)
+        p.end()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: D102, N802
+        self._base = None  # ~w×h×4 bytes a tile: not kept while the overview is not shown
+        super().hideEvent(event)
+
+    def _base_key(self, theme: Theme) -> tuple[object, ...]:
+        """Everything the chrome layer shows; a new key repaints it (and the whole tile)."""
+        return (
+            self.width(),
+            self.height(),
+            self.dpr(),
+            theme.name,
+            self._state,
+            self._last_state,
+            self._state_stale,
+            self._stale,
+            self._quality,
+            self._stale_text,
+            tuple(self._others),
+            tuple(self._verdicts[t].kind for t in self._others),
+            self._alarm,
+            self.hasFocus() and self._keyboard_focus,
+            self.snapshot.info.name,
+            self.snapshot.info.kind,
+            self._spark_label,
+        )
+
+    def _base_layer(self, theme: Theme, c: _Colors) -> QPixmap:
+        key = self._base_key(theme)
+        if self._base is not None and key == self._base_key_seen:
+            return self._base
+        dpr = self.dpr()
+        base = QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
+        base.setDevicePixelRatio(dpr)
+        p = QPainter(base)
+        self._paint_chrome(p, theme, c)
+        p.end()
+        self._base, self._base_key_seen = base, key
+        return base
+
+    def _paint_chrome(self, p: QPainter, theme: Theme, c: _Colors) -> None:
+        """Frame, name, alarms, state line and caption: what changes only with the state."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), c.background)
         frame = QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5)
@@ -690,35 +839,21 @@ class QtMachineTile(QWidget):
             p.drawRoundedRect(frame.adjusted(4, 4, -4, -4), 6, 6)
 
         g = self._geo
-        dim = c.text_dim
-        text = dim if self._stale else c.text
         # Name and alarms (the alarm area is empty until the alarm system feeds the tile).
         alarm_w = self._paint_alarms(p, c, g.alarms)
         p.setFont(_font(20, True))
         p.setPen(c.text)
         name_w = int(g.name.width() - (alarm_w + 6 if alarm_w else 0))
-        name = QFontMetrics(p.font()).elidedText(
+        name = _metrics(20, True).elidedText(
             self.snapshot.info.name, Qt.TextElideMode.ElideRight, name_w
         )
-        p.drawText(g.name, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        p.drawText(g.name, _LEFT_V, name)
         self._paint_state(p, c, theme, g.state, fault)
         p.setPen(QPen(c.border, 1))
         p.drawLine(
             QPointF(PAD, g.state.bottom() + 2), QPointF(self.width() - PAD, g.state.bottom() + 2)
         )
-        # Key rows.
-        wide = self.is_wide()
-        for row, rect in zip(self._rows, g.rows, strict=False):
-            self._paint_row(p, c, row, rect, text, wide)
-        # Sparkline, under its caption or under the data-quality banner.
-        if self._spark_label and not g.spark.isEmpty():
-            if self._spark_band is not None:
-                p.fillRect(self._spark_band.intersected(g.spark), c.track)
-            p.setPen(QPen(c.bar, 1))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawPath(self._spark_path)
-        self._paint_caption(p, c, g.caption, dim)
-        p.end()
+        self._paint_caption(p, c, g.caption, c.text_dim)
 
     def _paint_state(self, p: QPainter, c: _Colors, theme: Theme, r: QRectF, fault: bool) -> None:
         """Icon, STATE and kind; while the data is stale the last known state, dimmed."""
@@ -928,17 +1063,9 @@ class QtMachineTile(QWidget):
         abnormal = verdict.abnormal and not self._stale
         accent = verdict_color(self.ctx.theme, verdict) if abnormal else text
         mark_w = 20.0
-        label_font = _font(16)
         room = x1 - x0 - mark_w - 2 - (0 if wide else 24)  # compact: leave a stub of track
-        shown = row.text
-        value_font_ = _font(22 if wide else 20, True)
-        for px in (22, 20, 18) if wide else (20, 18):
-            value_font_ = _font(px, True)
-            if QFontMetrics(value_font_).horizontalAdvance(shown) <= room:
-                break
-        else:  # even the smallest does not fit: the number alone (the unit is in the detail)
-            shown = shown.split(" ", 1)[0]
-        value_w = float(QFontMetrics(value_font_).horizontalAdvance(shown))
+        value = row.value_text(room, wide)
+        value_w = row.value_w
         if wide:  # name left, value right on one line; the track beneath
             line = QRectF(x0, top + 2, x1 - x0 - mark_w - 2, 30)
             mark_at = QPointF(x1 - mark_w / 2, top + 17)
@@ -951,20 +1078,16 @@ class QtMachineTile(QWidget):
             mark_at = QPointF(x1 - mark_w / 2, top + 34)
             bar_w = max(0.0, value_rect.width() - value_w - 10)
             bar = QRectF(x0, top + 30, bar_w, 9)
-        p.setFont(value_font_)
+        # Static texts: laid out once per text, not on every paint.
+        p.setFont(_font(row.value_px, True))
         p.setPen(accent)
-        p.drawText(value_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, shown)
+        p.drawStaticText(_right_v(value_rect, value, value_w), value)
         if abnormal and math.isfinite(row.value):
             paint_mark(p, verdict, mark_at, 15, accent)
-        p.setFont(label_font)
+        p.setFont(_font(16))
         p.setPen(c.text_dim)
-        p.drawText(
-            name_rect,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            QFontMetrics(label_font).elidedText(
-                row.label, Qt.TextElideMode.ElideRight, int(name_rect.width())
-            ),
-        )
+        label = row.label_text(int(name_rect.width()))
+        p.drawStaticText(_left_v(name_rect, label), label)
         # Track with the normal band and a marker at the value.
         if row.track is None or bar.width() < 16:
             return
@@ -1415,22 +1538,31 @@ class QtOverview(QWidget):
             self._sync()
         frame_hz = 1000.0 / max(1, self.ctx.timer.interval())
         pass_hz = min(frame_hz, PASS_HZ)
-        if now - self._last_pass < 0.9 / pass_hz:
+        since = now - self._last_pass
+        if since < 0.9 / pass_hz:
             return
         self._last_pass = now
         order = self.ordered_ids()
         n = len(order)
         if n == 0:
             return
-        for _ in range(min(n, math.ceil(n * VALUE_HZ / pass_hz))):
+        # Frames may come at the steady rate or only when data arrive (ctx pace "on_data"):
+        # the budget is what VALUE_HZ a tile allows over the time since the last pass.
+        budget = math.ceil(n * VALUE_HZ * min(max(since, 1 / pass_hz), 1.0))
+        for _ in range(n):
+            if budget <= 0:
+                break
             self._next %= n
             mid = order[self._next]
             tile = self.tiles[mid]
             self._next += 1
-            spark_due = now - tile.spark_at >= 1 / SPARK_HZ
+            spark_due = now - tile.spark_at >= 0.9 / SPARK_HZ
+            age = now - tile.checked_at
             seen = (store.last_update(mid), store.link_quality)
-            if seen == tile.seen and now - tile.checked_at < RECHECK_S and not spark_due:
+            fresh = seen != tile.seen and age >= 0.9 / VALUE_HZ
+            if not spark_due and not fresh and age < 0.9 * RECHECK_S:
                 continue  # nothing arrived and nothing can have aged: no work, no repaint
+            budget -= 1
             tile.seen, tile.checked_at = seen, now
             tile.refresh(store, now)
             if spark_due:  # in the same pass: one repaint for both

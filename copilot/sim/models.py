@@ -597,8 +597,12 @@ class MachineModel:
         decimals: int = 1,
         key: bool = False,
         description: str = "",
+        deadband: float | None = None,
     ) -> None:
-        """Declare a float tag; ``noise`` is the measurement noise as a fraction of span."""
+        """Declare a float tag; ``noise`` is the measurement noise as a fraction of span.
+
+        ``deadband`` defaults to 0.5 % of the span (hysteresis against a noisy value).
+        """
         span = eng[1] - eng[0]
         has_limits = any(x is not None for x in (lolo, lo, hi, hihi))
         self._add(
@@ -611,7 +615,7 @@ class MachineModel:
                 eng_range=Range(float(eng[0]), float(eng[1])),
                 normal=Range(float(normal[0]), float(normal[1])),
                 limits=Limits(lolo=lolo, lo=lo, hi=hi, hihi=hihi) if has_limits else None,
-                deadband=float(f"{0.005 * span:.2g}"),
+                deadband=float(f"{0.005 * span:.2g}") if deadband is None else deadband,
                 max_age_ms=5000,
                 key=key,
             )
@@ -654,6 +658,10 @@ class MachineModel:
             noise=0.0,
             decimals=3,
             description="Energy meter (monotonic)",
+            # A meter that only counts up has no noise to band against. With the default
+            # 50,000 kWh its whole first life sat inside the band at the bottom of its range,
+            # so every view's classifier walked its whole look-back on every read.
+            deadband=0.0,
         )
         if parts:
             self._add(

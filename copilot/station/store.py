@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -204,6 +204,7 @@ class StationStore:
         self.commands: dict[str, CommandStatus] = {}
         self.version = 0  # bumped by births, deaths and snapshots
         self.samples = 0  # samples applied ever: a view that saw this number has nothing new
+        self._wake: Callable[[], None] | None = None
 
     # -- writer side (I/O thread) -------------------------------------------------------------
 
@@ -247,6 +248,9 @@ class StationStore:
             self.samples += applied
             view.online = True
             view.last_update = time.time()
+            wake, self._wake = self._wake, None
+        if wake is not None:
+            wake()
         return True
 
     def apply_death(self, machine: str, epoch: int, at: float) -> bool:
@@ -336,6 +340,15 @@ class StationStore:
             del self.commands[cmd_id]
 
     # -- reader side (views, tests) -----------------------------------------------------------
+
+    def wake_on_data(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback()`` once, after the next DATA batch is applied (``None``: don't).
+
+        One-shot, so a burst of batches wakes a view once: it asks again when it has read.
+        The callback runs on the writer's thread, outside the lock; it must only hand over.
+        """
+        with self._lock:
+            self._wake = callback
 
     @property
     def link_quality(self) -> int:

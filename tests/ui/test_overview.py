@@ -784,3 +784,37 @@ def test_overview_without_machines_says_so(qtbot) -> None:  # type: ignore[no-un
     )
     ctx.frame.emit(time.time())
     qtbot.waitUntil(lambda: not view.container.empty)
+
+
+def test_a_value_change_repaints_its_row_and_the_screen_shows_the_whole_tile(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Only changed rows are repainted (over the cached chrome): what reaches the screen must
+    still be the whole tile as a full paint draws it, new value included."""
+    values = {"state": "running", "spindle_speed_rpm": 7420.4, "spindle_temp_c": 50.26}
+    tile = _fake_tile(qtbot, LIGHT, {**values, "vibration_mm_s": 1.0})
+    painted: list[QRect] = []
+
+    class Watch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                painted.append(event.rect())  # type: ignore[attr-defined]
+            return False
+
+    watch = Watch()
+    tile.installEventFilter(watch)
+    tile.show()
+    qtbot.waitExposed(tile)
+    qtbot.waitUntil(lambda: tile.rect() in painted)  # the first, whole paint
+    painted.clear()
+
+    def on_screen() -> QImage:
+        image = tile.screen().grabWindow(tile.winId()).toImage()
+        return image.convertToFormat(QImage.Format.Format_RGB32)
+
+    store = _store(SPECS, {**values, "vibration_mm_s": 9.0})  # hi: the row gains a mark
+    assert tile.refresh(store, time.time())  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: bool(painted))
+    row = dict(tile.row_rects())["vibration_mm_s"]
+    assert painted == [row.toAlignedRect()], "one row repainted, not the tile"
+    assert dict(tile.key_values())["vibration_mm_s"] == "9.00 mm/s"
+    full = tile.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    qtbot.waitUntil(lambda: on_screen() == full)
