@@ -10,7 +10,8 @@ Contract
 * ``tags_per_machine`` larger than a machine's natural tag count pads it with auxiliary
   signals up to exactly that many tags (aliases ``0..n-1``); 0 keeps the natural tags only.
 * ``step(t, dt)`` injects every scheduled fault whose onset has been reached, then steps
-  every machine; it returns ``{machine_id: (values, quality)}`` as
+  every machine (or only those named in ``machines``: a runner may step the plant in slices,
+  each machine still by ``dt``); it returns ``{machine_id: (values, quality)}`` as
   :meth:`MachineModel.step <copilot.sim.models.MachineModel.step>` does.
 * Every injected fault is appended to :attr:`Plant.fault_log` as a
   :class:`~copilot.sim.faults.FaultRecord` and passed to :attr:`Plant.on_fault`, if set.
@@ -21,7 +22,7 @@ No sockets, threads, wall-clock time or global random state here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from copilot.protocol.messages import Scalar, Value
 from copilot.sim.faults import (
@@ -147,8 +148,8 @@ class Plant:
         """Scheduled faults whose onset has not been reached yet, in onset order."""
         return list(self._pending)
 
-    def step(self, t: float, dt: float) -> StepResult:
-        """Inject due faults, then advance every machine by ``dt`` seconds to time ``t``."""
+    def step(self, t: float, dt: float, machines: Sequence[str] | None = None) -> StepResult:
+        """Inject due faults, then advance every machine (or ``machines``) by ``dt`` to ``t``."""
         self.t = t
         pending = self._pending
         if pending and pending[0].onset_s <= t:
@@ -165,7 +166,9 @@ class Plant:
                     spec.tag,
                 )
             del pending[:due]
-        return {m.info.id: m.step(t, dt) for m in self.machines}
+        if machines is None:
+            return {m.info.id: m.step(t, dt) for m in self.machines}
+        return {mid: self.by_id[mid].step(t, dt) for mid in machines}
 
     def execute(
         self, machine_id: str, name: str, args: Mapping[str, Scalar] | None = None

@@ -1,10 +1,14 @@
 """Run the simulated plant as real agents: one :class:`~copilot.agent.AgentSession` per machine.
 
 Built only on the agent SDK. All sessions share one thread and one key pair (the ``agent``
-identity of this data folder). Each tick steps the plant by ``1 / rate_hz`` simulated seconds
-and publishes every tag; commands from the hub run against the plant model, with its
-interlocks. Every injected fault is logged and appended to ``<data>/sim/faults.jsonl`` with its
-onset, so that anomaly detection can be scored later.
+identity of this data folder). Every machine is stepped by ``1 / rate_hz`` simulated seconds
+and publishes every tag once per period, but the machines are not in lockstep: the period is cut
+into up to one slice per machine (each at least :data:`SLICE_MIN_S`), and each slice steps and
+publishes its share of the plant — a real plant's controllers do not all scan at the same
+instant, and the hub and stations see a steady stream instead of one burst per period.
+Commands from the hub run against the plant model, with its interlocks. Every injected fault
+is logged and appended to ``<data>/sim/faults.jsonl`` with its onset, so that anomaly detection
+can be scored later.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from copilot.sim.plant import Plant
 log = logging.getLogger(__name__)
 
 MAX_RATE_HZ = 1000.0  # samples per second per tag; beyond this the plant cannot keep time
+SLICE_MIN_S = 0.01  # the shortest slice of a period the machines' phases are spread over
 
 
 def check_sim_settings(sim: SimSettings) -> None:
@@ -122,6 +127,10 @@ class SimulatedPlant:
         self.bus = Bus(security)
         self.dt = 1.0 / sim.rate_hz
         self.t = 0.0
+        ids = [m.info.id for m in self.plant.machines]
+        n_slices = max(1, min(len(ids), int(self.dt / SLICE_MIN_S)))
+        self.slices = [ids[i::n_slices] for i in range(n_slices)]  # lines and kinds interleaved
+        self._slice = 0
         self.started = time.time()
         journal_dir = settings.data_path / "agents"
         self.sessions = {
@@ -142,7 +151,7 @@ class SimulatedPlant:
         self.paused: set[str] = set()
         self._requests: queue.SimpleQueue[tuple[str, str, dict[str, object]]] = queue.SimpleQueue()
         self.runner = AgentRunner(
-            list(self.sessions.values()), self._tick, self.dt, stop_event=stop
+            list(self.sessions.values()), self._tick, self.dt / len(self.slices), stop_event=stop
         )
 
     def _on_fault(self, record: FaultRecord) -> None:
@@ -203,10 +212,13 @@ class SimulatedPlant:
                 )
 
     def _tick(self, now: float) -> None:
+        """One slice of the period: its machines are stepped by a whole period and publish."""
         self._apply_requests()
-        self.t += self.dt
+        self.t += self.dt / len(self.slices)
+        share = self.slices[self._slice]
+        self._slice = (self._slice + 1) % len(self.slices)
         stamp = int(now * 1e9)
-        for machine_id, (values, quality) in self.plant.step(self.t, self.dt).items():
+        for machine_id, (values, quality) in self.plant.step(self.t, self.dt, share).items():
             if machine_id in self.paused:
                 continue
             self.sessions[machine_id].publish(values, stamp, quality or None)
