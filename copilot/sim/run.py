@@ -2,10 +2,13 @@
 
 Built only on the agent SDK. All sessions share one thread and one key pair (the ``agent``
 identity of this data folder). Every machine is stepped by ``1 / rate_hz`` simulated seconds
-and publishes every tag once per period, but the machines are not in lockstep: the period is cut
-into up to one slice per machine (each at least :data:`SLICE_MIN_S`), and each slice steps and
-publishes its share of the plant — a real plant's controllers do not all scan at the same
-instant, and the hub and stations see a steady stream instead of one burst per period.
+and publishes every tag once per period, but a big plant is not stepped in lockstep: the period
+is cut into slices of about :data:`SLICE_SAMPLES` samples (at most one per machine, each at
+least :data:`SLICE_MIN_S`), and each slice steps and publishes its share of the plant — a real
+plant's controllers do not all scan at the same instant, and the hub and stations see a steady
+stream instead of one burst of every tag per period. A plant whose whole period is one small
+batch (the default twelve machines) stays one slice: spreading it would only wake every
+receiver more often.
 Commands from the hub run against the plant model, with its interlocks. Every injected fault
 is logged and appended to ``<data>/sim/faults.jsonl`` with its onset, so that anomaly detection
 can be scored later.
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_RATE_HZ = 1000.0  # samples per second per tag; beyond this the plant cannot keep time
 SLICE_MIN_S = 0.01  # the shortest slice of a period the machines' phases are spread over
+SLICE_SAMPLES = 1000  # about this many samples a slice (200 machines × 50 tags: 10 slices)
 
 
 def check_sim_settings(sim: SimSettings) -> None:
@@ -128,7 +132,9 @@ class SimulatedPlant:
         self.dt = 1.0 / sim.rate_hz
         self.t = 0.0
         ids = [m.info.id for m in self.plant.machines]
-        n_slices = max(1, min(len(ids), int(self.dt / SLICE_MIN_S)))
+        samples = sum(len(m.tags) for m in self.plant.machines)
+        most = min(len(ids), int(self.dt / SLICE_MIN_S))
+        n_slices = max(1, min(most, math.ceil(samples / SLICE_SAMPLES)))
         self.slices = [ids[i::n_slices] for i in range(n_slices)]  # lines and kinds interleaved
         self._slice = 0
         self.started = time.time()
