@@ -1,15 +1,19 @@
 """What an alarm is (:class:`AlarmDef`) and what it is doing now (:class:`AlarmRecord`).
 
 Definitions are compiled from a BIRTH and the site file; records are mutable, one per alarm,
-owned by the engine.
+owned by the engine. Both are msgspec Structs kept out of the garbage collector's sight
+(``gc=False``: they hold no reference cycles): a plant has tens of thousands of them, and a
+full collection that walked them all cost the hub's ingest ~15 % of its rate.
 
 Times are ns UTC (``int``) everywhere, as on the wire.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from copilot.protocol import AlarmState, AlarmStatus, Claim, Priority, Shelf
 
@@ -41,8 +45,7 @@ def alarm_id(machine: str, tag: str, condition: str) -> str:
     return f"{machine}/{tag}/{condition}"
 
 
-@dataclass(frozen=True, slots=True)
-class AlarmDef:
+class AlarmDef(msgspec.Struct, frozen=True, gc=False):
     """One alarm as configured: what it watches, how urgent it is, how it behaves.
 
     ``alias`` is the tag's DATA alias (``-1`` for the link and for anomaly alarms).
@@ -72,8 +75,7 @@ class AlarmDef:
     unit: str = ""
 
 
-@dataclass(slots=True)
-class AlarmRecord:
+class AlarmRecord(msgspec.Struct, gc=False):
     """An alarm's live state: the ISA-18.2 state plus what hides it, who did what and when.
 
     ``raw`` is the condition before the delays (``raw_since`` when it last changed);
@@ -103,7 +105,6 @@ class AlarmRecord:
     value: float | None = None
     updated: int = 0
     hold_until: int = 0  # after a mode change: the condition must hold past this to raise
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
