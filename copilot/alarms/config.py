@@ -305,15 +305,19 @@ class AlarmConfig:
         """``tag`` as the site wants it alarmed (``None``: the site turned its alarms off).
 
         The result's ``limits``, ``deadband`` and ``alarm`` are the machine's own declaration
-        with the matching rules applied in file order; its ``alarm`` is never ``None``. It is
-        cached per (kind, machine, tag name) while the BIRTH's spec stays equal, and shared:
-        do not change it.
+        with the matching rules applied in file order. A tag no rule matches is returned as it
+        is (its ``alarm`` may be ``None``), allocating nothing: a plant's tens of thousands of
+        tags cost the hub no second copy. Merged results are cached per (kind, machine, tag
+        name) while the BIRTH's spec stays equal, and shared: do not change them.
         """
+        rules = self.rules_for(machine, tag.name)
+        if not rules:
+            return tag
         key = (machine.kind, machine.id, tag.name)
         hit = self._results.get(key)
         if hit is not None and (hit[0] is tag or hit[0] == tag):
             return hit[1]
-        result = self._merge(machine, tag, self.rules_for(machine, tag.name))
+        result = self._merge(machine, tag, rules)
         if len(self._results) >= _CACHE_MAX:
             self._results.clear()
         self._results[key] = (tag, result)
