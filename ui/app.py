@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
         self.alarms_action = action("⚠ Alarms", ["F2", "Alt+A"], self.show_alarms, "Alarm table")
         self.kpis_action = action("Alarm KPIs", ["F3"], self.show_kpis, "Alarm load KPIs")
         self.silence_action = action(
-            "🔇 Silence", ["F4"], self.silence, "Quiet the alarm tone (does not acknowledge)"
+            "Silence", ["F4"], self.silence, "Quiet the alarm tone (does not acknowledge)"
         )
         self.title = QLabel()
         self.title.setObjectName("viewTitle")

@@ -716,10 +716,12 @@ class QtMachineTile(QWidget):
         inner = w - 2 * PAD
         y = float(PAD)
         g = _Geometry()
-        g.alarms = QRectF(w - PAD - 80, y, 80, NAME_H)
         g.name = QRectF(PAD, y, inner, NAME_H)
         y += NAME_H
         g.state = QRectF(PAD, y, inner, STATE_H)
+        # The alarm badge sits at the end of the state line: the name of a machine in alarm is
+        # the one an operator must read whole.
+        g.alarms = QRectF(w - PAD - 96, y, 96, STATE_H)
         y += STATE_H + 4
         for _ in range(MAX_KEYS):
             g.rows.append(QRectF(PAD / 2, y, w - PAD, ROW_H))
@@ -782,6 +784,7 @@ class QtMachineTile(QWidget):
             tuple(self._others),
             tuple(self._verdicts[t].kind for t in self._others),
             self._alarm,
+            tuple(sorted(self._alarm_counts.items())),
             self.hasFocus() and self._keyboard_focus,
             self.snapshot.info.name,
             self.snapshot.info.kind,
@@ -839,16 +842,17 @@ class QtMachineTile(QWidget):
             p.drawRoundedRect(frame.adjusted(4, 4, -4, -4), 6, 6)
 
         g = self._geo
-        # Name and alarms (the alarm area is empty until the alarm system feeds the tile).
-        alarm_w = self._paint_alarms(p, c, g.alarms)
+        # The name, whole; then the state line with the alarms at its end (nothing there until
+        # the alarm system feeds the tile, nor while the machine has none).
         p.setFont(_font(20, True))
         p.setPen(c.text)
-        name_w = int(g.name.width() - (alarm_w + 6 if alarm_w else 0))
         name = _metrics(20, True).elidedText(
-            self.snapshot.info.name, Qt.TextElideMode.ElideRight, name_w
+            self.snapshot.info.name, Qt.TextElideMode.ElideRight, int(g.name.width())
         )
         p.drawText(g.name, _LEFT_V, name)
-        self._paint_state(p, c, theme, g.state, fault)
+        alarm_w = self._paint_alarms(p, c, g.alarms)
+        state = g.state.adjusted(0, 0, -(alarm_w + 6) if alarm_w else 0, 0)
+        self._paint_state(p, c, theme, state, fault)
         p.setPen(QPen(c.border, 1))
         p.drawLine(
             QPointF(PAD, g.state.bottom() + 2), QPointF(self.width() - PAD, g.state.bottom() + 2)
@@ -969,17 +973,13 @@ class QtMachineTile(QWidget):
 
     def _paint_alarms(self, p: QPainter, c: _Colors, rect: QRectF) -> float:
         """The alarm badge; nothing before the alarm system feeds the tile. Returns its width."""
-        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if self._alarm is None:
             return 0.0
         n, priority = self._alarm
         if self._alarm_counts:
             return self._paint_alarm_counts(p, c, rect)
         if n == 0:
-            p.setFont(_font(16))
-            p.setPen(c.text_dim)
-            p.drawText(rect, right, "0 alarms")
-            return float(QFontMetrics(p.font()).horizontalAdvance("0 alarms"))
+            return 0.0  # no alarms: nothing to read (high-performance HMI: no clutter)
         # Shape and colour by priority: triangle urgent/high, diamond medium, square low.
         color = {
             "urgent": c.fault,
