@@ -59,6 +59,7 @@ from copilot.protocol import PRIORITIES, PRIORITY_RANK, Quality, TagSpec, reason
 from copilot.series import F64
 from copilot.station import MachinesChanged, MachineSnapshot, StationStore
 from ui.context import StationContext
+from ui.tap import QtTappable
 from ui.theme import (
     SPACING,
     TOUCH,
@@ -1169,7 +1170,7 @@ class QtMachineTile(QWidget):
 SUMMARY_KINDS = ("fault", "offline", "out_of_range", "alarms")
 
 
-class _SummaryChip(QWidget):
+class _SummaryChip(QtTappable):
     """One count of the summary strip: a shape, the number, the words; a tap opens the first."""
 
     def __init__(self, summary: QtPlantSummary, kind: str) -> None:
@@ -1178,11 +1179,9 @@ class _SummaryChip(QWidget):
         self.kind = kind
         self.count = 0
         self.first: str | None = None
-        self._press: QPointF | None = None
         self._keyboard_focus = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumHeight(TOUCH)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def words(self) -> str:
         """``2 in fault``, ``0 offline``, ``1 out of range``, ``3 alarms``."""
@@ -1272,29 +1271,6 @@ class _SummaryChip(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(QRectF(x - 9, y - 9, 18, 18), 4, 4)
         p.restore()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.globalPosition()
-            event.accept()
-        else:
-            super().mousePressEvent(event)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        press, self._press = self._press, None
-        if press is None or event.button() != Qt.MouseButton.LeftButton:
-            super().mouseReleaseEvent(event)
-            return
-        event.accept()
-        if (event.globalPosition() - press).manhattanLength() <= TOUCH / 2:
-            self.activate()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
-            event.accept()
-            self.activate()
-            return
-        super().keyPressEvent(event)
 
     def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802
         super().focusInEvent(event)

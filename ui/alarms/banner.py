@@ -19,8 +19,6 @@ from PySide6.QtGui import (
     QBrush,
     QFont,
     QFontMetrics,
-    QKeyEvent,
-    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
@@ -37,6 +35,7 @@ from copilot.protocol import PRIORITIES
 from ui.alarms.look import paint_priority, priority_color, priority_path, priority_word
 from ui.alarms.watch import QtAlarmWatch
 from ui.context import StationContext
+from ui.tap import QtTappable
 from ui.theme import SPACING, TOUCH
 
 FLASH_PERIOD_S = 2.0  # on for half of it: 0.5 Hz, well under the 1 Hz ceiling, and gentle
@@ -51,42 +50,17 @@ def _font(px: int, bold: bool = False) -> QFont:
     return font
 
 
-class _Tappable(QWidget):
+class _Tappable(QtTappable):
     """A widget that opens the alarm table on a tap, Enter or Space."""
 
     def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self._press: QPointF | None = None
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     def activate(self) -> None:
         """Open the alarm table."""
         self.ctx.open_alarms.emit()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.globalPosition()
-            event.accept()
-        else:
-            super().mousePressEvent(event)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        press, self._press = self._press, None
-        if press is None or event.button() != Qt.MouseButton.LeftButton:
-            super().mouseReleaseEvent(event)
-            return
-        event.accept()
-        if (event.globalPosition() - press).manhattanLength() <= TOUCH / 2:
-            self.activate()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
-            event.accept()
-            self.activate()
-            return
-        super().keyPressEvent(event)
 
 
 class QtAlarmBanner(_Tappable):
