@@ -32,6 +32,28 @@ def _ns(t: float) -> int:
     return round(float(t) * 1e9)
 
 
+def _walk(
+    state: bool,
+    index: int,
+    samples: npt.NDArray[np.intp],
+    enters: npt.NDArray[np.bool_],
+    leaves: npt.NDArray[np.bool_],
+    times: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    out: list[RawChange],
+) -> bool:
+    """One condition along its samples in time order: record each flip; the state it ends in.
+
+    ``enters``/``leaves`` say, per sample, whether it would raise or clear the condition (a
+    sample in a deadband does neither).
+    """
+    for i, enter, leave in zip(samples, enters, leaves, strict=True):
+        if (enter and not state) or (leave and state):
+            state = not state
+            out.append(RawChange(index, _ns(times[i]), state, float(values[i])))
+    return state
+
+
 @dataclass(frozen=True, slots=True)
 class RawChange:
     """A condition appeared or went away in the samples (before delays)."""
@@ -177,17 +199,17 @@ class ConditionTable:
             return
         rows, cols = np.nonzero(moved)
         for alias, j in {(int(aliases[r]), int(c)) for r, c in zip(rows, cols, strict=True)}:
-            state = bool(self.limit_raw[alias, j])
-            index = int(self.limit_index[alias, j])
-            for i in np.flatnonzero(aliases == alias):
-                if entered[i, j] and not state:
-                    state = True
-                elif left[i, j] and state:
-                    state = False
-                else:
-                    continue
-                out.append(RawChange(index, _ns(times[i]), state, float(values[i])))
-            self.limit_raw[alias, j] = state
+            mine = np.flatnonzero(aliases == alias)
+            self.limit_raw[alias, j] = _walk(
+                bool(self.limit_raw[alias, j]),
+                int(self.limit_index[alias, j]),
+                mine,
+                entered[mine, j],
+                left[mine, j],
+                times,
+                values,
+                out,
+            )
             self._safe_band(alias)
 
     def _discrete(
@@ -210,15 +232,17 @@ class ConditionTable:
         if not moved.any():
             return
         for alias in {int(a) for a in aliases[rows[moved]]}:
-            state = bool(self.on_raw[alias])
-            index = int(self.on_index[alias])
-            for r in np.flatnonzero(aliases[rows] == alias):
-                if not valid[r] or bool(alarm[r]) == state:
-                    continue
-                state = bool(alarm[r])
-                i = int(rows[r])
-                out.append(RawChange(index, _ns(times[i]), state, float(values[i])))
-            self.on_raw[alias] = state
+            mine = np.flatnonzero(aliases[rows] == alias)
+            self.on_raw[alias] = _walk(
+                bool(self.on_raw[alias]),
+                int(self.on_index[alias]),
+                rows[mine],
+                valid[mine] & alarm[mine],
+                valid[mine] & ~alarm[mine],
+                times,
+                values,
+                out,
+            )
 
     def _rates(
         self,
