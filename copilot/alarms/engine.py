@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from copilot.alarms import states
 from copilot.alarms.config import AlarmConfig
-from copilot.alarms.evaluate import LEVELS, ConditionTable
+from copilot.alarms.evaluate import LEVELS, ConditionTable, ModeChange, RawChange
 from copilot.alarms.model import COMM_TAG, AlarmDef, AlarmRecord, Change, alarm_id
 from copilot.protocol import AlarmAction, AlarmStatus, Birth, MachineInfo, Priority, TagSpec
 
@@ -167,7 +167,6 @@ class MachineAlarms:
     table: ConditionTable
     records: list[AlarmRecord]
     mode: str | None = None
-    by_index: list[AlarmRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -230,7 +229,7 @@ class AlarmEngine:
                 rec.definition = d
             records.append(rec)
         old = self.machines.get(info.id)
-        m = MachineAlarms(info, table, records, mode=None, by_index=records)
+        m = MachineAlarms(info, table, records)
         if old is not None:
             m.mode = old.mode
             table.mode = old.mode
@@ -264,19 +263,18 @@ class AlarmEngine:
         self.evaluated += int(aliases.size)
         raw, modes = m.table.evaluate(aliases, times_s, values, qualities)
         out: list[Change] = []
-        if modes:
-            events: list[tuple[int, int, object]] = [(c.at, 1, c) for c in raw]
-            events += [(mc.at, 0, mc) for mc in modes]
-            events.sort(key=lambda e: (e[0], e[1]))
-            for _at, kind, ev in events:
-                if kind == 0:
-                    out += self._mode(m, ev.mode, ev.at)  # type: ignore[attr-defined]
-                else:
-                    rec = m.by_index[ev.index]  # type: ignore[attr-defined]
-                    out += self._raw(m, rec, ev.active, ev.at, ev.value)  # type: ignore[attr-defined]
-        else:
-            for c in raw:
-                out += self._raw(m, m.by_index[c.index], c.active, c.at, c.value)
+        # A mode change applies before the conditions of the same instant (they are judged in
+        # the new mode); ``raw`` is in time order already.
+        events: list[RawChange | ModeChange] = (
+            sorted([*modes, *raw], key=lambda e: (e.at, isinstance(e, RawChange)))
+            if modes
+            else [*raw]
+        )
+        for ev in events:
+            if isinstance(ev, ModeChange):
+                out += self._mode(m, ev.mode, ev.at)
+            else:  # the first records of a machine are its definitions, in the same order
+                out += self._raw(m, m.records[ev.index], ev.active, ev.at, ev.value)
         if self._pending:
             out += self._due(round(float(times_s.max()) * 1e9), machine)
         return out

@@ -46,7 +46,7 @@ from copilot.protocol import (
     alarm_topic,
 )
 from copilot.settings import HubSettings
-from copilot.storage import Connection, StorageError, WriteFailed, Writer, open_database
+from copilot.storage import Connection, WriteFailed, Writer, open_database
 
 log = logging.getLogger(__name__)
 
@@ -152,20 +152,20 @@ class AlarmService(Service):
 
     def on_event(self, event: Event) -> None:
         """Feed the engine from what the plant state did."""
-        now = time.time_ns()
         match event:
-            case SamplesIngested():
+            case SamplesIngested():  # the hot path: no clock read, samples carry their times
                 changes = self.engine.on_samples(
                     event.machine, event.aliases, event.times, event.values, event.qualities
                 )
             case MachineBorn():
-                changes = self.engine.on_birth(event.birth, now)
+                changes = self.engine.on_birth(event.birth, time.time_ns())
             case MachineResumed():
-                changes = self.engine.on_link(event.machine, False, now)
+                changes = self.engine.on_link(event.machine, False, time.time_ns())
             case MachineOffline():
-                lost = event.reason != "shutdown"
-                at = int(event.at * 1e9) if event.at else now
-                changes = self.engine.on_link(event.machine, lost, at) if lost else []
+                if event.reason == "shutdown":  # a planned stop is not a lost link
+                    return
+                at = int(event.at * 1e9) if event.at else time.time_ns()
+                changes = self.engine.on_link(event.machine, True, at)
             case _:
                 return
         if changes:
@@ -424,6 +424,3 @@ def _rows(c: Change) -> list[tuple[str, tuple[object, ...]]]:
         )
     )
     return out
-
-
-__all__ = ["AlarmService", "StorageError"]
