@@ -30,6 +30,7 @@ TOPIC_MACHINE = b"m/"
 TOPIC_COMMAND = b"c/"
 TOPIC_HUB = b"h/"
 TOPIC_ALARM = b"a/"
+TOPIC_GATE = b"g/"
 
 
 def valid_id(machine_id: str) -> bool:
@@ -45,6 +46,16 @@ def machine_topic(machine_id: str) -> bytes:
 def command_topic(machine_id: str) -> bytes:
     """PUB topic of command status updates for a machine: ``c/<id>/``."""
     return b"c/" + machine_id.encode() + b"/"
+
+
+def approval_topic(machine_id: str) -> bytes:
+    """PUB topic of two-person approvals for a machine: ``g/approval/<id>/``."""
+    return b"g/approval/" + machine_id.encode() + b"/"
+
+
+def authority_topic(scope: str) -> bytes:
+    """PUB topic of control authority changes: ``g/authority/<scope>/``."""
+    return b"g/authority/" + scope.encode() + b"/"
 
 
 def alarm_topic(machine_id: str) -> bytes:

@@ -216,11 +216,35 @@ class ArgSpec(msgspec.Struct, omit_defaults=True):
     description: str = ""
 
 
+CheckOp = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"]
+
+
+class Check(msgspec.Struct, omit_defaults=True):
+    """An interlock or permissive the hub can evaluate from one tag's live value.
+
+    An ``interlock`` blocks the command while ``<tag> <op> <value(s)>`` holds; a
+    ``permissive`` must hold for the command to go. ``words`` says the blocking condition for
+    people ("guard door open", "machine not idle or in setup"). A tag of another quality than
+    Good blocks either way ("guard door state unknown"). The agent checks again when the
+    command arrives: the hub's check explains, the machine's decides.
+    """
+
+    kind: Literal["interlock", "permissive"]
+    tag: str
+    op: CheckOp
+    words: str
+    value: float = 0.0
+    values: list[float] = msgspec.field(default_factory=list)
+
+
 class CommandSpec(msgspec.Struct, omit_defaults=True):
     """One command a machine accepts.
 
     ``interlocks`` name conditions that block the command, ``permissives`` conditions that
     must hold; both are words for people (``guard door closed``) and the agent checks them.
+    ``checks`` are the same conditions in a form the hub and stations evaluate before anyone
+    presses (:class:`Check`). ``risk`` is the machine's own risk class; a site policy may
+    raise or lower the tier.
     """
 
     name: str
@@ -230,6 +254,7 @@ class CommandSpec(msgspec.Struct, omit_defaults=True):
     interlocks: list[str] = msgspec.field(default_factory=list)
     permissives: list[str] = msgspec.field(default_factory=list)
     description: str = ""
+    checks: list[Check] = msgspec.field(default_factory=list)
 
 
 class MachineInfo(msgspec.Struct, omit_defaults=True):
@@ -314,6 +339,7 @@ class Command(msgspec.Struct, tag="CMD", tag_field="t", omit_defaults=True):
 
 CommandState = Literal[
     "SENT",
+    "AWAITING_APPROVAL",
     "ACCEPTED",
     "REJECTED",
     "EXECUTING",
@@ -324,22 +350,28 @@ CommandState = Literal[
     "UNKNOWN",
 ]
 # The lifecycle, listed once: hub, station and agent read these instead of their own copies.
-ACTIVE_STATES: frozenset[str] = frozenset({"SENT", "ACCEPTED", "EXECUTING"})
+ACTIVE_STATES: frozenset[str] = frozenset({"SENT", "AWAITING_APPROVAL", "ACCEPTED", "EXECUTING"})
 FINAL_STATES: frozenset[str] = frozenset(
     {"REJECTED", "COMPLETED", "FAILED", "EXPIRED", "CANCELLED", "UNKNOWN"}
 )
 TERMINAL_STATES = FINAL_STATES  # the older name
 STATE_RANK: dict[str, int] = {
     "SENT": 0,
-    "ACCEPTED": 1,
-    "EXECUTING": 2,
-    **dict.fromkeys(FINAL_STATES, 3),
+    "AWAITING_APPROVAL": 1,
+    "ACCEPTED": 2,
+    "EXECUTING": 3,
+    **dict.fromkeys(FINAL_STATES, 4),
 }
 """Lifecycle order: a status never moves a command backwards (times come from other clocks)."""
 
 
 class CommandStatus(msgspec.Struct, tag="CMD_STATUS", tag_field="t", omit_defaults=True):
-    """Where a command is in its lifecycle; ``message`` is a sentence for people."""
+    """Where a command is in its lifecycle; ``message`` is a sentence for people.
+
+    An agent fills the first seven fields. The hub adds, on what it relays, the command's
+    ``name``, the printed name of the person who asked (``by``) and of the approver
+    (``approved_by``), its risk ``tier`` (1–4) and, on a reply, the ``CMD_REQ``'s ``request_id``.
+    """
 
     cmd_id: str
     machine: str
@@ -348,6 +380,11 @@ class CommandStatus(msgspec.Struct, tag="CMD_STATUS", tag_field="t", omit_defaul
     message: str = ""
     observed: dict[str, Value] | None = None
     at: int = 0
+    name: str = ""
+    by: str = ""
+    approved_by: str = ""
+    tier: int = 0
+    request_id: int = 0
 
 
 class CommandQuery(msgspec.Struct, tag="CMD_QUERY", tag_field="t", omit_defaults=True):
@@ -594,7 +631,10 @@ class AlarmStatus(msgspec.Struct, tag="ALARM", tag_field="t", omit_defaults=True
 
 
 class AlarmAct(msgspec.Struct, tag="ALARM_ACT", tag_field="t", omit_defaults=True):
-    """Station/CLI → hub: do ``action`` to the alarms ``ids``; ``who`` did it.
+    """Station/CLI → hub: do ``action`` to the alarms ``ids`` as the person of ``token``.
+
+    The hub records the session's person; ``who`` is kept only for hubs that run without
+    people (``--no-gate``), where it is written as the station asserted it.
 
     ``note`` is the acknowledgement's note or the shelving's reason (required to shelve and to
     take out of service); ``duration_s`` a timed shelf's length (0 with ``oneshot``).
@@ -602,11 +642,12 @@ class AlarmAct(msgspec.Struct, tag="ALARM_ACT", tag_field="t", omit_defaults=Tru
 
     action: AlarmAction
     ids: list[str]
-    who: str
+    who: str = ""
     note: str = ""
     duration_s: float = 0.0
     oneshot: bool = False
     request_id: int = 0
+    token: str = ""
 
 
 class AlarmActReply(msgspec.Struct, tag="ALARM_ACT_REPLY", tag_field="t", omit_defaults=True):
@@ -642,6 +683,248 @@ class AlarmHistory(msgspec.Struct, tag="ALARM_HIST", tag_field="t", omit_default
     more: bool = False
 
 
+# The command gate (people, sessions, requests, approvals, control authority, audit).
+
+Role = Literal["Observer", "Operator", "Engineer", "Supervisor", "SecurityAdmin"]
+ROLES: tuple[Role, ...] = ("Observer", "Operator", "Engineer", "Supervisor", "SecurityAdmin")
+"""The default role names (OPC UA Part 3 well-known roles)."""
+
+TIERS: dict[str, int] = {"routine": 1, "confirm": 2, "sign": 3, "two_person": 4}
+"""Risk class → tier: 1 one tap, 2 confirm, 3 sign (PIN + reason), 4 two-person."""
+
+
+class Login(msgspec.Struct, tag="LOGIN", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: log ``user`` in with a PIN or password; answered by SESSION or GATE."""
+
+    user: str
+    secret: str
+    request_id: int = 0
+
+
+class Grant(msgspec.Struct, omit_defaults=True):
+    """What the session's person may do with one command of one machine, by the site policy.
+
+    ``tier`` is the effective risk tier (the policy may override the machine's risk class);
+    ``allowed`` false comes with ``why``, one sentence; ``voice``: voice may propose it.
+    """
+
+    machine: str
+    name: str
+    tier: int
+    allowed: bool
+    why: str = ""
+    voice: bool = False
+
+
+class Session(msgspec.Struct, tag="SESSION", tag_field="t", omit_defaults=True):
+    """Hub → the station that logged in: a token bound to that station's key.
+
+    Every gate request carries ``token``; the hub, not the station, knows who it is. ``areas``
+    are the areas the station's key is limited to (empty: all). The station warns after
+    ``idle_warn_s`` without input and locks at ``idle_lock_s``; the hub ends a session unused
+    for ``idle_lock_s`` itself. ``grants`` lists, for every known machine, what this person
+    may command and at which tier; the hub sends the SESSION again (same token) when a machine
+    is born, so the list stays whole. ``station`` is the station key's name.
+    """
+
+    token: str
+    user: str
+    name: str
+    roles: list[Role]
+    request_id: int = 0
+    areas: list[str] = msgspec.field(default_factory=list)
+    idle_warn_s: float = 240.0
+    idle_lock_s: float = 300.0
+    started: int = 0
+    grants: list[Grant] = msgspec.field(default_factory=list)
+    station: str = ""
+
+
+class Logout(msgspec.Struct, tag="LOGOUT", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: end a session (``reason``: user, idle lock, switch user)."""
+
+    token: str
+    reason: Literal["user", "idle", "switch"] = "user"
+    request_id: int = 0
+
+
+class GateReply(msgspec.Struct, tag="GATE", tag_field="t", omit_defaults=True):
+    """Hub → the asker: the outcome of a gate request that has no richer answer.
+
+    ``code`` is stable (``ok``, ``bad_credentials``, ``locked_out``, ``not_authenticated``,
+    ``not_authorised``…, docs/protocol.md §13); ``message`` one sentence for people.
+    """
+
+    request_id: int
+    ok: bool
+    code: str
+    message: str = ""
+
+
+class Signature(msgspec.Struct, omit_defaults=True):
+    """A re-entered secret and the reason, for a tier-3 (sign) or an approval."""
+
+    secret: str
+    reason: str = ""
+
+
+class CommandRequest(msgspec.Struct, tag="CMD_REQ", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: ask the gate to run a command (the only way a person commands).
+
+    ``confirmed``: the person saw the target and old → new value (tier 2 and above);
+    ``sign``: the re-entered secret and the reason (tier 3; tier 4 with a reason for the
+    approver). ``not_after`` (ns UTC) bounds when it may still be dispatched (tier 1–3; a
+    two-person request waits for its approval window instead). Answered by ``CMD_STATUS``
+    with the same ``request_id``; a ``cmd_id`` sent again gets its current status, never a
+    second run.
+    """
+
+    token: str
+    cmd_id: str
+    machine: str
+    name: str
+    not_after: int
+    args: dict[str, Scalar] = msgspec.field(default_factory=dict)
+    origin: Origin = "api"
+    confirmed: bool = False
+    sign: Signature | None = None
+    request_id: int = 0
+
+
+class CommandCancel(msgspec.Struct, tag="CMD_CANCEL", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: withdraw a command still awaiting approval."""
+
+    token: str
+    cmd_id: str
+    request_id: int = 0
+
+
+class CheckState(msgspec.Struct, omit_defaults=True):
+    """One interlock or permissive as the gate evaluated it (``ok``: not blocking)."""
+
+    kind: Literal["interlock", "permissive"]
+    words: str
+    ok: bool
+    since: int = 0
+
+
+ApprovalState = Literal["pending", "approved", "denied", "expired", "withdrawn"]
+
+
+class Approval(msgspec.Struct, tag="APPROVAL", tag_field="t", omit_defaults=True):
+    """A two-person command waiting for (or past) a Supervisor's decision.
+
+    Published on ``g/approval/<machine>/`` to every station, and in snapshots while pending.
+    ``watch`` names the tags an approver should see trended; ``checks`` the interlock state
+    when it was asked; ``reason`` is the requester's, ``note`` the approver's.
+    """
+
+    cmd_id: str
+    machine: str
+    name: str
+    label: str
+    args: dict[str, Scalar]
+    requested_by: str
+    requested_name: str
+    station: str
+    requested_at: int
+    expires_at: int
+    state: ApprovalState = "pending"
+    reason: str = ""
+    decided_by: str = ""
+    decided_name: str = ""
+    decided_at: int = 0
+    note: str = ""
+    area: str = ""
+    checks: list[CheckState] = msgspec.field(default_factory=list)
+    watch: list[str] = msgspec.field(default_factory=list)
+    old: dict[str, Value] = msgspec.field(default_factory=dict)
+    request_id: int = 0
+
+
+class ApprovalDecision(msgspec.Struct, tag="APPROVE", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: a Supervisor approves or denies; approving re-enters the secret."""
+
+    token: str
+    cmd_id: str
+    approve: bool
+    sign: Signature | None = None
+    request_id: int = 0
+
+
+AuthorityAction = Literal["take", "release", "request", "grant", "refuse", "override"]
+
+
+class AuthorityAct(msgspec.Struct, tag="AUTH_ACT", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: control authority over ``scope`` (``machine:<id>`` or ``area:<name>``).
+
+    ``take`` a free scope; ``release`` your own; ``request`` a hand-over from the holder, who
+    may ``grant`` or ``refuse``; a Supervisor may ``override``.
+    """
+
+    token: str
+    scope: str
+    act: AuthorityAction
+    note: str = ""
+    request_id: int = 0
+
+
+class Authority(msgspec.Struct, tag="AUTHORITY", tag_field="t", omit_defaults=True):
+    """Who holds control of a scope (published on ``g/authority/``, and in snapshots).
+
+    ``holder`` empty: the scope is free again. ``asked_by``: a pending hand-over request.
+    """
+
+    scope: str
+    holder: str = ""
+    holder_name: str = ""
+    holder_user: str = ""
+    since: int = 0
+    asked_by: str = ""
+    asked_name: str = ""
+    asked_at: int = 0
+    request_id: int = 0
+
+
+class AuditQuery(msgspec.Struct, tag="AUDIT_QUERY", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: audit rows (``since``/``until`` ns, 0 = open), newest first."""
+
+    token: str
+    since: int = 0
+    until: int = 0
+    machine: str = ""
+    user: str = ""
+    kind: str = ""
+    limit: int = 500
+    request_id: int = 0
+
+
+class AuditRecord(msgspec.Struct, omit_defaults=True):
+    """One audit row; a signature shows ``name``, ``at`` and ``meaning`` wherever it is shown."""
+
+    seq: int
+    at: int
+    kind: str
+    user: str = ""
+    name: str = ""
+    station: str = ""
+    machine: str = ""
+    area: str = ""
+    command: str = ""
+    cmd_id: str = ""
+    meaning: str = ""
+    outcome: str = ""
+    detail: str = ""
+
+
+class AuditRows(msgspec.Struct, tag="AUDIT_ROWS", tag_field="t", omit_defaults=True):
+    """Hub → the asker: audit rows, newest first; ``more`` when ``limit`` cut the list."""
+
+    request_id: int
+    rows: list[AuditRecord] = msgspec.field(default_factory=list)
+    more: bool = False
+
+
 Body = (
     Birth
     | Data
@@ -666,4 +949,16 @@ Body = (
     | AlarmActReply
     | AlarmQuery
     | AlarmHistory
+    | Login
+    | Session
+    | Logout
+    | GateReply
+    | CommandRequest
+    | CommandCancel
+    | Approval
+    | ApprovalDecision
+    | AuthorityAct
+    | Authority
+    | AuditQuery
+    | AuditRows
 )
