@@ -28,8 +28,8 @@ loop is woken when one is done (or when the audit writer committed).
 
 from __future__ import annotations
 
-import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,10 +39,11 @@ from pathlib import Path
 import msgspec
 
 from copilot.arguments import validate_args
-from copilot.gate.audit import AuditEntry, AuditTrail, query_rows
+from copilot.gate.audit import MIGRATIONS as AUDIT_MIGRATIONS
+from copilot.gate.audit import AuditEntry, AuditRow, AuditTrail, audit_path, query
 from copilot.gate.authority import AuthorityBook, AuthorityRefusal
 from copilot.gate.checks import evaluate, sentence
-from copilot.gate.people import PeopleStore, Person, Refusal
+from copilot.gate.people import KdfParams, PeopleStore, Person, Refusal, people_path
 from copilot.gate.policy import DEFAULT, Policy
 from copilot.gate.sessions import LiveSession, SessionBook
 from copilot.hub.commands import CommandService
@@ -56,6 +57,7 @@ from copilot.protocol import (
     Approval,
     ApprovalDecision,
     AuditQuery,
+    AuditRecord,
     AuditRows,
     AuthorityAct,
     Body,
@@ -161,6 +163,7 @@ class GateService(Service):
         self.audit: AuditTrail | None = None
         self.writer: Writer | None = None
         self.wake: Callable[[], None] = lambda: None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._kdf = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-kdf")
         self._logins: list[_Login] = []
         self._decisions: list[_Decision] = []
@@ -173,25 +176,36 @@ class GateService(Service):
     # -- life -----------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Open people.db and audit.db in the hub's data folder (in memory without one)."""
+        """Open people.db and audit.db in the hub's data folder.
+
+        A hub without a data folder keeps them in a temporary one that goes with it: nobody
+        can log in there until people are added through the same process (tests).
+        """
         folder = self.data_path
+        if folder is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="copilot-gate-")
+            folder = Path(self._tmp.name)
         self.people = PeopleStore(
-            folder / "people.db" if folder is not None else None,
-            scrypt_n=self.settings.scrypt_n,
+            people_path(folder),
+            kdf=KdfParams(n=self.settings.scrypt_n),
             attempts=self.policy.lockout_attempts,
             lockout_s=self.policy.lockout_s,
         )
-        if folder is not None:
-            self.audit = AuditTrail(folder / "audit.db")
-            self.writer = self.audit.writer
+        path = audit_path(folder)
+        self.writer = Writer(path, AUDIT_MIGRATIONS, "audit")
+        self.audit = AuditTrail(path, self.writer)
 
     def close(self) -> None:
         """Stop the KDF worker, commit and close the audit trail and the people store."""
         self._kdf.shutdown(wait=True, cancel_futures=True)
         if self.audit is not None:
             self.audit.close()
+        if self.writer is not None:
+            self.writer.close()
         if self.people is not None:
             self.people.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
     def status(self) -> dict[str, int]:
         """Sessions, requests, dispatches, refusals by cause, approvals pending."""
@@ -240,9 +254,9 @@ class GateService(Service):
             area=area,
             command=command,
             cmd_id=cmd_id,
-            meaning=meaning,
+            meaning=meaning,  # type: ignore[arg-type]
             outcome=outcome,
-            detail=json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str),
+            detail={k: v for k, v in detail.items() if v not in (None, "", [], {})},
         )
         future = self.audit.append(entry)
         future.add_done_callback(lambda _f: self.wake())
@@ -892,7 +906,7 @@ class GateService(Service):
         now = time.time_ns()
         approval = msgspec.structs.replace(
             pending.approval,
-            state=outcome,  # type: ignore[arg-type]
+            state=outcome,
             decided_by=approver.user if approver else "",
             decided_name=approver.name if approver else "",
             decided_at=now,
@@ -1018,36 +1032,37 @@ class GateService(Service):
 
     # -- audit queries ----------------------------------------------------------------------------
 
-    def _on_audit_query(self, sender: Sender, query: AuditQuery) -> None:
-        session = self._session_of(sender, query.token)
+    def _on_audit_query(self, sender: Sender, query_: AuditQuery) -> None:
+        session = self._session_of(sender, query_.token)
         if session is None or not session.has(*self.policy.audit_roles):
             self.publisher.reply(
                 sender.identity,
                 GateReply(
-                    request_id=query.request_id,
+                    request_id=query_.request_id,
                     ok=False,
                     code="not_authorised",
                     message="Log in as a person whose role may read the audit trail.",
                 ),
             )
             return
-        limit = max(1, min(query.limit, self.settings.max_reply_items))
+        limit = max(1, min(query_.limit, self.settings.max_reply_items))
         rows = (
-            query_rows(
+            query(
                 self.audit.path,
-                since=query.since,
-                until=query.until,
-                machine=query.machine[:64],
-                user=query.user[:64],
-                kind=query.kind[:64],
+                since=query_.since,
+                until=query_.until,
+                machine=query_.machine[:64],
+                user=query_.user[:64],
+                kind=query_.kind[:64],
                 limit=limit + 1,
             )
             if self.audit is not None
             else []
         )
+        records = [_record(r) for r in rows[:limit]]
         self.publisher.reply(
             sender.identity,
-            AuditRows(request_id=query.request_id, rows=rows[:limit], more=len(rows) > limit),
+            AuditRows(request_id=query_.request_id, rows=records, more=len(rows) > limit),
         )
 
     # -- events, ticks, snapshots ----------------------------------------------------------------
@@ -1126,3 +1141,21 @@ class GateService(Service):
         ]
         out.extend(self.authority.held.values())
         return out
+
+
+def _record(row: AuditRow) -> AuditRecord:
+    return AuditRecord(
+        seq=row.seq,
+        at=row.at,
+        kind=row.kind,
+        user=row.user,
+        name=row.name,
+        station=row.station,
+        machine=row.machine,
+        area=row.area,
+        command=row.command,
+        cmd_id=row.cmd_id,
+        meaning=row.meaning,
+        outcome=row.outcome,
+        detail=row.detail,
+    )
