@@ -476,10 +476,17 @@ class GatedAgent:
 
     Tags: ``speed`` (rpm, 0–100), ``guard_door`` (bool), ``state`` (0 running, 1 idle). Commands:
     ``stop`` (routine), ``set_speed`` (confirm, rpm 0–100), ``start`` (confirm; interlock guard
-    door open, permissive idle), ``reset`` (sign), ``purge`` (two-person).
+    door open, permissive idle), ``reset`` (sign), ``purge`` (two-person), ``slow`` (routine,
+    takes 2 s). ``clock`` is the agent's clock (a skewed one makes commands expire in transit).
     """
 
-    def __init__(self, plant: Plant, machine: str = "press-1", area: str = "Molding") -> None:
+    def __init__(
+        self,
+        plant: Plant,
+        machine: str = "press-1",
+        area: str = "Molding",
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
         import threading
 
         from copilot.agent import AgentRunner, AgentSession, CommandOutcome
@@ -527,9 +534,12 @@ class GatedAgent:
             ),
             CommandSpec(name="reset", label="Reset", risk="sign"),
             CommandSpec(name="purge", label="Purge", risk="two_person"),
+            CommandSpec(name="slow", label="Slow cycle", risk="routine"),
         ]
 
         def handle(cmd: Command) -> CommandOutcome:
+            if cmd.name == "slow":
+                time.sleep(2.0)  # a machine that takes its time (the answer can be lost)
             with self._lock:
                 self.actuations.append((cmd.name, dict(cmd.args)))
                 if cmd.name == "set_speed":
@@ -549,6 +559,7 @@ class GatedAgent:
             commands,
             handle,
             journal_path=plant.data_dir / f"{machine}-journal.sqlite",
+            clock=clock,
         )
 
         def tick(now: float) -> None:
