@@ -230,7 +230,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
             policy = load_policy(args.policy or settings.hub.policy_file)
             log.info("hub: command policy from %s.", policy.source)
         else:
-            log.info("hub: no policy file; the built-in policy holds (docs/command-policy.md).")
+            log.debug("hub: no policy file; the built-in policy holds (docs/command-policy.md).")
     else:
         log.warning("hub: the command gate is OFF (--no-gate): stations command unchecked.")
     services = default_services(settings.hub, settings.data_path, alarm_config, policy)

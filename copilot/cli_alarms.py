@@ -21,6 +21,8 @@ from copilot.protocol.messages import PRIORITIES
 
 if TYPE_CHECKING:
     from copilot.alarms.kpi import KpiReport
+    from copilot.protocol import AlarmAct, AlarmActReply
+    from copilot.settings import Settings
 
 DAY_NS = 86_400 * 1_000_000_000
 _UNIT_NS = {"s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000, "d": DAY_NS}
@@ -95,7 +97,9 @@ def add_parser(sub: Any, client: Any) -> None:
         metavar="H",
         help="report: active for more than H hours is stale (default 24)",
     )
-    p.add_argument("--who", help="who acts (default: your login name)")
+    p.add_argument("--user", help="acts: your user id — the hub records you (log-in first)")
+    p.add_argument("--pin", help="acts: your PIN or password (else COPILOT_PIN, else asked)")
+    p.add_argument("--who", help="acts on a hub without the gate: who acts (default: you)")
     p.add_argument(
         "--out",
         metavar="FILE",
@@ -353,12 +357,34 @@ def act(args: argparse.Namespace) -> int:
         oneshot=args.oneshot,
         request_id=1,
     )
-    reply = _ask_hub(settings, body, AlarmActReply, args.timeout)
+    if args.user:
+        reply = _act_as(settings, args, body)
+    else:
+        reply = _ask_hub(settings, body, AlarmActReply, args.timeout)
     for aid in reply.done:
         print(f"{args.action}: {aid}")
     for aid, why in reply.refused.items():
         print(f"copilot: {aid}: {why}", file=sys.stderr)
     return 1 if reply.refused else 0
+
+
+def _act_as(settings: Settings, args: argparse.Namespace, act: AlarmAct) -> AlarmActReply:
+    """Log ``--user`` in through the gate and act as that person; the hub's answer."""
+    import msgspec
+
+    from copilot.cli_command import logged_in, secret_of
+    from copilot.protocol import AlarmActReply
+    from copilot.station.client import HubUnreachableError
+
+    with logged_in(settings, args.user, secret_of(args), args.timeout) as (hub, session):
+        hub.send(msgspec.structs.replace(act, token=session.token, who=""))
+        try:
+            for body in hub.answers(args.timeout):
+                if isinstance(body, AlarmActReply) and body.request_id == act.request_id:
+                    return body
+        except HubUnreachableError as exc:
+            raise CliError(str(exc), 2) from None
+    raise CliError("The hub did not answer the act.", 2)  # pragma: no cover - answers raises
 
 
 def config_check(args: argparse.Namespace) -> int:

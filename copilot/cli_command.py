@@ -15,11 +15,13 @@ The PIN may come from ``--pin``, the ``COPILOT_PIN`` environment variable or the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from copilot.cli import CliError, _check_address, _security, _settings
@@ -35,6 +37,7 @@ from copilot.protocol import (
     Session,
     Signature,
 )
+from copilot.settings import Settings
 from copilot.station.client import HubClient, HubUnreachableError
 
 FINAL_EXIT = {"COMPLETED": 0}
@@ -108,6 +111,39 @@ def _secret(args: argparse.Namespace) -> str:
     return secret
 
 
+@contextlib.contextmanager
+def logged_in(
+    settings: Settings, user: str, secret: str, timeout_s: float
+) -> Iterator[tuple[HubClient, Session]]:
+    """One conversation with the hub as ``user``: logged in first, logged out after.
+
+    Raises :class:`CliError` with the hub's sentence when the log-in is refused (exit 1) or
+    the hub cannot be reached (exit 2).
+    """
+    try:
+        with HubClient(_security(settings, "cli"), settings.client.hub) as hub:
+            hub.send(Login(user=user, secret=secret, request_id=1))
+            session: Session | None = None
+            for body in hub.answers(timeout_s):
+                if isinstance(body, Session) and body.request_id == 1:
+                    session = body
+                    break
+                if isinstance(body, GateReply) and body.request_id == 1:
+                    raise CliError(body.message, 1)
+            assert session is not None
+            try:
+                yield hub, session
+            finally:
+                hub.send(Logout(token=session.token, request_id=9))
+    except HubUnreachableError as exc:
+        raise CliError(str(exc), 2) from None
+
+
+def secret_of(args: argparse.Namespace) -> str:
+    """The PIN or password: ``--pin``, else ``COPILOT_PIN``, else asked on the terminal."""
+    return _secret(args)
+
+
 def _when(ns: int) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ns / 1e9))
 
@@ -133,73 +169,59 @@ def cmd_command(args: argparse.Namespace) -> int:
         raise CliError("Name the command to approve: copilot command approve CMD_ID.", 2)
     cmd_args = _args(args.arg)
     secret = _secret(args)
-    try:
-        with HubClient(_security(settings, "cli"), settings.client.hub) as hub:
-            hub.send(Login(user=args.user, secret=secret, request_id=1))
-            session: Session | None = None
-            for body in hub.answers(args.timeout):
-                if isinstance(body, Session) and body.request_id == 1:
-                    session = body
-                    break
-                if isinstance(body, GateReply) and body.request_id == 1:
-                    raise CliError(body.message, 1)
-            assert session is not None
-            try:
-                if args.action == "approve":
-                    return _approve(hub, session, args, secret)
-                grant = next(
-                    (
-                        g
-                        for g in session.grants
-                        if g.machine == args.machine and g.name == args.command_name
-                    ),
-                    None,
+    with logged_in(settings, args.user, secret, args.timeout) as (hub, session):
+        if args.action == "approve":
+            return _approve(hub, session, args, secret)
+        grant = next(
+            (
+                g
+                for g in session.grants
+                if g.machine == args.machine and g.name == args.command_name
+            ),
+            None,
+        )
+        tier = grant.tier if grant is not None else 1
+        if grant is not None and not grant.allowed:
+            raise CliError(grant.why, 1)
+        confirmed = args.yes
+        if tier >= 2 and not confirmed:
+            shown = ", ".join(f"{k}={v}" for k, v in cmd_args.items()) or "no arguments"
+            if not sys.stdin.isatty():
+                raise CliError(
+                    f"{args.command_name} on {args.machine} is tier {tier}: add --yes to "
+                    "confirm it.",
+                    2,
                 )
-                tier = grant.tier if grant is not None else 1
-                if grant is not None and not grant.allowed:
-                    raise CliError(grant.why, 1)
-                confirmed = args.yes
-                if tier >= 2 and not confirmed:
-                    shown = ", ".join(f"{k}={v}" for k, v in cmd_args.items()) or "no arguments"
-                    if not sys.stdin.isatty():
-                        raise CliError(
-                            f"{args.command_name} on {args.machine} is tier {tier}: add --yes to "
-                            "confirm it.",
-                            2,
-                        )
-                    answer = input(
-                        f"{args.command_name} on {args.machine} ({shown}). Confirm? [y/N] "
-                    )
-                    confirmed = answer.strip().lower() in ("y", "yes")
-                    if not confirmed:
-                        print("Not sent.")
-                        return 1
-                if tier >= 3 and not args.reason.strip():
-                    need = "signed" if tier == 3 else "approved by a second person"
-                    raise CliError(
-                        f"{args.command_name} on {args.machine} must be {need}: give --reason.", 2
-                    )
-                cmd_id = uuid.uuid4().hex
-                hub.send(
-                    CommandRequest(
-                        token=session.token,
-                        cmd_id=cmd_id,
-                        machine=args.machine,
-                        name=args.command_name,
-                        not_after=time.time_ns() + int(args.timeout * 1e9),
-                        args=cmd_args,
-                        origin="cli",
-                        confirmed=confirmed,
-                        sign=Signature(secret=secret, reason=args.reason) if tier >= 3 else None,
-                        request_id=2,
-                    )
-                )
-                print(f"{cmd_id}: sent (tier {tier})", flush=True)
-                return _follow(hub, cmd_id, args.timeout)
-            finally:
-                hub.send(Logout(token=session.token, request_id=9))
-    except HubUnreachableError as exc:
-        raise CliError(str(exc), 2) from None
+            question = f"{args.command_name} on {args.machine} ({shown}). Confirm? [y/N] "
+            if input(question).strip().lower() not in ("y", "yes"):
+                print("Not sent.")
+                return 1
+            confirmed = True
+        if tier >= 3 and not args.reason.strip():
+            need = "signed" if tier == 3 else "approved by a second person"
+            raise CliError(
+                f"{args.command_name} on {args.machine} must be {need}: give --reason.", 2
+            )
+        cmd_id = uuid.uuid4().hex
+        hub.send(
+            CommandRequest(
+                token=session.token,
+                cmd_id=cmd_id,
+                machine=args.machine,
+                name=args.command_name,
+                not_after=time.time_ns() + int(args.timeout * 1e9),
+                args=cmd_args,
+                origin="cli",
+                confirmed=confirmed,
+                sign=Signature(secret=secret, reason=args.reason) if tier >= 3 else None,
+                request_id=2,
+            )
+        )
+        print(f"{cmd_id}: sent (tier {tier})", flush=True)
+        try:
+            return _follow(hub, cmd_id, args.timeout)
+        except HubUnreachableError as exc:
+            raise CliError(str(exc), 2) from None
 
 
 def _follow(hub: HubClient, cmd_id: str, timeout_s: float, once: bool = False) -> int:

@@ -462,6 +462,7 @@ def login(station: Station, user: str, pin: str, timeout: float = 10.0) -> None:
             refused.append(event.message)
 
     station.add_listener(heard)
+    wait_until(lambda: station.state == LinkState.LIVE, timeout, "the station live")
     request = station.login(user, pin)
     wait_until(
         lambda: refused or (station.session is not None and station.session.user == user),

@@ -157,7 +157,7 @@ class CommandService(Service):
                     state="REJECTED",
                     cause="not_authenticated",
                     message="Commands go through the gate: log in and send CMD_REQ "
-                    "(docs/protocol.md §13); nothing was sent.",
+                    "(docs/protocol.md §14); nothing was sent.",
                     at=time.time_ns(),
                 ),
             )

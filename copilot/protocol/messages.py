@@ -752,7 +752,7 @@ class GateReply(msgspec.Struct, tag="GATE", tag_field="t", omit_defaults=True):
     """Hub → the asker: the outcome of a gate request that has no richer answer.
 
     ``code`` is stable (``ok``, ``bad_credentials``, ``locked_out``, ``not_authenticated``,
-    ``not_authorised``…, docs/protocol.md §13); ``message`` one sentence for people.
+    ``not_authorised``…, docs/protocol.md §14); ``message`` one sentence for people.
     """
 
     request_id: int

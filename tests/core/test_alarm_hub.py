@@ -17,13 +17,21 @@ import pytest
 from copilot.alarms import journal_path, open_journal, read_occurrences
 from copilot.protocol import AlarmActReply
 from copilot.station import AlarmActed, Station
-from tests.helpers import DrivenAgent, Plant, run_cli, wait_until
+from tests.helpers import DrivenAgent, Plant, add_person, login, run_cli, wait_until
 
 N_TAGS = 300
 
 
+def people(plant: Plant) -> None:
+    """The people who act here (the hub records who is logged in, not what a client says)."""
+    add_person(plant.data_dir, "ana", "Operator", "1111")
+    add_person(plant.data_dir, "ben", "Operator", "2222")
+    add_person(plant.data_dir, "eve", "Engineer", "3333")
+
+
 @pytest.fixture
 def agent(plant: Plant) -> DrivenAgent:
+    people(plant)
     plant.hub()
     a = DrivenAgent(plant)
     yield a  # type: ignore[misc]
@@ -51,6 +59,8 @@ def test_ack_on_one_station_is_seen_on_the_other_and_survives_a_restart(
 ) -> None:
     a = stations()  # type: ignore[operator]
     b = stations()  # type: ignore[operator]
+    login(a, "ana", "1111")
+    login(b, "ben", "2222")
     replies = acted(a)
     agent.set(temp_0=85.0, temp_1=95.0)
     for st in (a, b):
@@ -63,12 +73,12 @@ def test_ack_on_one_station_is_seen_on_the_other_and_survives_a_restart(
     # The other station: acknowledged within one update (the hub publishes once committed).
     wait_until(lambda: state(b, HI) == "ack", 2, "station B shows Acknowledged")
     seen = b.alarms.get(HI)
-    assert seen is not None and seen.acked_by == "ana" and seen.note == "cooling water checked"
+    assert seen is not None and seen.acked_by == "Ana" and seen.note == "cooling water checked"
 
     b.act_on_alarms("shelve", [HIHI], "ben", note="sensor being replaced", duration_s=600)
     wait_until(lambda: (s := a.alarms.get(HIHI)) is not None and s.shelf is not None, 5, "shelf")
     shelf = a.alarms.get(HIHI).shelf  # type: ignore[union-attr]
-    assert shelf is not None and shelf.by == "ben"
+    assert shelf is not None and shelf.by == "Ben"
 
     # Restart the hub: the journal, the acknowledgement and the shelf (with its expiry) remain.
     hub = plant.procs[0]
@@ -96,15 +106,17 @@ def test_ack_on_one_station_is_seen_on_the_other_and_survives_a_restart(
         rows = {o.alarm: o for o in read_occurrences(conn)}
     finally:
         conn.close()
-    assert rows[HI].acked_by == "ana" and rows[HI].note == "cooling water checked"
+    assert rows[HI].acked_by == "Ana" and rows[HI].note == "cooling water checked"
     assert rows[HIHI].shelved
 
 
 def test_every_confirmed_ack_survives_kill_9(plant: Plant, stations: object) -> None:
+    people(plant)
     plant.hub()
     agent = DrivenAgent(plant, tags=N_TAGS)
     try:
         st = stations()  # type: ignore[operator]
+        login(st, "ana", "1111")
         replies = acted(st)
         agent.set_all(85.0)  # a burst: N_TAGS alarms raised at once
         ids = [f"mixer-1/temp_{i}/hi" for i in range(N_TAGS)]
@@ -164,18 +176,27 @@ def test_the_cli_lists_acts_and_exports(plant: Plant, agent: DrivenAgent) -> Non
     wait_until(lambda: any(a["id"] == HI for a in listed()), 15, "the CLI lists the alarm")
     bad = run_cli(plant, "alarms", "shelve", HI, "--hub", plant.address)
     assert bad.returncode == 2 and "--note" in bad.stderr and "Traceback" not in bad.stderr
-    done = run_cli(plant, "alarms", "ack", "all", "--who", "ana", "--hub", plant.address)
+    unknown = run_cli(plant, "alarms", "ack", "all", "--hub", plant.address)
+    assert unknown.returncode == 1 and "Log in" in unknown.stderr  # nobody said who
+    done = run_cli(
+        plant, "alarms", "ack", "all", "--user", "ana", "--pin", "1111", "--hub", plant.address
+    )
     assert done.returncode == 0 and f"ack: {HI}" in done.stdout, done.stderr
-    again = run_cli(plant, "alarms", "ack", HI, "--hub", plant.address)
+    again = run_cli(
+        plant, "alarms", "ack", HI, "--user", "ana", "--pin", "1111", "--hub", plant.address
+    )
     assert again.returncode == 1 and "already acknowledged" in again.stderr
-    # Out of service: the hub host's own CLI key may.
-    removed = run_cli(plant, "alarms", "remove", HI, "--note", "probe out", "--hub", plant.address)
+    # Out of service is an engineer's act: an operator is refused, an engineer may.
+    act = ("alarms", "remove", HI, "--note", "probe out", "--hub", plant.address)
+    refused = run_cli(plant, *act, "--user", "ana", "--pin", "1111")
+    assert refused.returncode == 1 and "Engineer" in refused.stderr, refused.stderr
+    removed = run_cli(plant, *act, "--user", "eve", "--pin", "3333")
     assert removed.returncode == 0, removed.stderr
     row = next(a for a in listed() if a["id"] == HI)
     assert row["removed"]["reason"] == "probe out"  # type: ignore[index]
-    assert row["acked_by"] == "ana (cli)"
+    assert row["acked_by"] == "Ana"
     csv_out = run_cli(plant, "alarms", "export", "--out", "-")
     assert csv_out.returncode == 0, csv_out.stderr
     header, first = csv_out.stdout.splitlines()[:2]
     assert header.startswith("occurrence,alarm,machine")
-    assert HI in first and "ana (cli)" in first
+    assert HI in first and "Ana" in first

@@ -112,6 +112,17 @@ class Rig:
 
 
 @pytest.fixture
+def inproc_hub(data_dir: Path) -> Iterator[InProcessHub]:
+    """A hub without the gate: these tests are about routing and the agent's journal (the
+    gate's own tests, on the same paths, are test_gate.py and test_gate_faults.py)."""
+    hub = InProcessHub(data_dir, gate=False)
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+@pytest.fixture
 def rig(inproc_hub: InProcessHub, data_dir: Path) -> Iterator[Rig]:
     r = Rig(inproc_hub, data_dir)
     try:
@@ -250,7 +261,7 @@ def test_agent_crash_after_accept_reports_unknown_and_never_reruns(plant, statio
 
     from copilot.protocol import Quality  # noqa: F401 - documents the quality in play
 
-    plant.hub()
+    plant.hub("--no-gate")
     sim = plant.sim("--machines", "1", "--rate", "5", env={"COPILOT_CHAOS": "after_accept"})
     station = stations()
     wait_until(

@@ -286,7 +286,7 @@ def test_command_statuses_count_only_from_the_session_the_command_was_routed_to(
     from copilot.hub import CommandService, CommandSettled
     from copilot.protocol import Command, CommandStatus
 
-    plant = PlantState(HubSettings())
+    plant = PlantState(HubSettings(gate=False))  # plain routing (the gate: test_gate.py)
     wire = Wire()
     commands = CommandService(plant.settings)
     host = ServiceHost([commands], plant, wire)

@@ -219,7 +219,7 @@ def rig(plant: Plant, data_dir: Path, tmp_path: Path) -> Iterator[Rig]:
     allow_key(plant, intruder.dir / "agent.key", "intruder", "agent")
     press = other_host(tmp_path, data_dir, "press")  # the owner's key, bound to its machine
     bound = allow_key(plant, press.dir / "agent.key", "press", "agent", OWNER)
-    plant.hub(env=hub_limits(**LIMITS))
+    plant.hub("--no-gate", env=hub_limits(**LIMITS))  # plain routing: the gate has its own
     owner = Owner(Security(insecure=False, keys=press, identity="agent"), data_dir, plant.address)
     handle = StationHandle(plant.security("station"), plant.address, StationSettings())
     made = Rig(
