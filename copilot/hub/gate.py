@@ -298,6 +298,10 @@ class GateService(Service):
             self.sessions.touch(session, time.monotonic(), sender.identity)
         return session
 
+    def areas_of(self, key: str) -> frozenset[str]:
+        """The areas the policy limits a station key to (``[stations.<name>]``)."""
+        return self.policy.areas_of(key.partition(":")[2] or key)
+
     def identify(self, sender: Sender, token: str) -> LiveSession | None:
         """The person behind ``token`` from ``sender`` (for other services: alarm acts)."""
         return self._session_of(sender, token)

@@ -73,8 +73,10 @@ from copilot.protocol import (
     Codec,
     Data,
     Death,
+    ErrorReply,
     Header,
     Heartbeat,
+    HistoryRequest,
     HubHealth,
     HubStatus,
     HubStatusRequest,
@@ -507,7 +509,18 @@ class Hub:
                 self._send_snapshot(identity, prefix, request_id, peer)
             case MachinesRequest():
                 items = self.plant.summaries(limit=self.settings.max_reply_items)
+                areas = self.services.areas_of(peer.key)
+                items = [m for m in items if not areas or m.area in areas]
                 self.reply(identity, MachinesReply(machines=items))
+            case HistoryRequest() if not self._visible(
+                self.services.areas_of(peer.key), body.machine
+            ):
+                self._count(peer, "area_not_visible", detail="HistoryRequest")
+                message = f"This station may not see {body.machine!r}: it is outside its areas."
+                self.reply(
+                    identity,
+                    ErrorReply(code="not_authorised", message=message, request_id=body.request_id),
+                )
             case HubStatusRequest():
                 self.reply(identity, self.status_reply())
             case _ if self.services.handles(type(body)):
@@ -554,11 +567,19 @@ class Hub:
 
     # -- snapshots and status -----------------------------------------------------------------
 
+    def _visible(self, areas: frozenset[str], machine: str) -> bool:
+        """Whether a key limited to ``areas`` (empty: none) may see ``machine``."""
+        if not areas:
+            return True
+        state = self.plant.machines.get(machine)
+        return state is not None and state.birth.machine.area in areas
+
     def _send_snapshot(self, identity: bytes, prefix: str, request_id: int, peer: Peer) -> None:
         count = 0
         limit = self.settings.max_message_bytes
+        areas = self.services.areas_of(peer.key)
         for mid, state in self.plant.machines.items():
-            if not mid.startswith(prefix):
+            if not mid.startswith(prefix) or not self._visible(areas, mid):
                 continue
             item = self.plant.snapshot_item(state)
             item.request_id = request_id
@@ -574,13 +595,20 @@ class Hub:
             self.reply(identity, item)
             count += 1
         for body in self.services.snapshot(prefix):
+            machine = getattr(body, "machine", None)
+            if isinstance(machine, str) and not self._visible(areas, machine):
+                continue
             if isinstance(body, AlarmStatus):
                 body.request_id = request_id  # so the station can tell the answers apart
             elif isinstance(body, Approval | Authority):
                 body = msgspec.structs.replace(body, request_id=request_id)  # the service's own
             self.reply(identity, body)
         end = SnapshotEnd(
-            hub_epoch=self.hub_epoch, hub_seq=self.hub_seq, count=count, request_id=request_id
+            hub_epoch=self.hub_epoch,
+            hub_seq=self.hub_seq,
+            count=count,
+            request_id=request_id,
+            areas=sorted(areas),
         )
         self.reply(identity, end)
 

@@ -99,6 +99,10 @@ class Service:
         """Counters to show in ``copilot hub status``."""
         return {}
 
+    def areas_of(self, key: str) -> frozenset[str]:
+        """The areas a station key may see and command (empty: no limit from this service)."""
+        return frozenset()
+
 
 class TopicError(ValueError):
     """A service tried to publish outside its own topic family."""
@@ -213,6 +217,18 @@ class ServiceHost:
             except Exception:  # a failing service must not stop the hub
                 self._failed(service, "contributing to a snapshot")
         return out
+
+    def areas_of(self, key: str) -> frozenset[str]:
+        """The areas a key is limited to by any service (the gate's policy); empty: all."""
+        for service in self.services:
+            try:
+                areas = service.areas_of(key)
+            except Exception:  # a failing service must not stop the hub
+                self._failed(service, "saying what a key may see")
+                continue
+            if areas:
+                return areas
+        return frozenset()
 
     def status(self) -> dict[str, dict[str, int]]:
         """Every service's counters, by service name."""

@@ -417,12 +417,17 @@ class SnapshotItem(msgspec.Struct, tag="SNAP_ITEM", tag_field="t", omit_defaults
 
 
 class SnapshotEnd(msgspec.Struct, tag="SNAP_END", tag_field="t", omit_defaults=True):
-    """End of a snapshot: apply PUB messages with ``hub_seq`` greater than this one."""
+    """End of a snapshot: apply PUB messages with ``hub_seq`` greater than this one.
+
+    ``areas``: the areas this station key is limited to by the site policy (empty: all); the
+    snapshot held only their machines, and a station shows no other.
+    """
 
     hub_epoch: int
     hub_seq: int
     count: int = 0
     request_id: int = 0
+    areas: list[str] = msgspec.field(default_factory=list)
 
 
 class HistoryRequest(msgspec.Struct, tag="HIST_REQ", tag_field="t", omit_defaults=True):

@@ -203,6 +203,7 @@ class StationStore:
         self._link_since = 0.0
         self.commands: dict[str, CommandStatus] = {}
         self.version = 0  # bumped by births, deaths and snapshots
+        self.areas: frozenset[str] = frozenset()  # the hub limits this station to them (empty: all)
         self.samples = 0  # samples applied ever: a view that saw this number has nothing new
         self._wake: Callable[[], None] | None = None
 
@@ -223,6 +224,9 @@ class StationStore:
         their recent samples, whatever their aliases are now. ``False`` (and counted) if the
         BIRTH does not hold together; the machine's previous state then stays as it was.
         """
+        if self.areas and birth.machine.area not in self.areas:
+            self.drops.count("area_not_visible")  # the hub limits this station to its areas
+            return False
         with self._lock:
             try:
                 view = self._view(birth, epoch, self._machines.get(birth.machine.id))

@@ -190,6 +190,7 @@ class Sync:
         if end.request_id != self._snapshot_id or self._snapshot_sent == 0.0:
             return
         restarted = self.hub_epoch not in (0, end.hub_epoch)
+        self.store.areas = frozenset(end.areas)
         self.store.apply_snapshot(self._snapshot)
         self.alarms.apply_snapshot(self._snapshot_alarms)
         if self.gate is not None:

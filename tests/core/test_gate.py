@@ -7,15 +7,16 @@ refused command never reached the machine.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from copilot.gate.audit import audit_path, query, verify
-from copilot.protocol import FINAL_STATES, CommandStatus, Signature
+from copilot.protocol import FINAL_STATES, CommandStatus, ErrorReply, Signature
 from copilot.settings import StationSettings
-from copilot.station import GateAnswered, Station
+from copilot.station import GateAnswered, HistoryArrived, Station
 from tests.helpers import (
     GatedAgent,
     Plant,
@@ -38,6 +39,8 @@ timeout_s = 3
 [lockout]
 attempts = 3
 duration_s = 60
+[stations."assembly-panel"]
+areas = ["Assembly"]
 """
 
 
@@ -59,7 +62,8 @@ def panel(plant: Plant, tmp_path: Path) -> Iterator[Callable[[str], Station]]:
 
 
 @pytest.fixture
-def agent(plant: Plant, tmp_path: Path) -> Iterator[GatedAgent]:
+def gated_hub(plant: Plant, tmp_path: Path) -> Plant:
+    """The hub process with the test's people and policy."""
     for user, role, pin in (
         ("ana", "Operator", "1111"),
         ("sam", "Supervisor", "2222"),
@@ -70,7 +74,12 @@ def agent(plant: Plant, tmp_path: Path) -> Iterator[GatedAgent]:
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
     plant.hub("--policy", str(policy))
-    a = GatedAgent(plant)
+    return plant
+
+
+@pytest.fixture
+def agent(gated_hub: Plant) -> Iterator[GatedAgent]:
+    a = GatedAgent(gated_hub)
     yield a
     a.close()
 
@@ -302,3 +311,31 @@ def test_the_audit_trail_records_everything_and_verifies(
     kinds = [r.kind for r in reversed(query(audit_path(plant.data_dir)))]
     assert kinds[:2] == ["login", "dispatched"] and "result" in kinds
     assert verify(audit_path(plant.data_dir)).ok
+
+
+def test_a_station_key_limited_to_an_area_neither_sees_nor_commands_others(
+    gated_hub: Plant, stations: Callable[..., Station], panel: Callable[[str], Station]
+) -> None:
+    limited = panel("assembly-panel")
+    wait_until(lambda: limited.state.name == "LIVE", 15, "the limited station live")
+    assert limited.store.areas == frozenset({"Assembly"})
+    agent = GatedAgent(gated_hub)  # press-1 (area Molding) is born on the live stream now
+    try:
+        ready(stations(), agent)  # an unlimited station sees it
+        login(limited, "ana", "1111")
+        assert "press-1" not in limited.store.machine_ids()
+        grant = limited.grant("press-1", "stop")
+        assert grant is not None and not grant.allowed and "area Molding" in grant.why
+        refused = final(limited, limited.request_command("press-1", "stop"))
+        assert refused.cause == "not_authorised"
+        answers_: list[HistoryArrived] = []
+        limited.add_listener(
+            lambda e: answers_.append(e) if isinstance(e, HistoryArrived) else None
+        )
+        limited.request_history("press-1", ["speed"], time.time() - 60)
+        wait_until(lambda: answers_, 5, "the history answer")
+        reply = answers_[0].reply
+        assert isinstance(reply, ErrorReply) and reply.code == "not_authorised"
+        assert agent.actuations == []
+    finally:
+        agent.close()
