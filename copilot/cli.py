@@ -726,6 +726,10 @@ def build_parser() -> argparse.ArgumentParser:
     from copilot import cli_alarms  # its commands live in their own module
 
     cli_alarms.add_parser(sub, client)
+    from copilot import cli_audit, cli_users  # people and the audit trail: their own modules
+
+    cli_users.add_parser(sub)
+    cli_audit.add_parser(sub)
 
     p = sub.add_parser("station", help="open the operator station")
     client(p)

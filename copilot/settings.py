@@ -76,6 +76,15 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     alarm_max_shelve_s: Annotated[float, Meta(ge=60, le=7 * 86_400)] = 8 * 3600.0
     alarm_recent_s: Annotated[float, Meta(ge=0, le=86_400)] = 600.0
     alarm_journal_days: Annotated[float, Meta(ge=1, le=36_500)] = 400.0
+    # The command gate (copilot/gate): people log in through the hub and every command passes
+    # the site policy. ``gate = false`` (tests of the plain routing, old integrations) lets
+    # stations send CMD as before, with their own operator strings, and records no audit.
+    gate: bool = True
+    policy_file: str = ""
+    command_ttl_s: Annotated[float, Meta(gt=0, le=3600)] = 10.0
+    max_sessions: Annotated[int, Meta(ge=1, le=1_000_000)] = 1000
+    audit_before_dispatch: bool = True
+    scrypt_n: Annotated[int, Meta(ge=2, le=1 << 20)] = 1 << 14
 
 
 class ClientSettings(msgspec.Struct, forbid_unknown_fields=True):

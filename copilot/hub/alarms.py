@@ -34,6 +34,7 @@ from copilot.hub.events import (
     MachineResumed,
     SamplesIngested,
 )
+from copilot.hub.gate import GateService
 from copilot.hub.service import Sender, Service
 from copilot.protocol import (
     TOPIC_ALARM,
@@ -107,8 +108,10 @@ class AlarmService(Service):
         settings: HubSettings,
         data_path: Path | None = None,
         config: AlarmConfig | None = None,
+        gate: GateService | None = None,
     ) -> None:
         self.settings = settings
+        self.gate = gate  # who acts is the person logged in through the gate, when there is one
         self.path = journal_path(data_path) if data_path is not None else None
         self.engine = AlarmEngine(
             config,
@@ -213,23 +216,34 @@ class AlarmService(Service):
     def _act(self, sender: Sender, act: AlarmAct) -> None:
         limit = self.settings.max_string_len
         ids = [i[:limit] for i in act.ids[: self.settings.max_reply_items]]
-        who = act.who.strip()[:limit]
-        if sender.role == "station" or sender.header.src.startswith(("station:", "cli:")):
-            who = who or sender.header.src  # until people log in through the hub (the gate)
-        # Out of service is an engineer's act; until people and roles live in the hub (the
-        # command gate), only the hub host's own CLI key may do it.
-        local_cli = sender.key == "station:cli" or (
-            sender.key == "insecure" and sender.header.src.startswith("cli:")
-        )
-        if act.action in ("remove", "restore") and not local_cli:
-            reply = AlarmActReply(
-                request_id=act.request_id,
-                refused=dict.fromkeys(
-                    ids,
-                    "Taking alarms out of service is an engineer's act: use "
-                    "`copilot alarms` on the hub's host.",
-                ),
+        refusal = ""
+        session = None
+        if self.gate is not None:
+            # The person is the one logged in through the gate; what the station wrote in
+            # ``who`` is ignored. Out of service is an engineer's (or supervisor's) act.
+            session = self.gate.identify(sender, act.token)
+            if session is None:
+                refusal = "Log in on this station to act on alarms."
+            elif act.action in ("remove", "restore") and not session.has("Engineer", "Supervisor"):
+                refusal = "Taking alarms out of service is for an Engineer or a Supervisor."
+            elif not session.has("Operator", "Engineer", "Supervisor"):
+                refusal = "Your role may look at alarms but not act on them."
+            who = session.name if session is not None else ""
+        else:
+            who = act.who.strip()[:limit]
+            if sender.role == "station" or sender.header.src.startswith(("station:", "cli:")):
+                who = who or sender.header.src  # a hub without the gate: as the station says
+            # Without people in the hub, only the hub host's own CLI key may take alarms out.
+            local_cli = sender.key == "station:cli" or (
+                sender.key == "insecure" and sender.header.src.startswith("cli:")
             )
+            if act.action in ("remove", "restore") and not local_cli:
+                refusal = (
+                    "Taking alarms out of service is an engineer's act: use "
+                    "`copilot alarms` on the hub's host."
+                )
+        if refusal:
+            reply = AlarmActReply(request_id=act.request_id, refused=dict.fromkeys(ids, refusal))
             self.refused += len(ids)
             self.publisher.reply(sender.identity, reply)
             return
@@ -244,6 +258,16 @@ class AlarmService(Service):
         )
         self.acts += len(result.done)
         self.refused += len(result.refused)
+        if self.gate is not None and session is not None and result.done:
+            machines = sorted({i.split("/", 1)[0] for i in result.done})
+            self.gate.record(
+                "alarm_act",
+                session,
+                machine=machines[0] if len(machines) == 1 else "",
+                outcome=act.action,
+                ids=result.done,
+                note=act.note[:limit],
+            )
         reply = AlarmActReply(request_id=act.request_id, done=result.done, refused=result.refused)
         publish = sorted({c.record.id for c in result.changes})
         self._journal(result.changes)

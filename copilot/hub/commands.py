@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from copilot.hub.events import (
     CommandRequested,
     CommandSettled,
@@ -41,7 +43,11 @@ PRUNE_EVERY_S = 5.0
 
 @dataclass
 class CommandRecord:
-    """A command the hub routed, who asked for it, and which session owns it."""
+    """A command the hub routed, who asked for it, and which session owns it.
+
+    ``stamp`` holds what the hub adds to every status it relays (the command's name, who asked,
+    who approved, the tier, the request's id): an agent's status never names the person.
+    """
 
     cmd: Command
     requester: bytes
@@ -49,6 +55,7 @@ class CommandRecord:
     owner_key: str | None = None
     owner_epoch: int = 0
     updated: float = 0.0
+    stamp: dict[str, str | int] | None = None
 
 
 class CommandService(Service):
@@ -64,6 +71,7 @@ class CommandService(Service):
         self.routed = 0
         self.refused = 0
         self._next_prune = 0.0
+        self.gate_only = settings.gate  # a station's own CMD is refused: the gate sends them
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -109,6 +117,8 @@ class CommandService(Service):
     # -- handlers -----------------------------------------------------------------------------
 
     def _set_status(self, record: CommandRecord, status: CommandStatus) -> CommandSettled:
+        if record.stamp:
+            status = msgspec.structs.replace(status, **record.stamp)
         record.status = status
         record.updated = time.time()
         if status.machine in self.plant.machines:  # never a topic named by a requester's typo
@@ -135,26 +145,52 @@ class CommandService(Service):
                 )
 
     def _on_command(self, sender: Sender, cmd: Command) -> list[Event]:
+        if self.gate_only:
+            self.refused += 1
+            self.publisher.reply(
+                sender.identity,
+                CommandStatus(
+                    cmd_id=cmd.cmd_id[:128],
+                    machine=cmd.machine[:64],
+                    state="REJECTED",
+                    cause="not_authenticated",
+                    message="Commands go through the gate: log in and send CMD_REQ "
+                    "(docs/protocol.md §13); nothing was sent.",
+                    at=time.time_ns(),
+                ),
+            )
+            return [Dropped("cmd_without_gate")]
+        return self.route(cmd, sender.identity)
+
+    def route(
+        self, cmd: Command, requester: bytes, stamp: dict[str, str | int] | None = None
+    ) -> list[Event]:
+        """Send ``cmd`` to its machine now, or refuse it (offline, expired…): never queued.
+
+        The gate calls this once a request passed every check; ``stamp`` is added to every
+        status of the command that the hub relays.
+        """
         limit = self.settings.max_string_len
         if len(cmd.cmd_id) > 128 or len(cmd.machine) > 64 or len(cmd.name) > limit:
             self.publisher.reply(
-                sender.identity,
+                requester,
                 ErrorReply(code="string_too_long", message="Command id, machine or name too long."),
             )
             return [Dropped("string_too_long")]
         existing = self.commands.get(cmd.cmd_id)
         if existing is not None:
-            self.publisher.reply(sender.identity, existing.status)
+            self.publisher.reply(requester, existing.status)
             return []
         now = time.time_ns()
         record = CommandRecord(
             cmd=cmd,
-            requester=sender.identity,
+            requester=requester,
             status=CommandStatus(cmd_id=cmd.cmd_id, machine=cmd.machine, state="SENT", at=now),
             updated=time.time(),
+            stamp=stamp,
         )
         self.commands[cmd.cmd_id] = record
-        events: list[Event] = [CommandRequested(cmd, sender.identity)]
+        events: list[Event] = [CommandRequested(cmd, requester)]
         state = self.plant.machines.get(cmd.machine)
 
         def refuse(state_: str, cause: str, message: str) -> list[Event]:

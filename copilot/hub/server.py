@@ -44,6 +44,7 @@ from copilot.bus import (
     recv_from,
     xpub,
 )
+from copilot.gate.policy import Policy
 from copilot.hub.alarms import AlarmService
 from copilot.hub.claims import AllowListBindings, Bindings, ClaimBook, claims_path
 from copilot.hub.commands import CommandService
@@ -56,6 +57,7 @@ from copilot.hub.events import (
     SamplesIngested,
     SequenceGapped,
 )
+from copilot.hub.gate import GateService
 from copilot.hub.history import HistoryService
 from copilot.hub.peers import Peer, PeerBook
 from copilot.hub.plant import MachineState, PlantState
@@ -64,6 +66,8 @@ from copilot.proc import run_in_thread
 from copilot.protocol import (
     TOPIC_HUB,
     AlarmStatus,
+    Approval,
+    Authority,
     Birth,
     Body,
     Codec,
@@ -112,15 +116,24 @@ class HubStats:
 
 
 def default_services(
-    settings: HubSettings, data_path: Path | None = None, alarm_config: AlarmConfig | None = None
+    settings: HubSettings,
+    data_path: Path | None = None,
+    alarm_config: AlarmConfig | None = None,
+    policy: Policy | None = None,
 ) -> list[Service]:
-    """The services every hub runs: history, command routing and (unless off) alarms.
+    """The services every hub runs: history, command routing, the gate and alarms.
 
-    ``data_path`` holds the alarm journal (``None``: alarms are kept in memory only).
+    ``data_path`` holds the alarm journal, people and the audit trail (``None``: alarms are
+    kept in memory only, people too, and nothing is audited). The gate and alarms can be
+    turned off in the settings (``gate``, ``alarms``).
     """
-    services: list[Service] = [HistoryService(settings), CommandService(settings)]
+    commands = CommandService(settings)
+    services: list[Service] = [HistoryService(settings), commands]
+    gate = GateService(settings, commands, data_path, policy) if settings.gate else None
+    if gate is not None:
+        services.append(gate)
     if settings.alarms:
-        services.append(AlarmService(settings, data_path, alarm_config))
+        services.append(AlarmService(settings, data_path, alarm_config, gate))
     return services
 
 
@@ -160,10 +173,17 @@ class Hub:
         self.hub_epoch = next_epoch(data_path / "hub-epoch" if data_path else None)
         self.hub_seq = 0
         self.started = time.monotonic()
+        # Any thread may wake the loop (a worker finished, a journal committed): one byte on a
+        # pipe the poller watches, at most one byte pending at a time.
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._woken = threading.Event()
         self.services = ServiceHost(
             default_services(settings, data_path) if services is None else services,
             self.plant,
             self,
+            self.wake,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -246,6 +266,7 @@ class Hub:
         next_check = time.monotonic() + 0.1
         next_keys = time.monotonic() + 1.0
         poller = Poller([self.router, self.pub])
+        poller.register_fd(self._wake_r)
         try:
             while not self._stop.is_set():
                 for link in poller.poll(min(next_hb, next_check) - time.monotonic()):
@@ -253,6 +274,11 @@ class Hub:
                         self._drain_router()
                     else:
                         self._drain_subscriptions()
+                if self._woken.is_set():
+                    self._woken.clear()
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_r, 64)
+                    self._act(self.services.wake())
                 now = time.monotonic()
                 if now >= next_hb:
                     next_hb = now + heartbeat_s
@@ -270,6 +296,16 @@ class Hub:
             self.services.close()
             if self.book.claims is not None:
                 self.book.claims.close()
+            for fd in (self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def wake(self) -> None:
+        """Have the loop call the services' ``on_wake`` soon (safe from any thread)."""
+        if not self._woken.is_set():
+            self._woken.set()
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._wake_w, b"w")
 
     def start(self) -> None:
         """Bind now, then serve on a background thread."""
@@ -485,7 +521,7 @@ class Hub:
     def _tick(self, now: float) -> None:
         self._act(self.plant.check_liveness(now))
         self.plant.prune(now)
-        self.services.tick(now)
+        self._act(self.services.tick(now))
         self.book.prune(now)
 
     def _check_revocations(self) -> None:
@@ -540,6 +576,8 @@ class Hub:
         for body in self.services.snapshot(prefix):
             if isinstance(body, AlarmStatus):
                 body.request_id = request_id  # so the station can tell the answers apart
+            elif isinstance(body, Approval | Authority):
+                body = msgspec.structs.replace(body, request_id=request_id)  # the service's own
             self.reply(identity, body)
         end = SnapshotEnd(
             hub_epoch=self.hub_epoch, hub_seq=self.hub_seq, count=count, request_id=request_id

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,10 +54,17 @@ class Service:
     handles: tuple[type, ...] = ()
     topics: tuple[bytes, ...] = ()
 
-    def attach(self, plant: PlantState, publisher: Publisher) -> None:
-        """Called once by the host before anything else."""
+    def attach(
+        self, plant: PlantState, publisher: Publisher, wake: Callable[[], None] = lambda: None
+    ) -> None:
+        """Called once by the host before anything else.
+
+        ``wake`` may be called from any thread (a worker, a writer's commit callback): the
+        hub's loop then calls :meth:`on_wake` soon, instead of at the next tick.
+        """
         self.plant = plant
         self.publisher = publisher
+        self.wake = wake
 
     def open(self) -> None:
         """Called when the hub opens (before it binds): open files, restore state.
@@ -76,8 +83,13 @@ class Service:
     def on_event(self, event: Event) -> None:
         """Hear one event (from the plant, the server or another service)."""
 
-    def tick(self, now: float) -> None:
-        """Periodic work (``now`` is monotonic seconds)."""
+    def tick(self, now: float) -> Sequence[Event] | None:
+        """Periodic work (``now`` is monotonic seconds); may return events it caused."""
+        return None
+
+    def on_wake(self) -> Sequence[Event]:
+        """Work that another thread finished (see :meth:`attach`); the events it caused."""
+        return ()
 
     def snapshot(self, prefix: str) -> Sequence[Body]:
         """Bodies to send with a snapshot of machines whose id starts with ``prefix``."""
@@ -112,7 +124,11 @@ class ServiceHost:
     """Runs services on one thread: dispatch by message type, events, ticks, snapshots."""
 
     def __init__(
-        self, services: Iterable[Service], plant: PlantState, publisher: Publisher
+        self,
+        services: Iterable[Service],
+        plant: PlantState,
+        publisher: Publisher,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.services = list(services)
         self.errors: Counter[str] = Counter()
@@ -125,7 +141,7 @@ class ServiceHost:
                         f"and {service.name}"
                     )
                 self._by_type[kind] = service
-            service.attach(plant, _ScopedPublisher(publisher, service))
+            service.attach(plant, _ScopedPublisher(publisher, service), wake)
 
     def open(self) -> None:
         """Open every service, in order (a failure propagates: the hub must not start)."""
@@ -168,13 +184,25 @@ class ServiceHost:
                 except Exception:  # a failing service must not stop the hub
                     self._failed(service, f"hearing {type(event).__name__}")
 
-    def tick(self, now: float) -> None:
-        """Tick every service."""
+    def tick(self, now: float) -> list[Event]:
+        """Tick every service; the events they returned."""
+        out: list[Event] = []
         for service in self.services:
             try:
-                service.tick(now)
+                out.extend(service.tick(now) or ())
             except Exception:  # a failing service must not stop the hub
                 self._failed(service, "ticking")
+        return out
+
+    def wake(self) -> list[Event]:
+        """Let every service finish what other threads completed; the events they returned."""
+        out: list[Event] = []
+        for service in self.services:
+            try:
+                out.extend(service.on_wake())
+            except Exception:  # a failing service must not stop the hub
+                self._failed(service, "finishing work another thread did")
+        return out
 
     def snapshot(self, prefix: str) -> list[Body]:
         """Every service's snapshot contribution."""

@@ -36,6 +36,7 @@ from copilot.arguments import ArgProblem, parse_args
 from copilot.protocol.messages import (
     AlarmSpec,
     ArgSpec,
+    Check,
     CommandSpec,
     Limits,
     MachineInfo,
@@ -714,6 +715,14 @@ class MachineModel:
 
     def _build_commands(self) -> list[CommandSpec]:
         door = [f"{self.DOOR_WORDS} open"] if self.DOOR_TAG else []
+        door_check = (
+            [Check(kind="interlock", tag=self.DOOR_TAG, op="eq", value=1.0, words=door[0])]
+            if self.DOOR_TAG
+            else []
+        )
+        running = Check(
+            kind="interlock", tag="state", op="eq", value=float(RUNNING), words="machine running"
+        )
         return [
             CommandSpec(
                 name="start",
@@ -722,6 +731,23 @@ class MachineModel:
                 interlocks=[*door, "fault active", *self._extra_interlocks()],
                 permissives=["machine idle or in setup"],
                 description=f"Start the {self.LABEL.lower()} (production).",
+                checks=[
+                    *door_check,
+                    Check(
+                        kind="interlock",
+                        tag="state",
+                        op="eq",
+                        value=float(FAULT),
+                        words="fault active",
+                    ),
+                    Check(
+                        kind="permissive",
+                        tag="state",
+                        op="in",
+                        values=[float(IDLE), float(SETUP)],
+                        words="machine not idle or in setup",
+                    ),
+                ],
             ),
             CommandSpec(
                 name="stop",
@@ -735,6 +761,15 @@ class MachineModel:
                 risk="confirm",
                 interlocks=["fault condition still present"],
                 permissives=["a fault is latched"],
+                checks=[
+                    Check(
+                        kind="permissive",
+                        tag="state",
+                        op="eq",
+                        value=float(FAULT),
+                        words="no fault is latched",
+                    )
+                ],
                 description="Acknowledge and reset a latched trip once its cause has cleared.",
             ),
             CommandSpec(
@@ -758,6 +793,7 @@ class MachineModel:
                 risk="sign",
                 interlocks=["machine running"],
                 permissives=["machine stopped"],
+                checks=[running],
                 description="Switch between idle, setup and maintenance "
                 "(maintenance locks the machine out and repairs faults).",
             ),

@@ -106,6 +106,7 @@ class AlarmRequests:
         note: str = "",
         duration_s: float = 0.0,
         oneshot: bool = False,
+        token: str = "",
     ) -> int:
         """Ask the hub to do ``action`` to ``ids``; the request id its answer will carry."""
         request_id = self._next_id()
@@ -118,6 +119,7 @@ class AlarmRequests:
                 duration_s=duration_s,
                 oneshot=oneshot,
                 request_id=request_id,
+                token=token,
             )
         )
         return request_id

@@ -14,10 +14,12 @@ from typing import Literal
 from copilot.protocol import (
     AlarmActReply,
     AlarmHistory,
+    AuditRecord,
     CommandStatus,
     ErrorReply,
     HistoryReply,
     HubStatus,
+    Session,
 )
 
 
@@ -143,6 +145,52 @@ class AlarmHistoryArrived:
     history: AlarmHistory
 
 
+@dataclass(frozen=True)
+class SessionChanged:
+    """Someone logged in (``session``), or the session ended (``None``).
+
+    ``reason``: ``login``, ``grants`` (same session, new grants), ``user``, ``idle``,
+    ``switch``, ``hub_restarted``, ``ended``.
+    """
+
+    session: Session | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GateAnswered:
+    """The hub's answer to a login, approval decision, withdrawal or authority act."""
+
+    request_id: int
+    ok: bool
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ApprovalsChanged:
+    """Two-person approvals were asked, decided or expired (read ``Station.approvals``)."""
+
+    cmd_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuthorityChanged:
+    """Control authority of a scope changed (read ``Station.authority``)."""
+
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditArrived:
+    """Rows of the hub's audit trail (answer to ``Station.query_audit``)."""
+
+    request_id: int
+    rows: tuple[AuditRecord, ...]
+    more: bool = False
+    refused: str = ""
+
+
 Event = (
     LinkChanged
     | MachinesChanged
@@ -153,4 +201,9 @@ Event = (
     | AlarmsChanged
     | AlarmActed
     | AlarmHistoryArrived
+    | SessionChanged
+    | GateAnswered
+    | ApprovalsChanged
+    | AuthorityChanged
+    | AuditArrived
 )

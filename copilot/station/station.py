@@ -34,11 +34,15 @@ from copilot.protocol import (
     AlarmHistory,
     AlarmQuery,
     AlarmStatus,
+    Approval,
+    Authority,
+    AuthorityAction,
     Body,
     Codec,
     Command,
     CommandStatus,
     ErrorReply,
+    Grant,
     Header,
     HistoryReply,
     HistoryRequest,
@@ -46,6 +50,8 @@ from copilot.protocol import (
     HubStatusRequest,
     Origin,
     Scalar,
+    Session,
+    Signature,
     SnapshotEnd,
     SnapshotItem,
 )
@@ -61,6 +67,7 @@ from copilot.station.events import (
     LinkCause,
     LinkState,
 )
+from copilot.station.gate import StationGate
 from copilot.station.history import HistoryAssembler
 from copilot.station.link import HubLink
 from copilot.station.stats import StationStats
@@ -122,6 +129,9 @@ class Station:
         self._status_next = 0.0  # when the station asks by itself next (monotonic)
         self.alarms = StationAlarms()
         self._alarm_requests = AlarmRequests(self._link.submit, lambda: next(self._ids))
+        self.gate = StationGate(
+            self.store, self._link.submit, self._emit, lambda: next(self._ids), self._apply_status
+        )
         self.sync = Sync(
             self.store,
             self.stats,
@@ -135,6 +145,7 @@ class Station:
             liveness=liveness,
             next_id=lambda: next(self._ids),
             alarms=self.alarms,
+            gate=self.gate,
         )
         self._stopped = False
         self._alarms_prune = 0.0
@@ -235,7 +246,7 @@ class Station:
         self,
         action: AlarmAction,
         ids: Sequence[str],
-        who: str,
+        who: str = "",
         *,
         note: str = "",
         duration_s: float = 0.0,
@@ -243,12 +254,99 @@ class Station:
     ) -> int:
         """Ask the hub to acknowledge, shelve, claim… alarms; answered by :class:`AlarmActed`.
 
-        ``who`` is the person acting (until people log in through the hub, the station says
-        it). Returns the request id the answer carries.
+        The hub records the person logged in on this station (:meth:`login`); ``who`` counts
+        only on a hub that runs without the gate. Returns the request id the answer carries.
         """
+        session = self.gate.session
         return self._alarm_requests.act(
-            action, ids, who, note=note, duration_s=duration_s, oneshot=oneshot
+            action,
+            ids,
+            who,
+            note=note,
+            duration_s=duration_s,
+            oneshot=oneshot,
+            token=session.token if session is not None else "",
         )
+
+    # -- people and the command gate (copilot.station.gate) ------------------------------------
+
+    def login(self, user: str, secret: str) -> int:
+        """Log a person in through the hub: :class:`SessionChanged` or :class:`GateAnswered`."""
+        return self.gate.login(user, secret)
+
+    def logout(self, reason: str = "user") -> None:
+        """End this station's session (``user``, ``idle`` lock, ``switch`` user)."""
+        self.gate.logout(reason)
+
+    @property
+    def session(self) -> Session | None:
+        """Who is logged in here, as the hub said (``None``: nobody)."""
+        return self.gate.session
+
+    def grant(self, machine: str, name: str) -> Grant | None:
+        """What the logged-in person may do with a command (tier, allowed, why not)."""
+        return self.gate.grant(machine, name)
+
+    def request_command(
+        self,
+        machine: str,
+        name: str,
+        args: dict[str, Scalar] | None = None,
+        *,
+        origin: Origin = "touch",
+        confirmed: bool = False,
+        sign: Signature | None = None,
+        ttl_s: float = 10.0,
+        cmd_id: str | None = None,
+    ) -> str:
+        """Ask the gate to run a command as the logged-in person; follow :class:`CommandUpdated`."""
+        return self.gate.request(
+            machine,
+            name,
+            args,
+            origin=origin,
+            confirmed=confirmed,
+            sign=sign,
+            ttl_s=ttl_s,
+            cmd_id=cmd_id,
+        )
+
+    def cancel_command(self, cmd_id: str) -> int:
+        """Withdraw a command of yours still awaiting approval (:class:`GateAnswered`)."""
+        return self.gate.cancel(cmd_id)
+
+    def decide_approval(self, cmd_id: str, approve: bool, secret: str = "", note: str = "") -> int:
+        """Approve (PIN again) or deny a two-person command (:class:`GateAnswered`)."""
+        return self.gate.decide(cmd_id, approve, secret, note)
+
+    @property
+    def approvals(self) -> dict[str, Approval]:
+        """Two-person approvals, pending and recently decided, by command id."""
+        return self.gate.approvals
+
+    @property
+    def authority(self) -> dict[str, Authority]:
+        """Who holds control of which scope (``machine:<id>``, ``area:<name>``)."""
+        return self.gate.authority
+
+    def act_on_authority(self, scope: str, act: AuthorityAction, note: str = "") -> int:
+        """Take, release, request, grant, refuse or override control (:class:`GateAnswered`)."""
+        return self.gate.act_on_authority(scope, act, note)
+
+    def query_audit(
+        self,
+        since: int = 0,
+        until: int = 0,
+        machine: str = "",
+        user: str = "",
+        kind: str = "",
+        limit: int = 500,
+    ) -> int:
+        """Ask for audit rows, newest first (:class:`AuditArrived`)."""
+        return self.gate.query_audit(since, until, machine, user, kind, limit)
+
+    def _apply_status(self, status: CommandStatus) -> object:
+        return self.commands.apply(status)
 
     def query_alarms(
         self, since: int = 0, until: int = 0, prefix: str = "", limit: int = 500
@@ -391,6 +489,7 @@ class _Handler:
                 station._hub_status = HubStatusArrived(body, time.time())
                 station._emit(station._hub_status)
             case CommandStatus():
+                station.gate.on_reply(body)
                 self._commands.apply(body)
             case AlarmStatus():
                 self._sync.on_snapshot_alarm(body)
@@ -399,9 +498,12 @@ class _Handler:
             case AlarmHistory():
                 station._emit(AlarmHistoryArrived(body))
             case _:
-                station.stats.counters.count("unexpected_type")
+                if not station.gate.on_reply(body):
+                    station.stats.counters.count("unexpected_type")
 
     def on_unsent(self, body: Body) -> None:
+        if self._station.gate.unsent(body):
+            return
         if isinstance(body, Command):
             self._commands.unsent(body)
         elif isinstance(body, AlarmAct):

@@ -44,6 +44,7 @@ from copilot.station.events import (
     LinkState,
     MachinesChanged,
 )
+from copilot.station.gate import StationGate
 from copilot.station.stats import StationStats
 from copilot.station.store import StationStore
 
@@ -78,8 +79,10 @@ class Sync:
         liveness: int = 3,
         next_id: Callable[[], int] | None = None,
         alarms: StationAlarms | None = None,
+        gate: StationGate | None = None,
     ) -> None:
         self.store = store
+        self.gate = gate
         self.alarms = alarms if alarms is not None else StationAlarms()
         self.stats = stats
         self.settings = settings
@@ -143,6 +146,8 @@ class Sync:
         self._held.clear()
         self._snapshot.clear()
         self._snapshot_alarms.clear()
+        if self.gate is not None:
+            self.gate.snapshot_started()
         self._snapshot_sent = now
         self._snapshot_due = 0.0
         self._last_resync = now
@@ -184,8 +189,11 @@ class Sync:
         """The snapshot is complete: apply it, then the held updates that follow it."""
         if end.request_id != self._snapshot_id or self._snapshot_sent == 0.0:
             return
+        restarted = self.hub_epoch not in (0, end.hub_epoch)
         self.store.apply_snapshot(self._snapshot)
         self.alarms.apply_snapshot(self._snapshot_alarms)
+        if self.gate is not None:
+            self.gate.snapshot_done(restarted)
         self._snapshot_alarms = []
         self.stats.snapshots += 1
         self.hub_epoch = end.hub_epoch
@@ -292,7 +300,8 @@ class Sync:
             case Heartbeat():
                 pass
             case _:
-                self.stats.counters.count("unexpected_type")
+                if self.gate is None or not self.gate.on_update(body):
+                    self.stats.counters.count("unexpected_type")
 
     # -- housekeeping ---------------------------------------------------------------------------
 
