@@ -6,11 +6,12 @@ flow against a real hub and station is tests/ui/test_gate_flow.py.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from copilot.gate.panel import (
     NS,
@@ -32,7 +33,7 @@ from ui.gate import (
     QtSignSheet,
     QtTwoPersonSheet,
 )
-from ui.gate.look import KEY
+from ui.gate.look import KEY, apply_style
 from ui.theme import LIGHT
 
 SPEED = ArgSpec(
@@ -40,11 +41,14 @@ SPEED = ArgSpec(
 )
 
 
+SIZE = tuple(int(v) for v in os.environ.get("GATE_SHOT_SIZE", "1280x800").split("x"))
+
+
 @pytest.fixture
 def host(qtbot) -> QWidget:  # type: ignore[no-untyped-def]
     w = QWidget()
     qtbot.addWidget(w)
-    w.resize(1280, 800)
+    w.resize(*SIZE)
     w.show()
     qtbot.waitExposed(w)
     return w
@@ -52,8 +56,10 @@ def host(qtbot) -> QWidget:  # type: ignore[no-untyped-def]
 
 def test_pin_pad_keys_are_large_masked_and_take_the_keyboard(qtbot, host) -> None:  # type: ignore[no-untyped-def]
     pad = QtPinPad(host)
+    apply_style(pad, LIGHT)  # inside the login screen or a sheet it has their style
     pad.show()
-    assert all(k.width() >= 64 and k.height() >= 64 for k in pad.keys.values())
+    pad.adjustSize()
+    qtbot.waitUntil(lambda: all(k.width() >= 64 and k.height() >= 64 for k in pad.keys.values()))
     assert pad.field.echoMode() == QLineEdit.EchoMode.Password
     for digit in "12":
         qtbot.mouseClick(pad.keys[digit], Qt.MouseButton.LeftButton)
@@ -89,7 +95,8 @@ def test_login_screen_picks_a_user_and_shows_the_refusal(qtbot, host) -> None:  
     with qtbot.waitSignal(screen.login_requested) as got:
         qtbot.keyClick(screen.password, Qt.Key.Key_Return)
     assert got.args == ["demo-operator", "long password"]
-    save_screenshot(screen, "gate_login")
+    QApplication.processEvents()  # the layout after the password field appeared
+    save_screenshot(host, "gate_login")
 
 
 def test_command_panel_says_why_a_disabled_command_cannot_be_pressed(qtbot, host) -> None:  # type: ignore[no-untyped-def]
@@ -107,7 +114,7 @@ def test_command_panel_says_why_a_disabled_command_cannot_be_pressed(qtbot, host
                 "interlock",
                 "guard door open",
                 "Alt+1",
-            ),  # fmt: skip
+            ),
             ButtonState("stop", "Stop", 1, True, caption="one tap", key="Alt+2"),
         ]
     )
@@ -240,8 +247,17 @@ def test_audit_view_filters_and_shows_signatures(qtbot, host) -> None:  # type: 
         qtbot.mouseClick(view.search_button, Qt.MouseButton.LeftButton)
     flt = got.args[0]
     assert flt.machine == "cnc-1" and flt.kind == "signature" and flt.since > 0
-    row = AuditRecord(seq=7, at=time.time_ns(), kind="signature", user="ann", name="Ann",
-                      machine="cnc-1", command="set_mode", meaning="performed", outcome="ok")  # fmt: skip
+    row = AuditRecord(
+        seq=7,
+        at=time.time_ns(),
+        kind="signature",
+        user="ann",
+        name="Ann",
+        machine="cnc-1",
+        command="set_mode",
+        meaning="performed",
+        outcome="ok",
+    )
     view.set_rows([row], more=True)
     cells = view.cell_texts()[0]
     assert cells[2] == "Ann (ann)" and cells[-1].startswith("Ann · ")

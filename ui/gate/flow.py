@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from copilot.gate.checks import evaluate
 from copilot.gate.panel import (
     DEMO_USERS,
     NOT_SENT,
     ApprovalFacts,
+    AuditFilter,
     IdleClock,
     RecentUsers,
     approval_facts,
@@ -148,8 +150,8 @@ class QtGate(QObject):
         if app is not None:
             app.installEventFilter(self)
         host.destroyed.connect(self._uninstall)
-        if self.session is None:
-            self.login.open()
+        # The station starts in view only (alarms can be seen and handled); the login screen
+        # comes with Ctrl+L, a command tapped while nobody is logged in, and every lock.
 
     def _uninstall(self) -> None:
         app = QApplication.instance()
@@ -201,7 +203,10 @@ class QtGate(QObject):
 
     def show_lock(self, why: str) -> None:
         """The lock screen, listing what is still in flight from this station."""
-        self.login.set_locked(self._locked_by, why)
+        if self._locked_by:
+            self.login.set_locked(self._locked_by, why)
+        else:
+            self.login.set_login()
         lines = []
         for cmd_id, status in self._statuses().items():
             mine = self.mine.get(cmd_id)
@@ -292,6 +297,7 @@ class QtGate(QObject):
         self.panels[panel] = machine
         panel.command_pressed.connect(lambda name: self._pressed(panel, name))
         panel.authority_act.connect(lambda act: self._authority(panel, act))
+        panel.login_wanted.connect(lambda: self.show_lock("Log in to command machines."))
         panel.destroyed.connect(lambda: self.panels.pop(panel, None))
         self.refresh_panel(panel)
 
@@ -308,10 +314,6 @@ class QtGate(QObject):
 
     def checks(self, snap: MachineSnapshot) -> dict[str, list[CheckState]]:
         """Each command's interlocks and permissives from this station's live values."""
-        try:
-            from copilot.gate.checks import evaluate
-        except ImportError:  # the hub-side checks module is not on this branch yet
-            return {}
         readings = {r.tag: r for r in self.ctx.store.readings(snap.info.id)}
 
         def value_of(tag: str) -> tuple[float | None, int, int]:
@@ -425,7 +427,8 @@ class QtGate(QObject):
         machine_name = snap.info.name or snap.info.id
         label = label_of(spec)
         changes = [
-            f"{(a.description or a.name).capitalize()}: {change_text(a, old.get(a.name), args[a.name])}"
+            f"{(a.description or a.name).capitalize()}: "
+            + change_text(a, old.get(a.name), args[a.name])
             for a in spec.args
             if a.name in args
         ]
@@ -615,8 +618,6 @@ class QtGate(QObject):
     # -- audit -------------------------------------------------------------------------------
 
     def _on_audit_query(self, flt: object) -> None:
-        from copilot.gate.panel import AuditFilter
-
         assert isinstance(flt, AuditFilter)
         self._audit_request = self.ctx.station.query_audit(
             since=flt.since,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -119,6 +119,13 @@ class QtLoginScreen(QWidget):
         outer.addWidget(right_box, 0, Qt.AlignmentFlag.AlignVCenter)
         outer.addStretch(1)
         self.busy = False
+        host.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """Follow the host's size."""
+        if watched is self.host and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self.host.rect())
+        return False
 
     # -- what it shows --------------------------------------------------------------------
 

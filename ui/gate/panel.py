@@ -27,11 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from copilot.gate.panel import ACT_LABELS, MARK_GLYPHS, AuthorityFacts, ButtonState, PendingLine
-from ui.gate.look import KEY, apply_style, repolish
+from ui.gate.look import apply_style, repolish
 from ui.gate.sheets import label
 from ui.theme import Theme
 
-MAX_LINES = 4  # pending / recent commands shown in place
+MAX_LINES = 3  # pending / recent commands shown in place
+BUTTON_H = 64  # a command button: ≥ 64 px (gloves), two lines (label, tier or first-out words)
 
 
 class QtCommandPanel(QFrame):
@@ -39,6 +40,7 @@ class QtCommandPanel(QFrame):
 
     command_pressed = Signal(str)
     authority_act = Signal(str)
+    login_wanted = Signal()  # a command tapped while nobody is logged in
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,29 +52,37 @@ class QtCommandPanel(QFrame):
         title = QLabel("Commands", self)
         title.setObjectName("panelTitle")
         layout.addWidget(title)
-        self.authority = label("", "gateDim", self)
-        layout.addWidget(self.authority)
         self.authority_bar = QHBoxLayout()
         self.authority_bar.setSpacing(8)
+        self.authority = label("", "gateDim", self)
+        self.authority_bar.addWidget(self.authority, 1)
         layout.addLayout(self.authority_bar)
         self.authority_buttons: dict[str, QPushButton] = {}
+        # One scrolled column: the latest commands' lines first (they answer "what happened to
+        # what I pressed"), the "why" line, then the buttons. Nothing overlaps in a short panel.
         self.grid_host = QWidget(self)
-        self.grid = QGridLayout(self.grid_host)
+        column = QVBoxLayout(self.grid_host)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
+        self.lines_box = QVBoxLayout()
+        self.lines_box.setSpacing(4)
+        column.addLayout(self.lines_box)
+        self.why = label("", "gateNotice", self.grid_host)
+        self.why.hide()
+        column.addWidget(self.why)
+        self.grid = QGridLayout()
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(8)
+        column.addLayout(self.grid)
+        column.addStretch(1)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.grid_host)
-        scroll.setMinimumHeight(KEY + 8)
+        scroll.setMinimumHeight(BUTTON_H + 8)
         layout.addWidget(scroll, 1)
-        self.why = label("", "gateNotice", self)
-        self.why.hide()
-        layout.addWidget(self.why)
-        self.lines_box = QVBoxLayout()
-        self.lines_box.setSpacing(4)
-        layout.addLayout(self.lines_box)
+        self.scroll = scroll
         self.line_labels: dict[str, QLabel] = {}
         self.buttons: dict[str, QPushButton] = {}
         self.states: dict[str, ButtonState] = {}
@@ -96,7 +106,7 @@ class QtCommandPanel(QFrame):
             for i, s in enumerate(states):
                 b = QPushButton(self.grid_host)
                 b.setObjectName("gateCommand")
-                b.setMinimumHeight(KEY)
+                b.setFixedHeight(BUTTON_H)
                 b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 b.clicked.connect(lambda _=False, n=s.name: self.press(n))
                 self.buttons[s.name] = b
@@ -128,6 +138,8 @@ class QtCommandPanel(QFrame):
             return
         if not state.enabled:
             self.explain(state)
+            if state.cause == "not_authenticated":
+                self.login_wanted.emit()
             return
         self.why.hide()
         self.command_pressed.emit(name)
@@ -137,6 +149,7 @@ class QtCommandPanel(QFrame):
         self.why.setProperty("command", state.name)
         self.why.setText(f"✕ {state.why}")
         self.why.show()
+        self.scroll.ensureWidgetVisible(self.why)
 
     def why_text(self) -> str:
         """The "why" line shown (empty when hidden), for tests."""
@@ -158,7 +171,7 @@ class QtCommandPanel(QFrame):
         for index, line in enumerate(wanted):
             w = self.line_labels.get(line.cmd_id)
             if w is None:
-                w = label("", "gateLine", self)
+                w = label("", "gateLine", self.grid_host)
                 self.line_labels[line.cmd_id] = w
             self.lines_box.insertWidget(index, w)
             glyph = MARK_GLYPHS[line.mark]
@@ -192,7 +205,7 @@ class QtCommandPanel(QFrame):
             b = self.authority_buttons.get(act)
             if b is None:
                 b = QPushButton(ACT_LABELS[act], self)
-                b.setMinimumHeight(56)
+                b.setMinimumHeight(64)
                 b.clicked.connect(lambda _=False, a=act: self.authority_act.emit(a))
                 self.authority_buttons[act] = b
                 self.authority_bar.addWidget(b)

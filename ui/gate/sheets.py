@@ -290,7 +290,7 @@ class _Reasons(QWidget):
 
     changed = Signal(str)
 
-    def __init__(self, parent: QWidget, reasons: Sequence[str]) -> None:
+    def __init__(self, parent: QWidget, reasons: Sequence[str], columns: int = 3) -> None:
         super().__init__(parent)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -305,12 +305,12 @@ class _Reasons(QWidget):
             self.group.addButton(b)
             b.clicked.connect(lambda _=False, r=reason: self._pick(r))
             self.buttons[reason] = b
-            grid.addWidget(b, i // 3, i % 3)
+            grid.addWidget(b, i // columns, i % columns)
         self.text = QLineEdit(self)
         self.text.setObjectName("gateText")
         self.text.setPlaceholderText("…or type a reason")
         self.text.textEdited.connect(self._typed)
-        grid.addWidget(self.text, (len(reasons) + 2) // 3, 0, 1, 3)
+        grid.addWidget(self.text, (len(reasons) + columns - 1) // columns, 0, 1, columns)
 
     def _pick(self, reason: str) -> None:
         self.text.setText(reason)
@@ -351,39 +351,45 @@ class QtSignSheet(QtSheet):
         need_reason: bool = True,
         action: str = "Sign and send",
     ) -> None:
-        super().__init__(host, theme, title, width=760)
+        super().__init__(host, theme, title, width=980)
+        # Two columns so the sheet fits a 1280 × 800 panel: what is signed and why on the left,
+        # the PIN pad (or a password) on the right.
+        row = QHBoxLayout()
+        row.setSpacing(20)
+        left = QVBoxLayout()
+        left.setSpacing(10)
         for line in lines:
-            self.body.addWidget(label(line, "gateLead", self.card))
+            left.addWidget(label(line, "gateLead", self.card))
         self.printed_name = printed_name
         self.meaning = meaning
         self.signature = label("", "gateNotice", self.card)
-        self.body.addWidget(self.signature)
+        left.addWidget(self.signature)
         self.need_reason = need_reason
-        self.reasons = _Reasons(self.card, reasons)
+        self.reasons = _Reasons(self.card, reasons, columns=2)
         self.reasons.changed.connect(lambda _t: self._update())
-        self.body.addWidget(label("Reason", "gateBody", self.card))
-        self.body.addWidget(self.reasons)
-        row = QHBoxLayout()
-        row.setSpacing(16)
+        left.addWidget(label("Reason" if need_reason else "Note (optional)", "gateBody", self.card))
+        left.addWidget(self.reasons)
+        self.problem = label("", "gateRefusal", self.card)
+        self.problem.hide()
+        left.addWidget(self.problem)
+        left.addStretch(1)
+        row.addLayout(left, 1)
+        side = QVBoxLayout()
+        side.setSpacing(8)
+        side.addWidget(label("Re-enter your PIN to sign", "gateBody", self.card))
         self.pin = QtPinPad(self.card)
         self.pin.setFixedWidth(300)
         self.pin.edited.connect(lambda _t: self._update())
         self.pin.entered.connect(lambda _t: self.sign())
-        side = QVBoxLayout()
-        side.addWidget(label("Re-enter your PIN or password to sign.", "gateBody", self.card))
+        side.addWidget(self.pin)
         self.password = QLineEdit(self.card)
         self.password.setObjectName("gateText")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("Password instead of a PIN")
+        self.password.setPlaceholderText("…or your password")
         self.password.textEdited.connect(lambda _t: self._update())
         self.password.returnPressed.connect(self.sign)
         side.addWidget(self.password)
-        self.problem = label("", "gateRefusal", self.card)
-        self.problem.hide()
-        side.addWidget(self.problem)
-        side.addStretch(1)
-        row.addWidget(self.pin, 0)
-        row.addLayout(side, 1)
+        row.addLayout(side, 0)
         self.body.addLayout(row)
         self.sign_button = big_button(action, self.card, primary=True)
         self.sign_button.clicked.connect(self.sign)
