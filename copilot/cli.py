@@ -29,6 +29,8 @@ import msgspec
 from copilot import __version__
 from copilot.alarms.config import AlarmConfigError
 from copilot.bus import AllowedKey, Bus, BusError, KeyFileError, KeyStore, Security, hub_endpoints
+from copilot.gate.people import PeopleError
+from copilot.gate.policy import PolicyError
 from copilot.proc import stop_on_signals
 from copilot.protocol import Body, HubStatus
 from copilot.settings import DEFAULT_HUB, Settings, SettingsError, load, with_overrides
@@ -40,6 +42,8 @@ _Reply = TypeVar("_Reply")
 
 EXPECTED_ERRORS = (
     AlarmConfigError,
+    PolicyError,
+    PeopleError,
     BusError,
     KeyFileError,
     StorageError,
@@ -199,7 +203,10 @@ def cmd_hub(args: argparse.Namespace) -> int:
         return cmd_hub_status(args)
     from copilot.hub import Hub, default_services
 
-    settings = _settings(args, {"hub": {"bind": args.bind}})
+    overrides: dict[str, object] = {"bind": args.bind}
+    if args.no_gate:
+        overrides["gate"] = False
+    settings = _settings(args, {"hub": overrides})
     _check_address(settings.hub.bind, "--bind or hub.bind")
     lock = InstanceLock(settings.data_path / "hub.lock", "hub")
     lock.acquire()
@@ -215,7 +222,18 @@ def cmd_hub(args: argparse.Namespace) -> int:
             alarm_config.source,
             len(alarm_config.rules),
         )
-    services = default_services(settings.hub, settings.data_path, alarm_config)
+    policy = None
+    if settings.hub.gate:
+        from copilot.gate.policy import load_policy
+
+        if args.policy or settings.hub.policy_file:
+            policy = load_policy(args.policy or settings.hub.policy_file)
+            log.info("hub: command policy from %s.", policy.source)
+        else:
+            log.info("hub: no policy file; the built-in policy holds (docs/command-policy.md).")
+    else:
+        log.warning("hub: the command gate is OFF (--no-gate): stations command unchecked.")
+    services = default_services(settings.hub, settings.data_path, alarm_config, policy)
     hub = Hub(bus, settings.hub, services=services, data_path=settings.data_path)
     try:
         hub.open()
@@ -634,6 +652,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="run: the site's alarm file (limits, priorities, delays, mode table; "
         "see docs/alarm-config.md; check it with `copilot alarms config check FILE`)",
     )
+    p.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="run: the site's command policy (roles, tiers, voice, approvals; see "
+        "docs/command-policy.md; check it with `copilot policy check FILE`)",
+    )
+    p.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="run: no command gate — stations send commands unchecked and unaudited "
+        "(old integrations and tests of plain routing only)",
+    )
     p.set_defaults(func=cmd_hub)
 
     p = sub.add_parser("sim", help="run the simulated plant")
@@ -726,9 +756,14 @@ def build_parser() -> argparse.ArgumentParser:
     from copilot import cli_alarms  # its commands live in their own module
 
     cli_alarms.add_parser(sub, client)
-    from copilot import cli_audit, cli_users  # people and the audit trail: their own modules
+    from copilot import (  # people and the audit trail: their own modules
+        cli_audit,
+        cli_command,
+        cli_users,
+    )
 
     cli_users.add_parser(sub)
+    cli_command.add_parser(sub, client)
     cli_audit.add_parser(sub)
 
     p = sub.add_parser("station", help="open the operator station")

@@ -29,6 +29,8 @@ from urllib.parse import urlparse
 import msgspec
 
 from copilot.bus import Security
+from copilot.gate.people import PeopleStore, ensure_demo, people_path
+from copilot.gate.policy import EXAMPLE as EXAMPLE_POLICY
 from copilot.proc import spawn, terminate
 from copilot.protocol import MachinesRequest
 from copilot.settings import Settings
@@ -162,7 +164,10 @@ class DemoRig:
         if busy:
             raise DemoError(busy)
         alarms = ["--alarms", self.settings.hub.alarm_file] if self.settings.hub.alarm_file else []
-        self.hub = spawn(["hub", "--bind", self.address, *self._common, *alarms])
+        policy = ["--policy", self.settings.hub.policy_file or str(EXAMPLE_POLICY)]
+        if self.settings.hub.gate:
+            self.demo_people()
+        self.hub = spawn(["hub", "--bind", self.address, *self._common, *alarms, *policy])
         self._hub_stopped_on_purpose = False
         security = Security.from_data_path(
             self.settings.data_path, "cli", self.settings.security.insecure
@@ -181,6 +186,15 @@ class DemoRig:
                 return
         terminate([self.hub])
         raise DemoError(f"The demo's hub did not answer on {self.address} within 15 s.")
+
+    def demo_people(self) -> list[str]:
+        """Create the demo's people where missing; the ids of those it added.
+
+        demo-operator (PIN 1111), demo-supervisor (2222), demo-engineer (3333).
+        """
+        self.settings.data_path.mkdir(parents=True, exist_ok=True)
+        with PeopleStore(people_path(self.settings.data_path)) as store:
+            return [p.user for p in ensure_demo(store)]
 
     def stop_hub(self) -> None:
         """Stop the hub process (a scenario step)."""

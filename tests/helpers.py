@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -434,3 +434,164 @@ class DrivenAgent:
         self.runner.request_stop()
         self.runner.join(3)
         self.bus.close()
+
+
+FAST_KDF_N = 2**10  # scrypt cost of the people tests add (verification uses each row's own)
+
+
+def add_person(
+    data_dir: Path, user: str, role: str | Sequence[str], pin: str, name: str = ""
+) -> None:
+    """Put a person in the hub's people file (cheap scrypt parameters, for speed)."""
+    from copilot.gate.people import KdfParams, PeopleStore, people_path
+
+    roles = [role] if isinstance(role, str) else list(role)
+    with PeopleStore(people_path(data_dir), kdf=KdfParams(n=FAST_KDF_N)) as store:
+        store.add(user, name or user.replace("-", " ").title(), roles, pin)
+
+
+def login(station: Station, user: str, pin: str, timeout: float = 10.0) -> None:
+    """Log ``user`` in on ``station`` through the hub; fail the test with the hub's sentence."""
+    from copilot.station import GateAnswered
+
+    refused: list[str] = []
+    request = -1
+
+    def heard(event: object) -> None:
+        if isinstance(event, GateAnswered) and event.request_id == request and not event.ok:
+            refused.append(event.message)
+
+    station.add_listener(heard)
+    request = station.login(user, pin)
+    wait_until(
+        lambda: refused or (station.session is not None and station.session.user == user),
+        timeout,
+        f"{user} logged in",
+    )
+    assert not refused, refused[0]
+
+
+class GatedAgent:
+    """An in-process press with commands, interlocks and a handler that counts actuations.
+
+    Tags: ``speed`` (rpm, 0–100), ``guard_door`` (bool), ``state`` (0 running, 1 idle). Commands:
+    ``stop`` (routine), ``set_speed`` (confirm, rpm 0–100), ``start`` (confirm; interlock guard
+    door open, permissive idle), ``reset`` (sign), ``purge`` (two-person), ``slow`` (routine,
+    takes 2 s). ``clock`` is the agent's clock (a skewed one makes commands expire in transit).
+    """
+
+    def __init__(
+        self,
+        plant: Plant,
+        machine: str = "press-1",
+        area: str = "Molding",
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        import threading
+
+        from copilot.agent import AgentRunner, AgentSession, CommandOutcome
+        from copilot.protocol import (
+            ArgSpec,
+            Check,
+            Command,
+            CommandSpec,
+            MachineInfo,
+            Range,
+            TagSpec,
+        )
+
+        self.bus = Bus(plant.security("agent"))
+        self.values: dict[str, float] = {"speed": 40.0, "guard_door": 0.0, "state": 1.0}
+        self.actuations: list[tuple[str, dict[str, object]]] = []
+        self._lock = threading.Lock()
+        tags = [
+            TagSpec(name="speed", alias=0, unit="rpm", eng_range=Range(0, 100), writable=True),
+            TagSpec(name="guard_door", alias=1, type="bool"),
+            TagSpec(name="state", alias=2, type="enum", labels=["running", "idle"]),
+        ]
+        commands = [
+            CommandSpec(name="stop", label="Stop", risk="routine"),
+            CommandSpec(
+                name="set_speed",
+                label="Set speed",
+                risk="confirm",
+                args=[ArgSpec(name="speed", unit="rpm", range=Range(0, 100))],
+            ),
+            CommandSpec(
+                name="start",
+                label="Start",
+                risk="confirm",
+                checks=[
+                    Check(
+                        kind="interlock",
+                        tag="guard_door",
+                        op="eq",
+                        value=1,
+                        words="guard door open",
+                    ),
+                    Check(kind="permissive", tag="state", op="eq", value=1, words="not idle"),
+                ],
+            ),
+            CommandSpec(name="reset", label="Reset", risk="sign"),
+            CommandSpec(name="purge", label="Purge", risk="two_person"),
+            CommandSpec(name="slow", label="Slow cycle", risk="routine"),
+        ]
+
+        def handle(cmd: Command) -> CommandOutcome:
+            if cmd.name == "slow":
+                time.sleep(2.0)  # a machine that takes its time (the answer can be lost)
+            with self._lock:
+                self.actuations.append((cmd.name, dict(cmd.args)))
+                if cmd.name == "set_speed":
+                    self.values["speed"] = float(cmd.args["speed"])  # type: ignore[arg-type]
+                elif cmd.name == "start":
+                    self.values["state"] = 0.0
+                elif cmd.name == "stop":
+                    self.values["state"] = 1.0
+                observed = {"speed": self.values["speed"], "state": self.values["state"]}
+            return CommandOutcome(ok=True, message=f"{cmd.name} done.", observed=observed)
+
+        self.session = AgentSession(
+            self.bus,
+            plant.address,
+            MachineInfo(id=machine, name="Press 1", kind="press", area=area),
+            tags,
+            commands,
+            handle,
+            journal_path=plant.data_dir / f"{machine}-journal.sqlite",
+            clock=clock,
+        )
+
+        def tick(now: float) -> None:
+            with self._lock:
+                values = dict(self.values)
+            self.session.publish(values)
+
+        self.runner = AgentRunner([self.session], tick, 0.05)
+        self.runner.start()
+
+    def set(self, **values: float) -> None:
+        with self._lock:
+            self.values.update(values)
+
+    def count(self, name: str) -> int:
+        with self._lock:
+            return sum(1 for n, _ in self.actuations if n == name)
+
+    def close(self) -> None:
+        self.runner.request_stop()
+        self.runner.join(3)
+        self.bus.close()
+
+
+def other_station_security(plant: Plant, folder: Path, name: str) -> Security:
+    """Keys of another station host (its own key, admitted as ``station:<name>``)."""
+    import shutil
+
+    from copilot.bus import KeyStore
+
+    store = KeyStore(folder / name)
+    store.init()
+    shutil.copy(plant.data_dir / "keys" / "hub.key", store.dir / "hub.key")
+    allow_key(plant, store.dir / "station.key", name, "station")
+    return Security.from_data_path(folder / name, "station", False)

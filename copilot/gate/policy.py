@@ -111,6 +111,8 @@ class Rule:
     areas: frozenset[str]
     roles: frozenset[str] = frozenset()
     tier: int = 0
+    command_globs: tuple[str, ...] = ()
+    machine_globs: tuple[str, ...] = ()
 
     def matches(self, machine: MachineInfo, command: str) -> bool:
         """Whether this rule is about ``command`` on ``machine``."""
@@ -205,7 +207,16 @@ def _rule(where: str, number: int, raw: _Selector, roles: frozenset[str], tier: 
         raise PolicyError(f'{where}: commands is empty; use ["*"] for every command.')
     commands = _glob(raw.commands)
     assert commands is not None
-    return Rule(number, commands, _glob(raw.machines), frozenset(raw.areas), roles, tier)
+    return Rule(
+        number,
+        commands,
+        _glob(raw.machines),
+        frozenset(raw.areas),
+        roles,
+        tier,
+        tuple(raw.commands),
+        tuple(raw.machines),
+    )
 
 
 def _positive(where: str, value: float) -> float:

@@ -12,7 +12,7 @@ commands ``UNKNOWN``. Records are pruned by age and count on every tick.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -72,6 +72,8 @@ class CommandService(Service):
         self.refused = 0
         self._next_prune = 0.0
         self.gate_only = settings.gate  # a station's own CMD is refused: the gate sends them
+        # The gate's answer for a command it holds before dispatch (None: not the gate's).
+        self.waiting: Callable[[str], CommandStatus | None] = lambda cmd_id: None
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -276,6 +278,10 @@ class CommandService(Service):
         return epoch == current_epoch > record.owner_epoch and status.state == "UNKNOWN"
 
     def _on_query(self, sender: Sender, query: CommandQuery) -> list[Event]:
+        waiting = self.waiting(query.cmd_id[:128])
+        if waiting is not None:  # still with the gate (being checked, awaiting approval)
+            self.publisher.reply(sender.identity, waiting)
+            return []
         record = self.commands.get(query.cmd_id)
         if record is not None:
             record.requester = sender.identity

@@ -172,6 +172,7 @@ class GateService(Service):
         self._who: dict[str, tuple[str, str, str, str]] = {}  # cmd_id → user, name, station, area
         self._held: dict[str, Command] = {}  # built, waiting for the audit commit
         self._later: list[Event] = []  # events of handlers that return none (cancel)
+        commands.waiting = self._waiting
 
     # -- life -----------------------------------------------------------------------------------
 
@@ -620,6 +621,14 @@ class GateService(Service):
         if tier == 4:
             return self._ask_approval(identity, session, req, state, spec, checks)
         return self._dispatch(identity, session, req, state, spec, tier)
+
+    def _waiting(self, cmd_id: str) -> CommandStatus | None:
+        """What a CMD_QUERY hears of a command the gate still holds."""
+        pending = self._approvals.get(cmd_id) or self._requests.get(cmd_id)
+        if pending is None:
+            return None
+        state = "AWAITING_APPROVAL" if pending.stage == "approval" else "SENT"
+        return self._status(pending.req, state, by=pending.session.name, tier=pending.tier)
 
     def checks_of(self, state: MachineState, spec: CommandSpec) -> list[CheckState]:
         """The command's interlocks and permissives against the hub's live values."""

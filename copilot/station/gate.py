@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 
 from copilot.protocol import (
+    ACTIVE_STATES,
     Approval,
     ApprovalDecision,
     AuditQuery,
@@ -26,6 +27,7 @@ from copilot.protocol import (
     AuthorityAction,
     Body,
     CommandCancel,
+    CommandQuery,
     CommandRequest,
     CommandStatus,
     GateReply,
@@ -298,6 +300,10 @@ class StationGate:
         self._emit(AuthorityChanged(tuple(self.authority)))
         if hub_restarted and self.session is not None:
             self._set_session(None, "hub_restarted")
+        # Answers may have been lost while the link was down: ask, never resend.
+        for cmd_id, status in list(self._store.commands.items()):
+            if status.state in ACTIVE_STATES:
+                self._submit(CommandQuery(cmd_id=cmd_id, machine=status.machine))
 
     def _apply_approval(self, approval: Approval) -> None:
         self.approvals[approval.cmd_id] = approval
