@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The command gate's screenshots at both panel sizes, from the UI tests that drive the real
 # window against a real hub and simulator (tests/ui/test_gate_flow.py, test_gate_widgets.py):
-#   gate-login, gate-command-panel, gate-confirm, gate-sign, gate-audit, gate-approval-queue
-#   (the last one only once the hub loads a policy with a two-person command).
+#   gate-login, gate-login-refused, gate-command-panel, gate-confirm, gate-sign,
+#   gate-two-person, gate-approval-queue (the second station), gate-audit.
 # Run from the repository root: bash docs/screenshots/gate.sh
 set -euo pipefail
 here=docs/screenshots

@@ -116,9 +116,9 @@ def test_login_refusal_then_commands_in_place_with_old_to_new(
     save_screenshot(w, "gate_command_panel")
 
 
-def _stopped_press(qtbot, w: MainWindow):  # type: ignore[no-untyped-def]
-    """The press's machine view with the press stopped (set_mode is interlocked while running)."""
-    w.show_view(f"machine:{PRESS}")
+def _stopped(qtbot, w: MainWindow, machine: str):  # type: ignore[no-untyped-def]
+    """The machine's view with the machine stopped (set_mode is interlocked while running)."""
+    w.show_view(f"machine:{machine}")
     panel = w.machine.commands_panel
     qtbot.waitUntil(lambda: panel.states.get("stop") and panel.states["stop"].enabled, timeout=5000)
     _tap(qtbot, panel.buttons["stop"])
@@ -139,7 +139,7 @@ def _choose_mode(qtbot, w: MainWindow, panel, mode: str) -> None:  # type: ignor
 def test_signed_command_and_the_audit_viewer(gate_plant: Plant, make_ctx, qtbot) -> None:  # type: ignore[no-untyped-def]
     w = _window(make_ctx, qtbot)
     _login(qtbot, w, "demo-engineer", "3333")
-    panel = _stopped_press(qtbot, w)
+    panel = _stopped(qtbot, w, CNC)  # set_mode is signed off the presses (policy)
     if panel.states["set_mode"].tier != 3:
         pytest.skip("the hub's policy does not make set_mode a signed (tier 3) command")
     assert panel.states["set_mode"].caption == "sign"
@@ -169,15 +169,20 @@ def test_two_person_request_approved_from_a_second_station(
     second = _window(make_ctx, qtbot)
     _login(qtbot, first, "demo-engineer", "3333")
     _login(qtbot, second, "demo-supervisor", "2222")
-    panel = _stopped_press(qtbot, first)
+    panel = _stopped(qtbot, first, PRESS)
     if panel.states["set_mode"].tier != 4:
-        pytest.skip("the hub does not load HubSettings.policy_file yet: no two-person command")
+        pytest.skip("the hub's policy does not make set_mode on the presses two-person")
     _choose_mode(qtbot, first, panel, "setup")
     two = _sheet(first, QtTwoPersonSheet)
     assert isinstance(two, QtTwoPersonSheet)
     _tap(qtbot, two.reasons.buttons["Planned changeover"])
+    qtbot.keyClicks(two.pin.field, "3333")
+    save_screenshot(first, "gate_two_person")
     _tap(qtbot, two.ask_button)
-    qtbot.waitUntil(lambda: "expires in" in two.status.text(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: "expires in" in two.status.text() or "✕" in two.status.text(), timeout=10000
+    )
+    assert "expires in" in two.status.text(), two.status.text()
 
     # The supervisor's station: badge, queue card with the context, approve with the PIN.
     qtbot.waitUntil(lambda: second.gate.badge.isVisible(), timeout=10000)

@@ -196,11 +196,14 @@ def test_two_person_sheet_waits_counts_down_and_withdraws(qtbot, host) -> None: 
     sheet = QtTwoPersonSheet(host, LIGHT, machine="CNC 1", command="Set speed", changes=["a → b"])
     sheet.open()
     sheet.ask()  # no reason yet
-    assert "Pick a reason" in sheet.status.text()
+    assert "Enter a reason" in sheet.status.text()
     sheet.reasons.text.setText("Trial run")
+    sheet.ask()  # no PIN yet
+    assert "Enter your PIN" in sheet.status.text()
+    qtbot.keyClicks(sheet.pin.field, "1111")
     with qtbot.waitSignal(sheet.requested) as got:
         qtbot.mouseClick(sheet.ask_button, Qt.MouseButton.LeftButton)
-    assert got.args == ["Trial run"]
+    assert got.args == ["1111", "Trial run"]
     sheet.set_waiting(time.time_ns() + 95 * NS)
     assert "Waiting for a supervisor — expires in 1:3" in sheet.status.text()
     with qtbot.waitSignal(sheet.withdrawn):

@@ -121,7 +121,7 @@ class QtApprovalCard(QFrame):
         self.alarms.setText(
             ("Active alarms: " + "; ".join(alarms)) if alarms else "Active alarms: none"
         )
-        self.expires.setText(("⏱ " if facts.can_decide else "") + facts.expires)
+        self.expires.setText(facts.expires.capitalize())
         self.approve_button.setEnabled(facts.can_decide)
         self.deny_button.setEnabled(facts.can_decide)
         self.why.setText(f"✕ {facts.why}")

@@ -248,7 +248,7 @@ class QtGate(QObject):
         if phase == "locked":
             self.lock("idle")
         elif phase == "warn":
-            self.idle_banner.setText(f"⏱ {self.idle.warning(now)}")
+            self.idle_banner.setText(self.idle.warning(now))
             self.idle_banner.show()
         else:
             self.idle_banner.hide()
@@ -472,8 +472,8 @@ class QtGate(QObject):
         )
         self._track(two, label, machine_name)
 
-        def ask(reason: str) -> None:
-            cmd_id = send(True, Signature(secret="", reason=reason))
+        def ask(secret: str, reason: str) -> None:
+            cmd_id = send(True, Signature(secret=secret, reason=reason))
             self.two_person[cmd_id] = two
             two.withdrawn.connect(lambda: self.ctx.station.cancel_command(cmd_id))
             self._follow_two_person()
@@ -588,6 +588,7 @@ class QtGate(QObject):
             action="Sign and approve",
         )
         sheet.reasons.text.setPlaceholderText("Note (optional)")
+        self._track(sheet, f"Your approval of {approval.label or approval.name}", approval.machine)
         sheet.signed.connect(lambda secret, note: self._decide(cmd_id, True, secret, note))
         sheet.open()
 
@@ -602,6 +603,7 @@ class QtGate(QObject):
             f"Deny: {approval.label or approval.name} · {approval.machine}",
             [f"Asked by {approval.requested_name}: {approval.reason or 'no reason'}"],
         )
+        self._track(sheet, f"Your denial of {approval.label or approval.name}", approval.machine)
         sheet.denied.connect(lambda note: self._decide(cmd_id, False, "", note))
         sheet.open()
 

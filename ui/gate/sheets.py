@@ -440,7 +440,7 @@ class QtTwoPersonSheet(QtSheet):
     ``withdrawn()`` while waiting; :meth:`set_outcome` ends it (approved, denied, expired).
     """
 
-    requested = Signal(str)
+    requested = Signal(str, str)  # secret, reason
     withdrawn = Signal()
 
     def __init__(
@@ -453,21 +453,33 @@ class QtTwoPersonSheet(QtSheet):
         changes: Sequence[str],
         reasons: Sequence[str] = SIGN_REASONS,
     ) -> None:
-        super().__init__(host, theme, f"Two-person command: {command}", width=720)
-        self.body.addWidget(label(f"Machine: {machine}", "gateLead", self.card))
+        super().__init__(host, theme, f"Two-person command: {command}", width=980)
+        row = QHBoxLayout()
+        row.setSpacing(20)
+        left = QVBoxLayout()
+        left.setSpacing(10)
+        left.addWidget(label(f"Machine: {machine}", "gateLead", self.card))
         for c in changes:
-            self.body.addWidget(label(c, "gateChange", self.card))
+            left.addWidget(label(c, "gateChange", self.card))
         self.lead = label(
-            "A supervisor other than you must approve this from any station.",
+            "You sign the request with your PIN and a reason; a supervisor other than you "
+            "approves it from any station.",
             "gateBody",
             self.card,
         )
-        self.body.addWidget(self.lead)
-        self.reasons = _Reasons(self.card, reasons)
-        self.body.addWidget(self.reasons)
+        left.addWidget(self.lead)
+        self.reasons = _Reasons(self.card, reasons, columns=2)
+        left.addWidget(self.reasons)
         self.status = label("", "gateNotice", self.card)
         self.status.hide()
-        self.body.addWidget(self.status)
+        left.addWidget(self.status)
+        left.addStretch(1)
+        row.addLayout(left, 1)
+        self.pin = QtPinPad(self.card)
+        self.pin.setFixedWidth(300)
+        self.pin.entered.connect(lambda _t: self.ask())
+        row.addWidget(self.pin, 0)
+        self.body.addLayout(row)
         self.ask_button = big_button("Ask a supervisor", self.card, primary=True)
         self.ask_button.clicked.connect(self.ask)
         self.withdraw_button = big_button("Withdraw request", self.card)
@@ -482,14 +494,21 @@ class QtTwoPersonSheet(QtSheet):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
 
+    def open(self) -> None:
+        """Show with the keyboard in the PIN field."""
+        super().open()
+        self.pin.focus()
+
     def ask(self) -> None:
-        """Send the request with its reason (a reason is required)."""
+        """Send the request, signed with the PIN and a reason (both required)."""
         reason = self.reasons.reason()
-        if not reason:
-            self.status.setText("✕ Pick a reason or type one: the supervisor reads it.")
+        if not reason or len(self.pin.text()) < 4:
+            what = "a reason (the supervisor reads it)" if not reason else "your PIN"
+            self.status.setText(f"✕ Enter {what} first.")
             self.status.show()
             return
-        self.requested.emit(reason)
+        self.requested.emit(self.pin.text(), reason)
+        self.pin.clear()
         self.set_waiting(0)
 
     def set_waiting(self, expires_at: int) -> None:
@@ -497,6 +516,7 @@ class QtTwoPersonSheet(QtSheet):
         self.waiting = True
         self.expires_at = expires_at or self.expires_at
         self.reasons.hide()
+        self.pin.hide()
         self.ask_button.hide()
         self.cancel_button.hide()
         self.withdraw_button.show()
