@@ -290,12 +290,17 @@ class MainWindow(QMainWindow):
     :meth:`shutdown` (SIGTERM, Ctrl-C in the terminal) ends it.
     """
 
-    def __init__(self, ctx: StationContext) -> None:
+    def __init__(self, ctx: StationContext, demo_hint: str = "") -> None:
         super().__init__()
         from ui.alarms import QtAlarmRow, QtAlarmTable, QtFloodBanner, QtKpiView
+        from ui.gate.flow import QtGate
         from ui.trend import QtTrend
 
         self.ctx = ctx
+        self.stack = QStackedWidget()
+        # The command gate: the lock screen and the sheets cover the views (the link banner and
+        # the alarm row above them stay live); it drives the machine view's command panel.
+        self.gate = QtGate(ctx, self.stack, demo_hint)
         self.kiosk = bool(ctx.settings.station.kiosk)
         self._may_close = not self.kiosk
         app = QApplication.instance()
@@ -308,8 +313,17 @@ class MainWindow(QMainWindow):
         self.trend = QtTrend(ctx)
         self.alarms = QtAlarmTable(ctx)
         self.kpis = QtKpiView(ctx)
-        self.stack = QStackedWidget()
-        for view in (self.overview, self.machine, self.trend, self.alarms, self.kpis):
+        self.approvals = self.gate.queue
+        self.audit = self.gate.audit
+        for view in (
+            self.overview,
+            self.machine,
+            self.trend,
+            self.alarms,
+            self.kpis,
+            self.approvals,
+            self.audit,
+        ):
             self.stack.addWidget(view)
         # The overview is repainted when data arrive; a trend (alone or in the machine view)
         # scrolls by itself and takes the steady frame rate.
@@ -320,6 +334,9 @@ class MainWindow(QMainWindow):
         self.alarm_row = QtAlarmRow(ctx)
         self.flood_banner = QtFloodBanner(ctx, self.alarm_row.watch)
         self.sounder = self._make_sounder()
+        self.gate.chime = lambda: self.sounder.chime("low")
+        self.gate.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.gate.session_changed.connect(lambda s: self._on_session(s))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -327,6 +344,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.alarm_row)
         layout.addWidget(self.flood_banner)
+        layout.addWidget(self.gate.idle_banner)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.status = QtStatusBar(ctx, self, self.banner.watch)
@@ -380,7 +398,9 @@ class MainWindow(QMainWindow):
 
         if kind == "kpis":
             return QtKpiView(self.ctx)
-        return QtOverview(self.ctx) if kind == "overview" else QtMachineView(self.ctx)
+        if kind == "overview":
+            return QtOverview(self.ctx)
+        return QtMachineView(self.ctx, gate=self.gate)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Navigation")
@@ -408,6 +428,14 @@ class MainWindow(QMainWindow):
         self.kpis_action = action("Alarm KPIs", ["F3"], self.show_kpis, "Alarm load KPIs")
         self.silence_action = action(
             "Silence", ["F4"], self.silence, "Quiet the alarm tone (does not acknowledge)"
+        )
+        self.approvals_action = action(
+            "Approve", ["F7"], self.show_approvals, "Two-person requests waiting for a Supervisor"
+        )
+        bar.addWidget(self.gate.badge)
+        self.audit_action = action("Audit", ["F6"], self.show_audit, "The audit trail")
+        self.lock_action = action(
+            "Log in", ["Ctrl+L"], self.lock, "Log in, or lock so the next person logs in"
         )
         self.title = QLabel()
         self.title.setObjectName("viewTitle")
@@ -450,6 +478,14 @@ class MainWindow(QMainWindow):
         elif kind == "kpis":
             self.stack.setCurrentWidget(self.kpis)
             self.title.setText("Alarm KPIs")
+        elif kind == "approvals":
+            self.stack.setCurrentWidget(self.approvals)
+            self.title.setText("Approvals")
+        elif kind == "audit":
+            self.stack.setCurrentWidget(self.audit)
+            self.title.setText("Audit trail")
+            if not self.audit.rows:
+                self.audit.search()
         else:
             spec = "overview"
             self.stack.setCurrentWidget(self.overview)
@@ -465,7 +501,7 @@ class MainWindow(QMainWindow):
         kind, _, rest = self._current.partition(":")
         if kind == "trend":
             return f"machine:{rest.split('/', 1)[0]}"
-        if kind in ("machine", "alarms", "kpis"):
+        if kind in ("machine", "alarms", "kpis", "approvals", "audit"):
             return "overview"
         return None
 
@@ -501,6 +537,27 @@ class MainWindow(QMainWindow):
     def show_kpis(self) -> None:
         """The alarm-load KPIs (F3)."""
         self.show_view("kpis")
+
+    def show_approvals(self) -> None:
+        """The supervisors' approval queue (F7)."""
+        self.show_view("approvals")
+
+    def show_audit(self) -> None:
+        """The audit viewer (F6)."""
+        self.show_view("audit")
+
+    def _on_session(self, session: Any) -> None:
+        """The lock button says what it does; the status bar who is logged in."""
+        self.lock_action.setText("Log in" if session is None else "Lock")
+        who = "nobody is logged in" if session is None else f"{session.name} is logged in"
+        self.lock_action.setToolTip(f"Log in, or lock so the next person logs in (Ctrl+L); {who}")
+
+    def lock(self) -> None:
+        """Lock the station now (Ctrl+L): switch user without closing the application."""
+        if self.gate.session is not None:
+            self.gate.lock("switch")
+        else:
+            self.gate.show_lock("Log in to command machines.")
 
     def _show_trend_at(self, machine: str, tag: str, t0: float, t1: float) -> None:
         """A tag's trend over ``t0..t1`` (an alarm's raise), paused there."""
@@ -651,7 +708,10 @@ def launch(settings: Settings, args: argparse.Namespace, rig: Any = None) -> int
     bus = Bus(security)
     station = Station(bus, hub, settings.station, heartbeat_ms=settings.hub.heartbeat_ms)
     ctx = StationContext(station, settings, settings.security.insecure)
-    window = MainWindow(ctx)
+    from copilot.gate.panel import DEMO_HINT
+
+    # `copilot demo` creates the demo's people in the hub: its login screen says who they are.
+    window = MainWindow(ctx, demo_hint=DEMO_HINT if rig is not None else "")
     station.start()
     ctx.start()
     window.show_view(getattr(args, "view", "overview") or "overview")

@@ -7,7 +7,8 @@ reads without colour. The view pulls from ``ctx.store`` on ``ctx.frame`` (table 
 the machine's BIRTH changes (a ``MachinesChanged`` event).
 
 The trend strip embeds ``ui.trend.QtTrend`` when it is importable (imported lazily); otherwise
-a placeholder says so. "Commands" and "Alarms" are reserved, read-only panels for now.
+a placeholder says so. The "Commands" panel is the command gate's (:mod:`ui.gate`); "Alarms" is a
+reserved, read-only panel for now.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
@@ -54,10 +54,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from copilot.gate.panel import command_buttons
 from copilot.limits import NORMAL, Verdict, classify_latest
 from copilot.protocol import CommandSpec, TagSpec, quality_label, reason_of, severity_of
 from copilot.station import MachinesChanged, MachineSnapshot, Reading
 from ui.context import StationContext
+from ui.gate import QtCommandPanel
+from ui.gate.flow import QtGate
 from ui.overview import short_tag_label, tag_label
 from ui.theme import (
     SPACING,
@@ -517,7 +520,9 @@ class QtMachineView(QWidget):
     The way back is the window's navigation (tool bar, Esc); the view has no button of its own.
     """
 
-    def __init__(self, ctx: StationContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: StationContext, parent: QWidget | None = None, gate: QtGate | None = None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.theme: Theme = ctx.theme
@@ -605,29 +610,15 @@ class QtMachineView(QWidget):
         trend_layout.addWidget(self.trend_placeholder, 1)
         side.addWidget(self.trend_panel, 1)
 
-        self.commands_panel, commands_layout = _panel("Commands", self.theme, self)
-        note = QLabel("Read-only — the command gate arrives later", self.commands_panel)
-        note.setObjectName("panelNote")
-        note.setWordWrap(True)
-        commands_layout.addWidget(note)
-        self.commands_label = QLabel("", self.commands_panel)
-        self.commands_label.setObjectName("commandLine")
-        self.commands_label.setWordWrap(True)
-        self.commands_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.commands_label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-        commands_scroll = QScrollArea(
-            self.commands_panel
-        )  # long lists scroll, the trend keeps room
-        commands_scroll.setObjectName("commandsScroll")
-        commands_scroll.setWidgetResizable(True)
-        commands_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        commands_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        commands_scroll.setWidget(self.commands_label)
-        commands_scroll.setMinimumHeight(48)
-        commands_layout.addWidget(commands_scroll, 1)
-        # The trend gets the height: the read-only command list scrolls in a short panel.
-        self.commands_panel.setMaximumHeight(120)
+        # The command gate's panel (ui.gate): big buttons, why one is disabled, pending commands,
+        # control authority. Driven by the window's gate; without one it lists the commands.
+        self.gate = gate
+        self.commands_panel = QtCommandPanel(self.theme, self)
+        self.commands_panel.setMinimumHeight(250)  # the buttons before the trend's height
+        self.commands_panel.setMaximumHeight(440)
         side.addWidget(self.commands_panel, 0)
+        if gate is not None:
+            gate.attach(self.commands_panel, lambda: self._machine)
 
         self.alarms_panel, alarms_layout = _panel("Alarms", self.theme, self)
         alarms_layout.setContentsMargins(SPACING, 6, SPACING, 6)
@@ -825,16 +816,26 @@ class QtMachineView(QWidget):
         if snap is None:
             self.name_label.setText(self._machine or "")
             self.where_label.setText("Unknown machine")
-            self.commands_label.setText("")
         else:
             info = snap.info
             self.name_label.setText(info.name or info.id)
             self.where_label.setText(" · ".join(p for p in (info.kind, info.line, info.area) if p))
-            lines = [f"• {command_line(c)}" for c in snap.commands]
-            self.commands_label.setText("\n".join(lines) if lines else "No commands declared")
+        self._sync_commands(snap)
         self._sync_trend(tags)
         self._last_table = 0.0
         return snap
+
+    def _sync_commands(self, snap: MachineSnapshot | None) -> None:
+        """The command panel: the gate's when there is one, else the BIRTH's commands, locked."""
+        if self.gate is not None:
+            self.gate.refresh_panel(self.commands_panel)
+        elif snap is not None:
+            name = snap.info.name or snap.info.id
+            self.commands_panel.set_buttons(
+                command_buttons(
+                    name, snap.commands, logged_in=False, grants={}, online=snap.online, checks={}
+                )
+            )
 
     def _sync_trend(self, tags: list[TagSpec]) -> None:
         numeric = [t for t in tags if t.type in ("float", "int")]
@@ -917,7 +918,7 @@ class QtMachineView(QWidget):
             self.trend_placeholder.setText("Trends unavailable (error)")
             return None
         trend.setParent(self.trend_panel)
-        trend.setMinimumHeight(220)
+        trend.setMinimumHeight(150)
         _hide_trend_tools(trend)
         return trend
 

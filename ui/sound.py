@@ -93,6 +93,19 @@ class AlarmSounder(QObject):
         self._player.interrupt()
         self._decide(now)
 
+    def chime(self, tone: str = "low") -> bool:
+        """Play one tone once, outside the alarm decision (a request waiting for approval).
+
+        Returns whether it was handed to the player (never while muted or silenced).
+        """
+        until = self.annunciator.silenced_until
+        if self._muted or (until is not None and self._clock() < until):
+            return False
+        self.played += 1
+        self._worker.submit(self._sounds / f"{tone}.wav")
+        self.tone_started.emit(tone)
+        return True
+
     @property
     def muted(self) -> bool:
         """Whether this station plays nothing (tones and speech) — its decisions still run."""

@@ -90,10 +90,10 @@ def test_live_rows_click_and_stale(live_plant, make_ctx, qtbot) -> None:
     assert view.trend_placeholder.isVisible()
     assert "not available" in view.trend_placeholder.text()
 
-    # Reserved panels.
-    commands = view.commands_label.text()
-    assert "start — confirm · blocked by: guard door open, fault active" in commands
-    assert "set_mode — sign" in commands
+    # The command panel without a gate: every command listed, locked until someone logs in.
+    buttons = view.commands_panel.states
+    assert {"start", "set_mode"} <= set(buttons)
+    assert not buttons["start"].enabled and buttons["start"].cause == "not_authenticated"
     assert "Commands" in [w.text() for w in view.commands_panel.findChildren(type(view.name_label))]
     alarm_texts = [w.text() for w in view.alarms_panel.findChildren(type(view.name_label))]
     assert "No alarm system yet" in alarm_texts
