@@ -18,7 +18,7 @@ from copilot.alarms.board import AlarmFilter, banner_facts, state_text
 from copilot.alarms.kpi import compute_kpis, figure_rows
 from copilot.protocol import AlarmStatus
 from copilot.station import Station
-from tests.helpers import DrivenAgent, Plant, hub_limits
+from tests.helpers import DrivenAgent, Plant, add_person, hub_limits, login
 from tests.ui.conftest import save_screenshot
 from ui.app import MainWindow
 
@@ -30,6 +30,7 @@ HIHI1 = f"{MACHINE}/temp_1/hihi"
 
 @pytest.fixture
 def hub(plant: Plant) -> Plant:
+    add_person(plant.data_dir, "ana", "Operator", "1111", "Ana Lima")
     plant.hub(env=hub_limits(alarm_settle_s=0))
     return plant
 
@@ -49,6 +50,7 @@ def window(agent: DrivenAgent, make_ctx, qtbot) -> MainWindow:  # type: ignore[n
     w.resize(1280, 800)
     w.show()
     qtbot.waitExposed(w)
+    login(ctx.station, "ana", "1111")  # the hub records who acts: the person logged in here
     return w
 
 

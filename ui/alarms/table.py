@@ -62,7 +62,7 @@ from copilot.alarms.board import (
     who_text,
 )
 from copilot.protocol import PRIORITIES, AlarmAction, AlarmStatus
-from copilot.station import AlarmActed, AlarmHistoryArrived
+from copilot.station import AlarmActed, AlarmHistoryArrived, SessionChanged
 from ui.alarms.look import paint_priority, priority_word
 from ui.context import StationContext
 from ui.theme import SPACING, TOUCH, Theme
@@ -280,7 +280,7 @@ class QtAlarmTable(QWidget):
         super().__init__(parent)
         self.setObjectName("alarmTable")
         self.ctx = ctx
-        self.who = operator_name(ctx.settings.station.operator)
+        self._fallback_who = operator_name(ctx.settings.station.operator)
         self.filter = AlarmFilter()
         self.sort_key: SortKey = "urgency"
         self.descending = False
@@ -419,10 +419,12 @@ class QtAlarmTable(QWidget):
         for b in (self.ack_button, self.ack_all_button, self.select_all_button, self.clear_button):
             row.addWidget(b)
         row.addStretch(1)
-        self.who_label = QLabel(f"Acting as {self.who}")
+        self.who_label = QLabel(self._who_text())
         self.who_label.setObjectName("alarmWho")
         self.who_label.setFont(_font(16, True))
-        self.who_label.setToolTip("Until people log in through the hub, the station says who acts")
+        self.who_label.setToolTip(
+            "The hub records the person logged in on this station (Ctrl+L to log in or switch)"
+        )
         row.addWidget(self.who_label)
         for b in (
             self.claim_button,
@@ -593,6 +595,20 @@ class QtAlarmTable(QWidget):
             detail="until it clears" if duration_s == 0 else f"for {_span(duration_s)}",
         )
 
+    @property
+    def who(self) -> str:
+        """Who acts: the person logged in through the hub.
+
+        Nobody logged in: the station's own setting, which only a hub without the gate believes.
+        """
+        session = self.ctx.station.session
+        return session.name if session is not None else self._fallback_who
+
+    def _who_text(self) -> str:
+        if self.ctx.station.session is None:
+            return "Nobody logged in — Ctrl+L to log in and act"
+        return f"Acting as {self.who}"
+
     def act(
         self,
         action: AlarmAction,
@@ -668,7 +684,9 @@ class QtAlarmTable(QWidget):
             self.refresh(now)
 
     def _on_event(self, event: object) -> None:
-        if isinstance(event, AlarmHistoryArrived):
+        if isinstance(event, SessionChanged):
+            self.who_label.setText(self._who_text())
+        elif isinstance(event, AlarmHistoryArrived):
             if event.history.request_id == self._history_request:
                 self.history = list(event.history.alarms)
                 self._dirty = True
