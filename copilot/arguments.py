@@ -13,11 +13,11 @@ finite number and not a bool (``int`` a whole one) → else ``bad_args``, outsid
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from copilot.protocol import ArgSpec, CommandSpec, Scalar
+from copilot.protocol import ArgSpec, CommandSpec, Scalar, TagSpec
 
 Cause = Literal["bad_args", "out_of_range"]
 
@@ -130,3 +130,25 @@ def validate_args(spec: CommandSpec, args: Mapping[str, Scalar]) -> tuple[str, s
     """``(cause, sentence)`` if the arguments do not fit (:func:`check_args` as a pair)."""
     problem = check_args(spec, args)
     return None if problem is None else (problem.cause, problem.sentence)
+
+
+def current_tag(arg: ArgSpec, tags: Sequence[TagSpec]) -> TagSpec | None:
+    """The tag that holds an argument's current value (for old → new), if one can be told.
+
+    The same name first, then the same description ("Spindle speed setpoint"), then an enum
+    tag whose labels hold every choice of an enum argument (``mode`` → the ``state`` tag), then
+    the one writable tag with the same unit.
+    """
+    for tag in tags:
+        if tag.name == arg.name:
+            return tag
+    if arg.description:
+        for tag in tags:
+            if tag.description.lower() == arg.description.lower():
+                return tag
+    if arg.type == "enum" and arg.choices:
+        for tag in tags:
+            if tag.labels and set(arg.choices) <= set(tag.labels):
+                return tag
+    writable = [t for t in tags if t.writable and arg.unit and t.unit == arg.unit]
+    return writable[0] if len(writable) == 1 else None

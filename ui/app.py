@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
         self.home_action.triggered.connect(lambda: self.show_view("overview"))
         self.addAction(self.home_action)
         self.alarms_action = action("⚠ Alarms", ["F2", "Alt+A"], self.show_alarms, "Alarm table")
-        self.kpis_action = action("Alarm KPIs", ["F3"], self.show_kpis, "Alarm load KPIs")
+        self.kpis_action = action("KPIs", ["F3"], self.show_kpis, "Alarm load KPIs")
         self.silence_action = action(
             "Silence", ["F4"], self.silence, "Quiet the alarm tone (does not acknowledge)"
         )
@@ -434,9 +434,19 @@ class MainWindow(QMainWindow):
         )
         bar.addWidget(self.gate.badge)
         self.audit_action = action("Audit", ["F6"], self.show_audit, "The audit trail")
+        # These two buttons hide for people who cannot use them; their keys live on the window
+        # (a hidden action's shortcut would not fire).
+        for act in (self.approvals_action, self.audit_action):
+            keys = act.shortcuts()
+            act.setShortcuts([])
+            window_act = QAction(act.text(), self)
+            window_act.setShortcuts(keys)
+            window_act.triggered.connect(act.trigger)
+            self.addAction(window_act)
         self.lock_action = action(
             "Log in", ["Ctrl+L"], self.lock, "Log in, or lock so the next person logs in"
         )
+        self._on_session(None)  # nobody yet: the bar shows what anyone may use
         self.title = QLabel()
         self.title.setObjectName("viewTitle")
         bar.addWidget(self.title)
@@ -444,10 +454,9 @@ class MainWindow(QMainWindow):
         spacer.setObjectName("spacer")
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        self.theme_action = action("◐ Theme", ["Ctrl+T"], self.toggle_theme, "Light / dark")
-        self.fullscreen_action = action(
-            "Full screen", ["F11"], self.toggle_fullscreen, "Full screen"
-        )
+        # Rarely used, so short: the bar must hold the view's own buttons on a 1280 px panel.
+        self.theme_action = action("◐", ["Ctrl+T"], self.toggle_theme, "Light / dark theme")
+        self.fullscreen_action = action("⤢", ["F11"], self.toggle_fullscreen, "Full screen")
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.triggered.connect(self.close)
@@ -539,8 +548,9 @@ class MainWindow(QMainWindow):
         self.show_view("kpis")
 
     def show_approvals(self) -> None:
-        """The supervisors' approval queue (F7)."""
+        """The supervisors' approval queue (F7), its trend snippets filled at once."""
         self.show_view("approvals")
+        self.approvals.refresh_plots(self.ctx.store.window)
 
     def show_audit(self) -> None:
         """The audit viewer (F6)."""
@@ -551,6 +561,11 @@ class MainWindow(QMainWindow):
         self.lock_action.setText("Log in" if session is None else "Lock")
         who = "nobody is logged in" if session is None else f"{session.name} is logged in"
         self.lock_action.setToolTip(f"Log in, or lock so the next person logs in (Ctrl+L); {who}")
+        # Only what this person can use is on the bar (it must fit a 1280 px panel): approving
+        # is a Supervisor's, reading the audit trail a logged-in person's. The keys stay.
+        roles = set(session.roles) if session is not None else set()
+        self.approvals_action.setVisible("Supervisor" in roles)
+        self.audit_action.setVisible(bool(roles - {"Observer"}))
 
     def lock(self) -> None:
         """Lock the station now (Ctrl+L): switch user without closing the application."""

@@ -84,9 +84,10 @@ COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
 # what is left): the 1024-px minimum, 1280-px panels, and from 1700 px (1080p).
 # Quality needs ~232 px ("comm lost since 23:59:59" whole), the range bar ~80 px of track; the
 # side panel yields, so a human name ("Hydraulic pump motor current") fits whole at 1280 px.
+SHORT_VIEW_H = 760  # a machine view shorter than this leaves the trend's signal picker out
 LAYOUTS = (
     (0, {COL_VALUE: 125, COL_RANGE: 125, COL_QUALITY: 232}, 300),
-    (1200, {COL_VALUE: 140, COL_RANGE: 168, COL_QUALITY: 232}, 380),
+    (1200, {COL_VALUE: 140, COL_RANGE: 168, COL_QUALITY: 232}, 400),
     (1700, {COL_VALUE: 180, COL_RANGE: 240, COL_QUALITY: 250}, 640),
 )
 TREND_WINDOWS = (("10 min", 600.0), ("1 h", 3600.0), ("8 h", 28800.0))
@@ -538,6 +539,7 @@ class QtMachineView(QWidget):
         self._state_icon = ""
         self._header_texts: tuple[str, ...] = ()
         self._widths: dict[int, int] = {}
+        self._short = False  # the view is too short for the signal picker (see resizeEvent)
 
         self._standalone = False
         app = QApplication.instance()
@@ -613,20 +615,12 @@ class QtMachineView(QWidget):
         # The command gate's panel (ui.gate): big buttons, why one is disabled, pending commands,
         # control authority. Driven by the window's gate; without one it lists the commands.
         self.gate = gate
+        # The panel takes the height its buttons need (never scrolled); the trend the rest. This
+        # machine's alarms are on the alarm row above every view (and F2), not repeated here.
         self.commands_panel = QtCommandPanel(self.theme, self)
-        self.commands_panel.setMinimumHeight(250)  # the buttons before the trend's height
-        self.commands_panel.setMaximumHeight(440)
         side.addWidget(self.commands_panel, 0)
         if gate is not None:
             gate.attach(self.commands_panel, lambda: self._machine)
-
-        self.alarms_panel, alarms_layout = _panel("Alarms", self.theme, self)
-        alarms_layout.setContentsMargins(SPACING, 6, SPACING, 6)
-        alarms_note = QLabel("No alarm system yet", self.alarms_panel)
-        alarms_note.setObjectName("panelNote")
-        alarms_layout.addWidget(alarms_note)
-        self.alarms_panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        side.addWidget(self.alarms_panel, 0)
 
         ctx.frame.connect(self._on_frame)
         ctx.event.connect(self._on_event)
@@ -726,6 +720,13 @@ class QtMachineView(QWidget):
         super().resizeEvent(event)
         widths, side_w = next((w, sw) for at, w, sw in reversed(LAYOUTS) if self.width() >= at)
         self._set_widths(widths)
+        # A short panel (1280×800) keeps the command buttons whole and the plot readable by
+        # leaving out the signal picker: the table's rows open any tag's trend.
+        short = self.height() < SHORT_VIEW_H
+        if short != self._short:
+            self._short = short
+            for button in self.signal_buttons.values():
+                button.setVisible(not short)
         if self.side_box.width() != side_w:
             self.side_box.setFixedWidth(side_w)
             self.trend_title.setVisible(side_w >= 350)
@@ -876,6 +877,7 @@ class QtMachineView(QWidget):
             button.clicked.connect(lambda _=False, tag=spec.name: self.set_trend_tag(tag))
             self.signal_group.addButton(button)
             self.signal_buttons[spec.name] = button
+            button.setVisible(not self._short)
             self.signal_bar.addWidget(button, 1)
         self._elide_signal_buttons()
 
@@ -918,7 +920,7 @@ class QtMachineView(QWidget):
             self.trend_placeholder.setText("Trends unavailable (error)")
             return None
         trend.setParent(self.trend_panel)
-        trend.setMinimumHeight(150)
+        trend.setMinimumHeight(120)
         _hide_trend_tools(trend)
         return trend
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from copilot.arguments import current_tag
 from copilot.protocol import (
     ACTIVE_STATES,
     Approval,
@@ -260,23 +261,6 @@ def command_buttons(
 
 
 # -- arguments -----------------------------------------------------------------------------------
-
-
-def current_tag(arg: ArgSpec, tags: Sequence[TagSpec]) -> TagSpec | None:
-    """The tag that holds an argument's current value (for old → new), if one can be told.
-
-    The same name first, then the same description ("Spindle speed setpoint"), then the one
-    writable tag with the same unit.
-    """
-    for tag in tags:
-        if tag.name == arg.name:
-            return tag
-    if arg.description:
-        for tag in tags:
-            if tag.description.lower() == arg.description.lower():
-                return tag
-    writable = [t for t in tags if t.writable and arg.unit and t.unit == arg.unit]
-    return writable[0] if len(writable) == 1 else None
 
 
 def decimals_of(arg: ArgSpec) -> int:
@@ -590,7 +574,7 @@ def authority_facts(
     """``Controlled by station-2 (Demo Operator) since 14:02`` and the acts that make sense."""
     if authority is None or not authority.holder:
         acts: tuple[AuthorityActName, ...] = ("take",) if logged_in else ()
-        return AuthorityFacts("Control: free — any station may command", acts, False, False)
+        return AuthorityFacts("Control: free", acts, False, False)
     holder = authority.holder_name or authority.holder
     who = f" ({authority.holder_user})" if authority.holder_user else ""
     since = f" since {clock(authority.since)}" if authority.since else ""

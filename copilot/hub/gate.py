@@ -38,7 +38,7 @@ from pathlib import Path
 
 import msgspec
 
-from copilot.arguments import validate_args
+from copilot.arguments import current_tag, validate_args
 from copilot.gate.audit import MIGRATIONS as AUDIT_MIGRATIONS
 from copilot.gate.audit import AuditEntry, AuditRow, AuditTrail, audit_path, query
 from copilot.gate.authority import AuthorityBook, AuthorityRefusal
@@ -73,6 +73,7 @@ from copilot.protocol import (
     Logout,
     Session,
     Signature,
+    Value,
     approval_topic,
     authority_topic,
 )
@@ -701,7 +702,18 @@ class GateService(Service):
     ) -> list[Event]:
         now = time.time_ns()
         info = state.birth.machine
-        watch = [a.name for a in spec.args if a.name in state.table.by_name]
+        tags = state.birth.tags
+        holders = {a.name: current_tag(a, tags) for a in spec.args}
+        old: dict[str, Value] = {}
+        for name, tag in holders.items():
+            alias = state.table.by_name.get(tag.name) if tag is not None else None
+            if alias is not None and state.table.known[alias]:
+                old[name] = state.table.display_value(alias)
+        # What an approver should see trended: the tags the arguments set, then the machine's
+        # key measurements — numbers first (an enum's trend is a flat line), then the checks'.
+        numeric = {t.name for t in tags if t.type in ("float", "int")}
+        watch = [t.name for t in holders.values() if t is not None and t.name in numeric]
+        watch += [t.name for t in tags if t.key and t.name in numeric and t.name not in watch]
         watch += [c.tag for c in spec.checks if c.tag not in watch]
         approval = Approval(
             cmd_id=req.cmd_id,
@@ -718,6 +730,7 @@ class GateService(Service):
             area=info.area,
             checks=checks,
             watch=watch[:8],
+            old=old,
         )
         self._approvals[req.cmd_id] = _Request(
             req, session, identity, state, spec, 4, "approval", approval=approval

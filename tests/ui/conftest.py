@@ -63,8 +63,11 @@ def make_ctx(plant: Plant, qtbot: object) -> Iterator[Callable[..., object]]:
 
 def save_screenshot(widget: object, name: str) -> Path:
     """Grab a widget to tests/ui/screenshots/NAME.png (tests that look at pixels keep one)."""
+    from PySide6.QtWidgets import QApplication
+
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    QApplication.processEvents()  # pending layouts first (a toolbar that just changed)
     widget.grab().save(str(path))  # type: ignore[attr-defined]
     return path
 

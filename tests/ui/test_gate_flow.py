@@ -140,8 +140,7 @@ def test_signed_command_and_the_audit_viewer(gate_plant: Plant, make_ctx, qtbot)
     w = _window(make_ctx, qtbot)
     _login(qtbot, w, "demo-engineer", "3333")
     panel = _stopped(qtbot, w, CNC)  # set_mode is signed off the presses (policy)
-    if panel.states["set_mode"].tier != 3:
-        pytest.skip("the hub's policy does not make set_mode a signed (tier 3) command")
+    assert panel.states["set_mode"].tier == 3  # the example policy: signed off the presses
     assert panel.states["set_mode"].caption == "sign"
     _choose_mode(qtbot, w, panel, "setup")
     sign = _sheet(w, QtSignSheet)
@@ -170,8 +169,7 @@ def test_two_person_request_approved_from_a_second_station(
     _login(qtbot, first, "demo-engineer", "3333")
     _login(qtbot, second, "demo-supervisor", "2222")
     panel = _stopped(qtbot, first, PRESS)
-    if panel.states["set_mode"].tier != 4:
-        pytest.skip("the hub's policy does not make set_mode on the presses two-person")
+    assert panel.states["set_mode"].tier == 4  # the example policy: two-person on the presses
     _choose_mode(qtbot, first, panel, "setup")
     two = _sheet(first, QtTwoPersonSheet)
     assert isinstance(two, QtTwoPersonSheet)
@@ -192,6 +190,8 @@ def test_two_person_request_approved_from_a_second_station(
     card = next(iter(second.approvals.cards.values()))
     assert "Demo Engineer" in card.requester.text() and "→ setup" in card.args.text()
     assert card.approve_button.isEnabled()
+    (curve,) = card.curves.values()  # the trend snippet has the recent samples of its tag
+    qtbot.waitUntil(lambda: (x := curve.getData()[0]) is not None and len(x) > 2, timeout=5000)
     save_screenshot(second, "gate_approval_queue")
     _tap(qtbot, card.approve_button)
     sign = _sheet(second, QtSignSheet)

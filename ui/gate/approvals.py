@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -130,17 +130,13 @@ class QtApprovalCard(QFrame):
             self.watch = tuple(watch)
             self.plot.clear()
             self.curves = {}
-            styles = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)
-            for i, tag in enumerate(self.watch[:3]):  # told apart by dash, not by hue
-                pen = pg.mkPen(self.theme.text, width=2, style=styles[i % 3])
+            # One signal, on its own scale: the one the command sets (or the machine's first
+            # key measurement). Several units on one axis would read as nonsense.
+            for tag in self.watch[:1]:
+                pen = pg.mkPen(self.theme.text, width=2)
                 self.curves[tag] = self.plot.plot([], [], pen=pen)
             names = [f"{t} ({u})" if u else t for t, u in zip(self.watch, units, strict=False)]
-            line = ("—", "- -", "···")
-            self.snippet_note.setText(
-                "Last 10 min: " + ", ".join(f"{line[i % 3]} {n}" for i, n in enumerate(names[:3]))
-                if names
-                else "No tags to trend"
-            )
+            self.snippet_note.setText(f"Last 10 min: {names[0]}" if names else "No tags to trend")
 
     def refresh_plot(self, window: Window, now: float) -> None:
         """Pull the watch tags' recent samples from the store."""

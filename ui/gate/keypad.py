@@ -34,7 +34,7 @@ class QtKeypad(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
+        layout.setSpacing(8)
         self.field = QLineEdit(self)
         self.field.setObjectName("gateSecret" if masked else "gateNumber")
         self.field.setValidator(QRegularExpressionValidator(QRegularExpression(pattern), self))
@@ -45,7 +45,7 @@ class QtKeypad(QWidget):
         self.field.textChanged.connect(self.edited)
         layout.addWidget(self.field)
         grid = QGridLayout()
-        grid.setSpacing(10)
+        grid.setSpacing(6)  # 6 px apart: four 72-px rows fit a sheet on a 800-px-high panel
         self.keys: dict[str, QPushButton] = {}
         for r, row in enumerate(rows):
             for c, text in enumerate(row):

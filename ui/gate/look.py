@@ -24,8 +24,8 @@ QPushButton#gateBig { min-height: @key@px; font-size: 20px; font-weight: bold; p
 QPushButton#gateBig[primary="true"] { background: @text@; color: @panel@; }
 QPushButton#gateBig[primary="true"]:disabled { background: @panel_alt@; color: @text_dim@; }
 QPushButton#gateChoice { min-height: 56px; font-size: 18px; padding: 0 16px; }
-QPushButton#gateCommand { min-height: 64px; font-size: 19px; font-weight: bold;
-                          text-align: left; padding: 4px 14px; }
+QPushButton#gateCommand { min-height: 64px; font-size: 18px; font-weight: bold;
+                          text-align: left; padding: 4px 8px; }
 QPushButton#gateCommand[blocked="true"] { color: @text_dim@; border: 2px dashed @border@;
                                           font-weight: normal; }
 QLineEdit#gateSecret, QLineEdit#gateNumber { min-height: 56px; font-size: 28px;

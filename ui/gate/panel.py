@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -31,7 +30,7 @@ from ui.gate.look import apply_style, repolish
 from ui.gate.sheets import label
 from ui.theme import Theme
 
-MAX_LINES = 3  # pending / recent commands shown in place
+MAX_LINES = 1  # the latest command shown in place (the others: the audit viewer, F6)
 BUTTON_H = 64  # a command button: ≥ 64 px (gloves), two lines (label, tier or first-out words)
 
 
@@ -49,40 +48,36 @@ class QtCommandPanel(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 12)
         layout.setSpacing(8)
-        title = QLabel("Commands", self)
-        title.setObjectName("panelTitle")
-        layout.addWidget(title)
+        # One row: the title, who has control, the authority acts (every line of height counts).
         self.authority_bar = QHBoxLayout()
         self.authority_bar.setSpacing(8)
+        title = QLabel("Commands", self)
+        title.setObjectName("panelTitle")
+        self.authority_bar.addWidget(title, 0)
         self.authority = label("", "gateDim", self)
         self.authority_bar.addWidget(self.authority, 1)
         layout.addLayout(self.authority_bar)
         self.authority_buttons: dict[str, QPushButton] = {}
-        # One scrolled column: the latest commands' lines first (they answer "what happened to
-        # what I pressed"), the "why" line, then the buttons. Nothing overlaps in a short panel.
+        # The buttons first, always whole (the panel takes the height they need; the trend gets
+        # the rest), then the "why" line, then the latest commands' lines (what happened to
+        # what I pressed), each at most three lines high with the whole text as a tooltip.
         self.grid_host = QWidget(self)
         column = QVBoxLayout(self.grid_host)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(6)
-        self.lines_box = QVBoxLayout()
-        self.lines_box.setSpacing(4)
-        column.addLayout(self.lines_box)
-        self.why = label("", "gateNotice", self.grid_host)
-        self.why.hide()
-        column.addWidget(self.why)
         self.grid = QGridLayout()
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(8)
         column.addLayout(self.grid)
-        column.addStretch(1)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.grid_host)
-        scroll.setMinimumHeight(BUTTON_H + 8)
-        layout.addWidget(scroll, 1)
-        self.scroll = scroll
+        self.why = label("", "gateNotice", self.grid_host)
+        self.why.hide()
+        column.addWidget(self.why)
+        self.lines_box = QVBoxLayout()
+        self.lines_box.setSpacing(4)
+        column.addLayout(self.lines_box)
+        layout.addWidget(self.grid_host)
+        # Exactly the height its contents need: never squeezed into overlapping buttons.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.line_labels: dict[str, QLabel] = {}
         self.buttons: dict[str, QPushButton] = {}
         self.states: dict[str, ButtonState] = {}
@@ -149,7 +144,6 @@ class QtCommandPanel(QFrame):
         self.why.setProperty("command", state.name)
         self.why.setText(f"✕ {state.why}")
         self.why.show()
-        self.scroll.ensureWidgetVisible(self.why)
 
     def why_text(self) -> str:
         """The "why" line shown (empty when hidden), for tests."""
@@ -172,6 +166,7 @@ class QtCommandPanel(QFrame):
             w = self.line_labels.get(line.cmd_id)
             if w is None:
                 w = label("", "gateLine", self.grid_host)
+                w.setFixedHeight(2 * w.fontMetrics().lineSpacing() + 8)  # in the size hint
                 self.line_labels[line.cmd_id] = w
             self.lines_box.insertWidget(index, w)
             glyph = MARK_GLYPHS[line.mark]
@@ -180,6 +175,7 @@ class QtCommandPanel(QFrame):
                 text += f"\n{line.text}"
             if w.text() != text:
                 w.setText(text)
+                w.setToolTip(text)
             repolish(w, "abnormal", "true" if line.abnormal else "false")
 
     def pending_texts(self) -> dict[str, str]:
@@ -205,7 +201,7 @@ class QtCommandPanel(QFrame):
             b = self.authority_buttons.get(act)
             if b is None:
                 b = QPushButton(ACT_LABELS[act], self)
-                b.setMinimumHeight(64)
+                b.setMinimumHeight(48)
                 b.clicked.connect(lambda _=False, a=act: self.authority_act.emit(a))
                 self.authority_buttons[act] = b
                 self.authority_bar.addWidget(b)

@@ -378,7 +378,7 @@ class QtSignSheet(QtSheet):
         side.setSpacing(8)
         side.addWidget(label("Re-enter your PIN to sign", "gateBody", self.card))
         self.pin = QtPinPad(self.card)
-        self.pin.setFixedWidth(300)
+        self.pin.setFixedWidth(344)  # three 72-px keys with the style's padding, never clipped
         self.pin.edited.connect(lambda _t: self._update())
         self.pin.entered.connect(lambda _t: self.sign())
         side.addWidget(self.pin)
@@ -476,7 +476,7 @@ class QtTwoPersonSheet(QtSheet):
         left.addStretch(1)
         row.addLayout(left, 1)
         self.pin = QtPinPad(self.card)
-        self.pin.setFixedWidth(300)
+        self.pin.setFixedWidth(344)  # three 72-px keys with the style's padding, never clipped
         self.pin.entered.connect(lambda _t: self.ask())
         row.addWidget(self.pin, 0)
         self.body.addLayout(row)
