@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"ingest": "bench.ingest", "dashboard": "bench.dashboard"}
+BENCHMARKS = {"ingest": "bench.ingest", "dashboard": "bench.dashboard", "command": "bench.command"}
 
 
 def main() -> int:

@@ -277,10 +277,7 @@ class Hub:
                     else:
                         self._drain_subscriptions()
                 if self._woken.is_set():
-                    self._woken.clear()
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(self._wake_r, 64)
-                    self._act(self.services.wake())
+                    self._serve_wake()
                 now = time.monotonic()
                 if now >= next_hb:
                     next_hb = now + heartbeat_s
@@ -301,6 +298,12 @@ class Hub:
             for fd in (self._wake_r, self._wake_w):
                 with contextlib.suppress(OSError):
                     os.close(fd)
+
+    def _serve_wake(self) -> None:
+        self._woken.clear()
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._wake_r, 64)
+        self._act(self.services.wake())
 
     def wake(self) -> None:
         """Have the loop call the services' ``on_wake`` soon (safe from any thread)."""
@@ -447,7 +450,9 @@ class Hub:
         assert self.router is not None
         now = time.monotonic()
         limit = self.settings.max_message_bytes
-        for _ in range(2000):
+        for i in range(2000):
+            if i & 63 == 63 and self._woken.is_set():
+                self._serve_wake()  # work another thread finished waits no longer than 64 msgs
             # The body stays in its received frame (a view, no copy); a DATA batch that is
             # applied as it came is forwarded in that same frame (see _send_pub).
             got = recv_body_from(self.router, self.secure)

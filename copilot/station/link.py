@@ -30,7 +30,8 @@ from copilot.settings import StationSettings
 
 log = logging.getLogger(__name__)
 
-_BURST = 10_000  # messages read from one socket before the others get a turn
+_BURST = 10_000  # replies read from the DEALER before the others get a turn
+_SUB_BURST = 256  # updates read before replies and requests to send get a turn (latency)
 _TICK_S = 0.25
 
 
@@ -279,7 +280,7 @@ class HubLink:
 
     def _drain_sub(self, handler: LinkHandler) -> None:
         assert self.sub is not None
-        for _ in range(_BURST):
+        for _ in range(_SUB_BURST):
             frames = self.sub.recv()
             if frames is None:
                 return
