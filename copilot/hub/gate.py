@@ -5,10 +5,10 @@ Every request — touch, keyboard, voice, a co-pilot suggestion, a script — ar
 
 1. **who**: the token is live and was issued to the sending station's key → ``not_authenticated``;
 2. **expiry**: ``not_after`` not passed → ``expired``;
-3. **role**: the site policy lets this person issue this command on this machine, from this
-   station's areas, and by this origin → ``not_authorised`` / ``not_by_voice``;
-4. **machine**: known, online, the command exists, arguments fit → ``unknown_machine``,
-   ``offline``, ``unknown_command``, ``out_of_range`` / ``bad_argument``;
+3. **machine and command** known → ``unknown_machine``, ``unknown_command``;
+4. **role**: the site policy lets this person issue this command on this machine, from this
+   station's areas, and by this origin → ``not_authorised`` / ``not_by_voice``; the machine
+   is online and the arguments fit → ``offline``, ``out_of_range`` / ``bad_argument``;
 5. **one at a time**: no other command of this name in flight for the machine →
    ``already_pending``;
 6. **control authority**: no other station holds the machine or its area → ``locked_by_other``;
@@ -38,11 +38,12 @@ from pathlib import Path
 
 import msgspec
 
-from copilot.arguments import current_tag, validate_args
+from copilot.arguments import current_tag
 from copilot.gate.audit import MIGRATIONS as AUDIT_MIGRATIONS
 from copilot.gate.audit import AuditEntry, AuditRow, AuditTrail, audit_path, query
 from copilot.gate.authority import AuthorityBook, AuthorityRefusal
 from copilot.gate.checks import evaluate, sentence
+from copilot.gate.decide import Asker, Refused, Target, decide
 from copilot.gate.people import KdfParams, PeopleStore, Person, Refusal, people_path
 from copilot.gate.policy import DEFAULT, Policy
 from copilot.gate.sessions import LiveSession, SessionBook
@@ -96,11 +97,9 @@ class _Request:
     spec: CommandSpec
     tier: int
     stage: str  # "sign" | "approval" | "audit"
-    future: Future[object] | None = None
+    future: Future[Person | Refusal] | Future[int] | None = None
     approval: Approval | None = None
     approver: LiveSession | None = None
-    decision_request: int = 0
-    decision_identity: bytes = b""
 
 
 @dataclass
@@ -475,157 +474,42 @@ class GateService(Service):
     def _check(
         self, identity: bytes, session: LiveSession, req: CommandRequest, *, signed: bool = False
     ) -> list[Event]:
-        """Checks 2–8; either a refusal, a wait (signature, approval) or the dispatch."""
-        if time.time_ns() > req.not_after:
-            return self._refuse(
-                identity,
-                req,
-                "expired",
-                f"The request for {req.name} expired before the hub could act on it.",
-                session,
-                state="EXPIRED",
-            )
+        """Checks 2–12 (:func:`copilot.gate.decide.decide`); a refusal, a wait or the dispatch."""
         state = self.plant.machines.get(req.machine)
-        if state is None:
-            known = ", ".join(sorted(self.plant.machines)[:8]) or "none yet"
+        target = (
+            Target(state.birth.machine, state.birth.commands, state.online, state.since)
+            if state is not None
+            else None
+        )
+        area = state.birth.machine.area if state is not None else ""
+        result = decide(
+            req,
+            Asker(session.roles, session.key, session.areas),
+            target,
+            self.policy,
+            now_ns=time.time_ns(),
+            known_machines=list(self.plant.machines),
+            busy=self._in_flight(req.machine, req.name, req.cmd_id),
+            holder=self.authority.holder_of(req.machine, area) if state is not None else None,
+            checks_of=lambda spec: self.checks_of(state, spec) if state is not None else [],
+            signed=signed,
+        )
+        if isinstance(result, Refused):
             return self._refuse(
-                identity,
-                req,
-                "unknown_machine",
-                f"No machine named {req.machine!r} is known to the hub (known: {known}).",
-                session,
+                identity, req, result.cause, result.message, session, result.state, area
             )
-        info = state.birth.machine
-        spec = next((c for c in state.birth.commands if c.name == req.name), None)
-        if spec is None:
-            names = ", ".join(c.name for c in state.birth.commands) or "none"
-            return self._refuse(
-                identity,
-                req,
-                "unknown_command",
-                f"{info.name} has no command {req.name!r} (it has: {names}).",
-                session,
-                area=info.area,
-            )
-        decision = self.policy.decide(session.roles, info, spec)
-        if not decision.allowed:
-            return self._refuse(
-                identity, req, "not_authorised", decision.why, session, area=info.area
-            )
-        if session.areas and info.area not in session.areas:
-            return self._refuse(
-                identity,
-                req,
-                "not_authorised",
-                f"This station may not command machines of area {info.area or '-'}.",
-                session,
-                area=info.area,
-            )
-        tier = decision.tier
-        if req.origin == "voice" and not decision.voice:
-            why = (
-                "needs a signature or a second person"
-                if tier >= 3
-                else "is not on the site's list of voice commands"
-            )
-            return self._refuse(
-                identity,
-                req,
-                "not_by_voice",
-                f"{spec.label or spec.name} on {info.name} {why}; use the touch panel.",
-                session,
-                area=info.area,
-            )
-        if not state.online:
-            since = time.strftime("%H:%M:%S", time.localtime(state.since))
-            return self._refuse(
-                identity,
-                req,
-                "offline",
-                f"{info.name} is offline since {since}; the command was not sent.",
-                session,
-                area=info.area,
-            )
-        problem = validate_args(spec, req.args)
-        if problem is not None:
-            cause = "out_of_range" if problem[0] == "out_of_range" else "bad_argument"
-            return self._refuse(
-                identity, req, cause, f"{info.name}: {problem[1]}", session, area=info.area
-            )
-        busy = self._in_flight(req.machine, req.name, req.cmd_id)
-        if busy:
-            return self._refuse(
-                identity,
-                req,
-                "already_pending",
-                f"{spec.label or spec.name} for {info.name} is already {busy}; "
-                "wait for its result.",
-                session,
-                area=info.area,
-            )
-        holder = self.authority.holder_of(req.machine, info.area)
-        if holder is not None and holder.holder != session.key:
-            return self._refuse(
-                identity,
-                req,
-                "locked_by_other",
-                f"{holder.holder_name} ({holder.holder_user or 'a station'}) has control of "
-                f"{info.name}; ask for a hand-over.",
-                session,
-                area=info.area,
-            )
-        checks = self.checks_of(state, spec)
-        blocked = sentence(info.name, spec.label or spec.name, checks)
-        if blocked:
-            return self._refuse(identity, req, "interlock", blocked, session, area=info.area)
-        if tier >= 2 and not req.confirmed:
-            return self._refuse(
-                identity,
-                req,
-                "confirmation_required",
-                f"{spec.label or spec.name} on {info.name} needs a confirmation of its target and "
-                "value first.",
-                session,
-                area=info.area,
-            )
-        if tier >= 3 and not signed:
-            sign = req.sign
-            if sign is None or not sign.secret:
-                return self._refuse(
-                    identity,
-                    req,
-                    "signature_required",
-                    f"{spec.label or spec.name} on {info.name} must be signed: enter your PIN "
-                    "again and give a reason.",
-                    session,
-                    area=info.area,
-                )
-            if not sign.reason.strip():
-                return self._refuse(
-                    identity,
-                    req,
-                    "reason_required",
-                    f"Give a reason to {(spec.label or spec.name).lower()} {info.name}.",
-                    session,
-                    area=info.area,
-                )
-            assert self.people is not None
-            future = self._kdf.submit(self.people.verify, session.user, sign.secret[:256])
+        assert state is not None
+        if result.then == "verify_signature":
+            assert self.people is not None and req.sign is not None
+            future = self._kdf.submit(self.people.verify, session.user, req.sign.secret[:256])
             future.add_done_callback(lambda _f: self.wake())
             self._requests[req.cmd_id] = _Request(
-                req,
-                session,
-                identity,
-                state,
-                spec,
-                tier,
-                "sign",
-                future,  # type: ignore[arg-type]
+                req, session, identity, state, result.spec, result.tier, "sign", future
             )
             return []
-        if tier == 4:
-            return self._ask_approval(identity, session, req, state, spec, checks)
-        return self._dispatch(identity, session, req, state, spec, tier)
+        if result.then == "ask_approval":
+            return self._ask_approval(identity, session, req, state, result.spec, result.checks)
+        return self._dispatch(identity, session, req, state, result.spec, result.tier)
 
     def _waiting(self, cmd_id: str) -> CommandStatus | None:
         """What a CMD_QUERY hears of a command the gate still holds."""
@@ -805,7 +689,7 @@ class GateService(Service):
             not_after=not_after,
             approver=approver.name if approver is not None else "",
         )
-        pending = _Request(req, session, identity, state, spec, tier, "audit", future)  # type: ignore[arg-type]
+        pending = _Request(req, session, identity, state, spec, tier, "audit", future)
         pending.approver = approver
         if future is None or not self.settings.audit_before_dispatch:
             return self._route(pending, cmd)
