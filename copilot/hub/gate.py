@@ -73,6 +73,7 @@ from copilot.protocol import (
     Login,
     Logout,
     Session,
+    SessionPing,
     Signature,
     Value,
     approval_topic,
@@ -137,6 +138,7 @@ class GateService(Service):
     handles = (
         Login,
         Logout,
+        SessionPing,
         CommandRequest,
         CommandCancel,
         ApprovalDecision,
@@ -156,7 +158,9 @@ class GateService(Service):
         self.commands = commands
         self.data_path = data_path
         self.policy = policy or DEFAULT
-        self.sessions = SessionBook(self.policy.idle_lock_s, settings.max_sessions)
+        # The station locks at idle_lock_s after the last input and pings at most every 30 s
+        # while there is input: the hub ends a session a minute after the station would have.
+        self.sessions = SessionBook(self.policy.idle_lock_s + 60.0, settings.max_sessions)
         self.authority = AuthorityBook()
         self.stats = GateStats()
         self.people: PeopleStore | None = None
@@ -272,6 +276,15 @@ class GateService(Service):
                 self._on_login(sender, body)
             case Logout():
                 self._on_logout(sender, body)
+            case SessionPing():
+                if self._session_of(sender, body.token) is None:
+                    self._reply(
+                        sender.identity,
+                        0,
+                        False,
+                        "not_authenticated",
+                        "Your session ended (idle too long, or the hub restarted); log in again.",
+                    )
             case CommandRequest():
                 return self._on_request(sender, body)
             case CommandCancel():

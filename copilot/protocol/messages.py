@@ -753,6 +753,16 @@ class Logout(msgspec.Struct, tag="LOGOUT", tag_field="t", omit_defaults=True):
     request_id: int = 0
 
 
+class SessionPing(msgspec.Struct, tag="SESSION_PING", tag_field="t", omit_defaults=True):
+    """Station → hub: the person is still at the station (input, but no request).
+
+    Sent at most every 30 s, so the hub's idle clock follows the station's. An unknown token
+    is answered ``GATE {ok: false, code: "not_authenticated"}``; a live one is not answered.
+    """
+
+    token: str
+
+
 class GateReply(msgspec.Struct, tag="GATE", tag_field="t", omit_defaults=True):
     """Hub → the asker: the outcome of a gate request that has no richer answer.
 
@@ -957,6 +967,7 @@ Body = (
     | Login
     | Session
     | Logout
+    | SessionPing
     | GateReply
     | CommandRequest
     | CommandCancel

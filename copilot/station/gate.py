@@ -37,6 +37,7 @@ from copilot.protocol import (
     Origin,
     Scalar,
     Session,
+    SessionPing,
     Signature,
 )
 from copilot.station.events import (
@@ -49,6 +50,7 @@ from copilot.station.events import (
 )
 from copilot.station.store import StationStore
 
+PING_EVERY_S = 30.0  # a station tells the hub its person is still there at most this often
 KEEP_DECIDED_S = 120.0  # a decided or expired approval stays listed this long (seen, not lost)
 
 
@@ -76,6 +78,7 @@ class StationGate:
         self._snapshot: dict[str, Approval] | None = None
         self._snapshot_authority: dict[str, Authority] = {}
         self._grants: dict[tuple[str, str], Grant] = {}
+        self._last_ping = 0.0
 
     # -- any thread -------------------------------------------------------------------------------
 
@@ -94,6 +97,19 @@ class StationGate:
         self._set_session(None, reason)
         why = reason if reason in ("user", "idle", "switch") else "user"
         self._submit(Logout(token=session.token, reason=why, request_id=self._next_id()))  # type: ignore[arg-type]
+
+    def keep_alive(self, now: float | None = None) -> bool:
+        """The person is still here (input without a request): tell the hub.
+
+        At most every :data:`PING_EVERY_S`; whether a ping went out.
+        """
+        session = self.session
+        now = time.monotonic() if now is None else now
+        if session is None or now - self._last_ping < PING_EVERY_S:
+            return False
+        self._last_ping = now
+        self._submit(SessionPing(token=session.token))
+        return True
 
     def grant(self, machine: str, name: str) -> Grant | None:
         """What the logged-in person may do with ``name`` on ``machine`` (None: nobody in)."""
@@ -352,7 +368,7 @@ class StationGate:
             case AuditQuery():
                 self._audit.discard(body.request_id)
                 self._emit(AuditArrived(body.request_id, (), refused=why))
-            case Logout():
+            case Logout() | SessionPing():
                 pass
             case _:
                 return False

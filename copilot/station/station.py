@@ -283,6 +283,10 @@ class Station:
         """Who is logged in here, as the hub said (``None``: nobody)."""
         return self.gate.session
 
+    def keep_session_alive(self) -> bool:
+        """Someone touched the station: keep the hub's idle clock in step (throttled)."""
+        return self.gate.keep_alive()
+
     def grant(self, machine: str, name: str) -> Grant | None:
         """What the logged-in person may do with a command (tier, allowed, why not)."""
         return self.gate.grant(machine, name)

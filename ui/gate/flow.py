@@ -237,6 +237,7 @@ class QtGate(QObject):
         """Any touch, click or key counts as activity."""
         if event.type() in INPUT_EVENTS:
             self.idle.touch(time.monotonic())
+            self.ctx.station.keep_session_alive()  # the hub's idle clock too (throttled there)
         return False
 
     def _check_idle(self) -> None:
