@@ -596,3 +596,15 @@ def other_station_security(plant: Plant, folder: Path, name: str) -> Security:
     shutil.copy(plant.data_dir / "keys" / "hub.key", store.dir / "hub.key")
     allow_key(plant, store.dir / "station.key", name, "station")
     return Security.from_data_path(folder / name, "station", False)
+
+
+def settled(station: Station, cmd_id: str, timeout: float = 10.0) -> Any:
+    """A command's status once it is final (past any approval), as the station holds it."""
+    from copilot.protocol import FINAL_STATES
+
+    wait_until(
+        lambda: (s := station.store.commands.get(cmd_id)) is not None and s.state in FINAL_STATES,
+        timeout,
+        f"command {cmd_id} final",
+    )
+    return station.store.commands[cmd_id]

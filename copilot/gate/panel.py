@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from copilot.arguments import current_tag
+from copilot.gate.audit import KINDS
 from copilot.protocol import (
     ACTIVE_STATES,
     Approval,
@@ -76,28 +77,7 @@ SIGN_REASONS: tuple[str, ...] = (
 )
 """The sign dialog's pick-list (free text is always possible too)."""
 
-AUDIT_KINDS: tuple[str, ...] = (
-    "login",
-    "login_refused",
-    "logout",
-    "lockout",
-    "session_locked",
-    "request",
-    "refused",
-    "confirm",
-    "signature",
-    "approval_requested",
-    "approved",
-    "denied",
-    "approval_expired",
-    "dispatched",
-    "status",
-    "result",
-    "cancelled",
-    "authority",
-    "alarm_act",
-    "user_admin",
-)
+AUDIT_KINDS: tuple[str, ...] = KINDS  # the audit trail's kinds, listed once (gate.audit)
 """The audit trail's kinds (the viewer's filter)."""
 
 DEMO_HINT = (

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from copilot.gate.audit import audit_path, query, verify
-from copilot.protocol import FINAL_STATES, CommandStatus, ErrorReply, Signature
+from copilot.protocol import CommandStatus, ErrorReply, Signature
 from copilot.settings import StationSettings
 from copilot.station import GateAnswered, HistoryArrived, Station
 from tests.helpers import (
@@ -24,6 +24,7 @@ from tests.helpers import (
     add_person,
     login,
     other_station_security,
+    settled,
     wait_until,
 )
 
@@ -93,16 +94,6 @@ def final(station: Station, cmd_id: str, timeout: float = 10) -> CommandStatus:
         ),
         timeout,
         f"command {cmd_id} settled",
-    )
-    return station.store.commands[cmd_id]
-
-
-def settled(station: Station, cmd_id: str, timeout: float = 10) -> CommandStatus:
-    """The command's status once it is final (past any approval)."""
-    wait_until(
-        lambda: (s := station.store.commands.get(cmd_id)) is not None and s.state in FINAL_STATES,
-        timeout,
-        f"command {cmd_id} final",
     )
     return station.store.commands[cmd_id]
 

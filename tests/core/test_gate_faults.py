@@ -33,10 +33,9 @@ from tests.helpers import (
     add_person,
     login,
     other_station_security,
+    settled,
     wait_until,
 )
-
-FINAL = ("COMPLETED", "REJECTED", "FAILED", "EXPIRED", "CANCELLED", "UNKNOWN")
 
 
 @pytest.fixture
@@ -51,15 +50,6 @@ def agent(hub: Plant) -> Iterator[GatedAgent]:
     a = GatedAgent(hub)
     yield a
     a.close()
-
-
-def settled(station: Station, cmd_id: str, timeout: float = 10) -> CommandStatus:
-    wait_until(
-        lambda: (s := station.store.commands.get(cmd_id)) is not None and s.state in FINAL,
-        timeout,
-        f"command {cmd_id} final",
-    )
-    return station.store.commands[cmd_id]
 
 
 def live(station: Station, machine: str = "press-1") -> Station:
