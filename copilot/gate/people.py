@@ -92,8 +92,11 @@ class KdfParams:
     p: int = 1
 
     def __post_init__(self) -> None:
-        if self.n < 2 or self.n & (self.n - 1) or self.r < 1 or self.p < 1:
-            raise ValueError(f"scrypt needs n a power of two above 1 and r, p ≥ 1, not {self}.")
+        # The upper bounds keep a row edited to absurd costs from exhausting memory on a log-in.
+        if not (2 <= self.n <= 2**20 and 1 <= self.r <= 32 and 1 <= self.p <= 16):
+            raise ValueError(f"scrypt parameters out of range (n ≤ 2²⁰, r ≤ 32, p ≤ 16): {self}.")
+        if self.n & (self.n - 1):
+            raise ValueError(f"scrypt's n must be a power of two, not {self.n}.")
 
 
 DEFAULT_KDF = KdfParams()

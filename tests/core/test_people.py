@@ -267,3 +267,19 @@ def test_ensure_demo_adds_the_three_and_leaves_existing_rows(data_dir: Path) -> 
         person = fresh.verify("demo-supervisor", "2222")
         assert isinstance(person, Person)
         assert (person.name, person.roles) == ("Demo Supervisor", ("Supervisor",))
+
+
+def test_a_row_edited_to_absurd_scrypt_costs_is_refused_not_run(
+    store: PeopleStore, kdf_runs: list[int]
+) -> None:
+    store.add("ana", "Ana Lima", ["Operator"], "4711")
+    conn = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        conn.execute("UPDATE person SET n = ? WHERE user = 'ana'", (2**40,))
+    finally:
+        conn.close()
+    kdf_runs.clear()
+    refused(store.verify("ana", "4711"), "bad_credentials")
+    assert kdf_runs == []
+    with pytest.raises(ValueError, match="power of two"):
+        KdfParams(n=1000)
