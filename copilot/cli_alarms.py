@@ -55,7 +55,7 @@ def add_parser(sub: Any, client: Any) -> None:
         ],
         help="list: the alarms that are not normal; ack/shelve/unshelve/reset/claim/note: act "
         "on alarms by id; remove/restore: take alarms out of service and back (an engineer's "
-        "act: only the hub host's own CLI key may); report: alarm KPIs from the journal; "
+        "act: --user of an Engineer or Supervisor); report: alarm KPIs from the journal; "
         "export: the journal's occurrences as CSV; config check FILE: validate a site alarm file",
     )
     p.add_argument(

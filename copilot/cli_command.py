@@ -31,6 +31,7 @@ from copilot.protocol import (
     CommandQuery,
     CommandRequest,
     CommandStatus,
+    ErrorReply,
     GateReply,
     Login,
     Logout,
@@ -70,7 +71,11 @@ def add_parser(sub: Any, client: Any) -> None:
     p.add_argument("--deny", action="store_true", help="approve: deny it instead")
     p.add_argument("--note", default="", help="approve: a note for the audit trail")
     p.add_argument(
-        "--timeout", type=float, default=15.0, help="seconds to wait for each answer (default 15)"
+        "--timeout",
+        type=float,
+        default=15.0,
+        help="seconds to wait for the hub: for the log-in, and for the command's end (an "
+        "approval's own window is waited for on top; default 15)",
     )
     p.set_defaults(func=cmd_command)
 
@@ -130,6 +135,8 @@ def logged_in(
                     break
                 if isinstance(body, GateReply) and body.request_id == 1:
                     raise CliError(body.message, 1)
+                if isinstance(body, ErrorReply):
+                    raise CliError(body.message, 2)
             assert session is not None
             try:
                 yield hub, session
@@ -180,9 +187,9 @@ def cmd_command(args: argparse.Namespace) -> int:
             ),
             None,
         )
-        tier = grant.tier if grant is not None else 1
-        if grant is not None and not grant.allowed:
-            raise CliError(grant.why, 1)
+        # Even a command this person may not issue is sent: the gate refuses it, says why and
+        # keeps the refusal in its audit trail (a script's attempt is a fact worth keeping).
+        tier = grant.tier if grant is not None and grant.allowed else 1
         confirmed = args.yes
         if tier >= 2 and not confirmed:
             shown = ", ".join(f"{k}={v}" for k, v in cmd_args.items()) or "no arguments"
@@ -220,8 +227,12 @@ def cmd_command(args: argparse.Namespace) -> int:
         print(f"{cmd_id}: sent (tier {tier})", flush=True)
         try:
             return _follow(hub, cmd_id, args.timeout)
-        except HubUnreachableError as exc:
-            raise CliError(str(exc), 2) from None
+        except HubUnreachableError:
+            raise CliError(
+                f"No final answer within {args.timeout:g} s; the command may still be running: "
+                f"ask with `copilot command status {cmd_id}` (never send it again).",
+                2,
+            ) from None
 
 
 def _follow(hub: HubClient, cmd_id: str, timeout_s: float, once: bool = False) -> int:
@@ -301,6 +312,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
         f"{policy.idle_lock_s:g} s; lock-out after {policy.lockout_attempts} failures for "
         f"{policy.lockout_s:g} s."
     )
+    voice = ", ".join(policy.voice_globs) or "nothing"
+    print(f"  voice may propose: {voice} (never tier 3 or 4)")
+    print(f"  the audit trail is read by {', '.join(sorted(policy.audit_roles)) or 'nobody'}")
     for station, areas in sorted(policy.station_areas.items()):
         print(f"  station {station}: areas {', '.join(sorted(areas))}")
     return 0

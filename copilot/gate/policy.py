@@ -149,6 +149,7 @@ class Policy:
     audit_roles: frozenset[str]
     station_areas: dict[str, frozenset[str]]
     source: str = "(built-in default)"
+    voice_globs: tuple[str, ...] = ()
 
     def tier(self, machine: MachineInfo, spec: CommandSpec) -> int:
         """The effective tier: the first ``[[tier]]`` rule that matches, else the risk class."""
@@ -171,11 +172,11 @@ class Policy:
                     False,
                     tier,
                     False,
-                    f"Your role may not {label} {machine.name}; it needs {needed} "
+                    f"Your role may not {label} on {machine.name}; it needs {needed} "
                     f"(policy rule {rule.number}).",
                 )
         return Decision(
-            False, tier, False, f"No rule of the site policy lets anyone {label} {machine.name}."
+            False, tier, False, f"No rule of the site policy lets anyone {label} on {machine.name}."
         )
 
     def areas_of(self, station: str) -> frozenset[str]:
@@ -282,6 +283,7 @@ def parse_policy(text: str, source: str = "the policy") -> Policy:
         audit_roles=_roles(f"{source}, [audit] roles", raw.audit.roles),
         station_areas={k: frozenset(v.areas) for k, v in raw.stations.items()},
         source=source,
+        voice_globs=tuple(raw.voice.commands),
     )
 
 

@@ -218,6 +218,7 @@ class AlarmService(Service):
         ids = [i[:limit] for i in act.ids[: self.settings.max_reply_items]]
         refusal = ""
         session = None
+        early: dict[str, str] = {}  # ids refused before the engine (outside the areas)
         if self.gate is not None:
             # The person is the one logged in through the gate; what the station wrote in
             # ``who`` is ignored. Out of service is an engineer's (or supervisor's) act.
@@ -229,6 +230,14 @@ class AlarmService(Service):
             elif not session.has("Operator", "Engineer", "Supervisor"):
                 refusal = "Your role may look at alarms but not act on them."
             who = session.name if session is not None else ""
+            areas = self.gate.areas_of(sender.key)
+            if areas and not refusal:
+                outside = {i for i in ids if self._area_of(i) not in areas}
+                if outside:
+                    self.refused += len(outside)
+                    ids = [i for i in ids if i not in outside]
+                    words = "This station may not act on alarms of machines outside its areas."
+                    early = dict.fromkeys(sorted(outside), words)
         else:
             who = act.who.strip()[:limit]
             if sender.role == "station" or sender.header.src.startswith(("station:", "cli:")):
@@ -268,7 +277,9 @@ class AlarmService(Service):
                 ids=result.done,
                 note=act.note[:limit],
             )
-        reply = AlarmActReply(request_id=act.request_id, done=result.done, refused=result.refused)
+        reply = AlarmActReply(
+            request_id=act.request_id, done=result.done, refused={**early, **result.refused}
+        )
         publish = sorted({c.record.id for c in result.changes})
         self._journal(result.changes)
         if self.writer is None:
@@ -278,10 +289,17 @@ class AlarmService(Service):
         marker: Future[object] = self.writer.call(lambda conn: None, "alarm act committed")
         self._pending.append(_Pending(marker, sender.identity, reply, publish))
 
+    def _area_of(self, alarm_id: str) -> str:
+        """The area of the machine an alarm id names (``''`` if the hub does not know it)."""
+        state = self.plant.machines.get(alarm_id.partition("/")[0])
+        return state.birth.machine.area if state is not None else ""
+
     def _query(self, sender: Sender, query: AlarmQuery) -> None:
         limit = max(1, min(query.limit, self.settings.max_reply_items))
+        areas = self.gate.areas_of(sender.key) if self.gate is not None else frozenset()
         if query.live:
             alarms = self.engine.statuses(query.prefix[: self.settings.max_string_len])
+            alarms = [a for a in alarms if not areas or a.area in areas]
             reply = AlarmHistory(
                 request_id=query.request_id, alarms=alarms[:limit], more=len(alarms) > limit
             )
@@ -295,9 +313,10 @@ class AlarmService(Service):
             rows = read_occurrences(
                 conn, query.since, query.until, query.prefix, limit + 1, newest_first=True
             )
+            shown = [_occurrence_status(o) for o in rows[:limit]]
             return AlarmHistory(
                 request_id=query.request_id,
-                alarms=[_occurrence_status(o) for o in rows[:limit]],
+                alarms=[a for a in shown if not areas or a.area in areas],
                 more=len(rows) > limit,
             )
 

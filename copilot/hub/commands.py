@@ -146,6 +146,19 @@ class CommandService(Service):
                     ),
                 )
 
+    def remember(
+        self, cmd_id: str, machine: str, name: str, requester: bytes, status: CommandStatus
+    ) -> None:
+        """Keep a command the gate refused, so that its id is answered, never reused."""
+        if cmd_id in self.commands:
+            return
+        self.commands[cmd_id] = CommandRecord(
+            cmd=Command(cmd_id=cmd_id, machine=machine, name=name, not_after=0),
+            requester=requester,
+            status=status,
+            updated=time.time(),
+        )
+
     def _on_command(self, sender: Sender, cmd: Command) -> list[Event]:
         if self.gate_only:
             self.refused += 1

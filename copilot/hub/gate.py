@@ -1,7 +1,7 @@
 """The command gate: the one path from a person to a machine (a hub service).
 
 Every request — touch, keyboard, voice, a co-pilot suggestion, a script — arrives as one
-``CMD_REQ`` carrying a session token, and passes, in this order (docs/commands.md):
+``CMD_REQ`` carrying a session token, and passes, in this order (docs/protocol.md §14.3):
 
 1. **who**: the token is live and was issued to the sending station's key → ``not_authenticated``;
 2. **expiry**: ``not_after`` not passed → ``expired``;
@@ -84,7 +84,11 @@ from copilot.storage import Writer
 
 log = logging.getLogger(__name__)
 
+AUDIT_TEXT_MAX = 1024  # a text a peer sent, as an audit row keeps it
+AUDIT_ITEMS_MAX = 64  # arguments (or ids) an audit row keeps
 DISPATCH_TTL_S = 10.0  # an approved two-person command must reach its machine this soon
+LOGINS_PER_KEY = 4  # log-ins of one station key waiting for the KDF (more: refused, "busy")
+LOGINS_WAITING = 64  # and of all keys together: a flood of LOGIN cannot starve the others
 
 
 @dataclass
@@ -261,7 +265,7 @@ class GateService(Service):
             cmd_id=cmd_id,
             meaning=meaning,  # type: ignore[arg-type]
             outcome=outcome,
-            detail={k: v for k, v in detail.items() if v not in (None, "", [], {})},
+            detail={k: _bounded(v) for k, v in detail.items() if v not in (None, "", [], {})},
         )
         future = self.audit.append(entry)
         future.add_done_callback(lambda _f: self.wake())
@@ -328,6 +332,17 @@ class GateService(Service):
     def _on_login(self, sender: Sender, login: Login) -> None:
         assert self.people is not None
         people = self.people
+        waiting = sum(1 for p in self._logins if p.sender.key == sender.key)
+        if waiting >= LOGINS_PER_KEY or len(self._logins) >= LOGINS_WAITING:
+            self.stats.login_refused += 1
+            self._reply(
+                sender.identity,
+                login.request_id,
+                False,
+                "busy",
+                "Too many log-ins at once from this station; try again in a moment.",
+            )
+            return
         user = login.user.strip().lower()[:64]
         secret = login.secret[:256]
         future = self._kdf.submit(people.verify, user, secret)
@@ -442,6 +457,10 @@ class GateService(Service):
         self.stats.refused[cause] = self.stats.refused.get(cause, 0) + 1
         status = self._status(req, state, cause, message, by=session.name if session else "")
         self.publisher.reply(identity, status)
+        if session is not None and len(req.cmd_id) <= 128:
+            # Remembered like a routed command: the same cmd_id sent again, or asked about
+            # (CMD_QUERY), gets this refusal — it is never checked, approved or run anew.
+            self.commands.remember(req.cmd_id, req.machine[:64], req.name[:64], identity, status)
         self._audit(
             "refused",
             session=session,
@@ -523,6 +542,10 @@ class GateService(Service):
         if result.then == "ask_approval":
             return self._ask_approval(identity, session, req, state, result.spec, result.checks)
         return self._dispatch(identity, session, req, state, result.spec, result.tier)
+
+    def _area_of_machine(self, machine: str) -> str:
+        state = self.plant.machines.get(machine)
+        return state.birth.machine.area if state is not None else ""
 
     def _waiting(self, cmd_id: str) -> CommandStatus | None:
         """What a CMD_QUERY hears of a command the gate still holds."""
@@ -745,14 +768,23 @@ class GateService(Service):
                 "That approval request is no longer pending.",
             )
             return
+        why = ""
         if not session.has(*self.policy.approver_roles):
-            self._reply(
-                sender.identity,
-                decision.request_id,
-                False,
-                "not_authorised",
-                f"Only a {' or '.join(sorted(self.policy.approver_roles))} may approve.",
+            why = f"Only a {' or '.join(sorted(self.policy.approver_roles))} may approve."
+        elif session.areas and pending.approval.area not in session.areas:
+            why = f"This station may not approve for area {pending.approval.area or '-'}."
+        if why:
+            self._audit(
+                "refused",
+                session=session,
+                machine=pending.req.machine,
+                area=pending.approval.area,
+                command=pending.req.name,
+                cmd_id=pending.req.cmd_id,
+                outcome="not_authorised",
+                message=why,
             )
+            self._reply(sender.identity, decision.request_id, False, "not_authorised", why)
             return
         if session.user == pending.session.user:
             self._audit(
@@ -804,6 +836,16 @@ class GateService(Service):
             return []
         if isinstance(result, Refusal):
             code = "locked_out" if result.code == "locked_out" else "bad_signature"
+            self._audit(
+                "refused",
+                session=session,
+                machine=pending.req.machine,
+                area=pending.machine.birth.machine.area,
+                command=pending.req.name,
+                cmd_id=pending.req.cmd_id,
+                outcome=code,
+                message="an approval whose PIN did not match",
+            )
             self._reply(
                 pending_decision.identity,
                 decision.request_id,
@@ -899,6 +941,7 @@ class GateService(Service):
         self.stats.refused[cause] = self.stats.refused.get(cause, 0) + 1
         status = self._status(req, state_word, cause, message, by=pending.session.name, tier=4)
         self.publisher.reply(pending.identity, status)
+        self.commands.remember(req.cmd_id, req.machine, req.name, pending.identity, status)
         return [CommandSettled(status)]
 
     def _on_cancel(self, sender: Sender, cancel: CommandCancel) -> None:
@@ -927,6 +970,17 @@ class GateService(Service):
             )
             return
         scope = act.scope[:128]
+        kind, _, name = scope.partition(":")
+        area = name if kind == "area" else self._area_of_machine(name)
+        if session.areas and area not in session.areas:
+            self._reply(
+                sender.identity,
+                act.request_id,
+                False,
+                "not_authorised",
+                f"This station may not take control outside its areas ({area or 'unknown'}).",
+            )
+            return
         if not scope.startswith(("machine:", "area:")):
             self._reply(
                 sender.identity,
@@ -1082,3 +1136,14 @@ def _record(row: AuditRow) -> AuditRecord:
         outcome=row.outcome,
         detail=row.detail,
     )
+
+
+def _bounded(value: object) -> object:
+    """What a peer chose, bounded before it goes into an audit row (texts, argument maps)."""
+    if isinstance(value, str):
+        return value[:AUDIT_TEXT_MAX]
+    if isinstance(value, dict):
+        return {str(k)[:64]: _bounded(v) for k, v in list(value.items())[:AUDIT_ITEMS_MAX]}
+    if isinstance(value, list):
+        return [_bounded(v) for v in value[:AUDIT_ITEMS_MAX]]
+    return value

@@ -67,10 +67,14 @@ from copilot.protocol import (
     TOPIC_HUB,
     AlarmStatus,
     Approval,
+    ApprovalDecision,
+    AuditQuery,
     Authority,
+    AuthorityAct,
     Birth,
     Body,
     Codec,
+    CommandRequest,
     Data,
     Death,
     ErrorReply,
@@ -80,6 +84,7 @@ from copilot.protocol import (
     HubHealth,
     HubStatus,
     HubStatusRequest,
+    Login,
     MachineHealth,
     MachinesReply,
     MachinesRequest,
@@ -531,6 +536,16 @@ class Hub:
             case _ if self.services.handles(type(body)):
                 sender = Sender(identity, peer.key, peer.role, header)
                 self._act(self.services.handle(sender, body), peer)
+            case Login() | CommandRequest() | AuthorityAct() | ApprovalDecision() | AuditQuery():
+                self.reply(
+                    identity,
+                    ErrorReply(
+                        code="no_gate",
+                        message="This hub runs without the command gate (copilot hub --no-gate): "
+                        "nobody logs in; stations send plain CMD.",
+                        request_id=getattr(body, "request_id", 0),
+                    ),
+                )
             case _:
                 self.codec.drops.count("unexpected_type")
 

@@ -322,6 +322,8 @@ class StationGate:
                 self._submit(CommandQuery(cmd_id=cmd_id, machine=status.machine))
 
     def _apply_approval(self, approval: Approval) -> None:
+        if self._store.areas and approval.area not in self._store.areas:
+            return  # another area's: this station neither shows nor decides it
         self.approvals[approval.cmd_id] = approval
         self._emit(ApprovalsChanged((approval.cmd_id,)))
 

@@ -211,6 +211,12 @@ def test_tier_4_refusals_requester_denied_expired_withdrawn(
     b.decide_approval(first, False, note="not now")
     denied = settled(a, first)
     assert (denied.state, denied.cause) == ("REJECTED", "denied")
+    # The same cmd_id again is answered with its refusal: no second approval, no second check.
+    a.store.commands.pop(first)
+    a.request_command("press-1", "purge", confirmed=True, sign=sign, cmd_id=first)
+    again_first = settled(a, first)
+    assert (again_first.state, again_first.cause) == ("REJECTED", "denied")
+    assert [k for k, v in b.approvals.items() if v.state == "pending"] == []
 
     second = a.request_command("press-1", "purge", confirmed=True, sign=sign)
     assert final(a, second).state == "AWAITING_APPROVAL"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from copilot.gate.panel import DEMO_HINT
 from copilot.gate.people import KdfParams, PeopleStore, ensure_demo, people_path
 from tests.helpers import Plant, hub_limits
 from tests.ui.conftest import save_screenshot
@@ -70,7 +71,7 @@ def _sheet(w: MainWindow, kind: type) -> object:
 def test_login_refusal_then_commands_in_place_with_old_to_new(
     gate_plant: Plant, make_ctx, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
-    w = _window(make_ctx, qtbot, demo_hint="Demo: demo-operator (PIN 1111)")
+    w = _window(make_ctx, qtbot, demo_hint=DEMO_HINT)
     w.show_view(f"machine:{CNC}")
     panel = w.machine.commands_panel
     qtbot.waitUntil(lambda: "stop" in panel.buttons, timeout=5000)

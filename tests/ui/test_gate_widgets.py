@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from copilot.gate.panel import (
+    DEMO_HINT,
     NS,
     ButtonState,
     PendingLine,
@@ -76,12 +77,14 @@ def test_pin_pad_keys_are_large_masked_and_take_the_keyboard(qtbot, host) -> Non
 
 
 def test_login_screen_picks_a_user_and_shows_the_refusal(qtbot, host) -> None:  # type: ignore[no-untyped-def]
-    screen = QtLoginScreen(host, LIGHT, demo_hint="Demo: demo-operator (PIN 1111)")
+    screen = QtLoginScreen(host, LIGHT, demo_hint=DEMO_HINT)
     screen.set_users(["demo-operator", "demo-supervisor", "demo-engineer"])
     screen.open()
     assert screen.demo.isVisible() and "1111" in screen.demo.text()
     qtbot.mouseClick(screen.user_buttons["demo-operator"], Qt.MouseButton.LeftButton)
     qtbot.keyClicks(screen.pin.field, "1111")
+    QApplication.processEvents()
+    save_screenshot(host, "gate_login")  # the PIN pad, as a person sees it
     with qtbot.waitSignal(screen.login_requested) as got:
         qtbot.keyClick(screen.pin.field, Qt.Key.Key_Return)
     assert got.args == ["demo-operator", "1111"]
@@ -95,8 +98,6 @@ def test_login_screen_picks_a_user_and_shows_the_refusal(qtbot, host) -> None:  
     with qtbot.waitSignal(screen.login_requested) as got:
         qtbot.keyClick(screen.password, Qt.Key.Key_Return)
     assert got.args == ["demo-operator", "long password"]
-    QApplication.processEvents()  # the layout after the password field appeared
-    save_screenshot(host, "gate_login")
 
 
 def test_command_panel_says_why_a_disabled_command_cannot_be_pressed(qtbot, host) -> None:  # type: ignore[no-untyped-def]

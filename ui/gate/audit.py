@@ -76,8 +76,10 @@ class QtAuditView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(44)
-        self.table.setWordWrap(False)
+        # Two lines a row: a signature (printed name · time · meaning, 21 CFR 11.50) is shown
+        # whole, wrapped, never cut at its meaning.
+        self.table.verticalHeader().setDefaultSectionSize(56)
+        self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
         for c in range(len(AUDIT_COLUMNS)):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
