@@ -44,6 +44,7 @@ from copilot.protocol import (
     AlarmQuery,
     AlarmStatus,
     Body,
+    Priority,
     alarm_topic,
 )
 from copilot.settings import HubSettings
@@ -202,6 +203,29 @@ class AlarmService(Service):
             )
 
         self.writer.call(prune, "alarm journal retention")
+
+    def external(
+        self,
+        machine: str,
+        name: str,
+        active: bool,
+        at: int,
+        *,
+        priority: Priority = "low",
+        message: str = "",
+        value: float | None = None,
+        tag: str = "-",
+    ) -> None:
+        """An alarm another service raises or clears (the anomaly detectors).
+
+        Journaled and published like any other; it obeys acknowledgement, shelving and flood.
+        """
+        changes = self.engine.external(
+            machine, name, active, at, priority=priority, message=message, value=value, tag=tag
+        )
+        if changes:
+            self._journal(changes)
+            self._publish({c.record.id for c in changes})
 
     # -- messages -------------------------------------------------------------------------------
 

@@ -1,0 +1,123 @@
+"""Where a signal is heading: time to its next limit, with an uncertainty band (advisory only).
+
+For one analog tag with limits, :func:`project` fits a robust straight line to its recent
+samples — the Theil–Sen estimator (the median of pairwise slopes, on at most
+:data:`MAX_POINTS` evenly thinned samples so the cost stays bounded), which a spike or a short
+dropout does not tilt — and says when that line reaches the nearest limit in the direction it
+is going ("HI in ~7 min (5–10)"). The band comes from the spread of the pairwise slopes (their
+``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` quantiles) and from the residual noise
+(the level may touch the limit ``NOISE_K`` robust sigmas early or late).
+
+A projection is withdrawn (``None``) when the slope's band includes zero or points away from
+every limit (the trend turned), when the value is already past the limit (that is the alarm's
+business), or when the crossing lies beyond ``horizon_s``. It never raises an alarm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from copilot.protocol import Limits
+
+MAX_POINTS = 64  # samples kept for the fit (pairwise slopes: ~2,000)
+MIN_POINTS = 12
+NOISE_K = 2.0  # the level may reach the limit this many residual sigmas early (or late)
+MAD_TO_SIGMA = 1.4826
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The fitted line reaches ``limit_name`` (``hi``…) at ``eta_s`` from now, in [lo_s, hi_s]."""
+
+    limit_name: str
+    limit: float
+    eta_s: float
+    lo_s: float
+    hi_s: float
+    slope_per_s: float
+
+    def words(self) -> str:
+        """``HI in ~7 min (5–10)``: for the overview and the trend's label."""
+        name = self.limit_name.upper()
+        if self.hi_s < 120:
+            return f"{name} in ~{self.eta_s:.0f} s ({self.lo_s:.0f}–{self.hi_s:.0f})"
+        lo, eta, hi = (max(0.0, x) / 60 for x in (self.lo_s, self.eta_s, self.hi_s))
+        return f"{name} in ~{eta:.0f} min ({lo:.0f}–{hi:.0f})"
+
+
+def _thin(t: F64, v: F64) -> tuple[F64, F64]:
+    ok = np.isfinite(v) & np.isfinite(t)
+    t, v = t[ok], v[ok]
+    if t.size > MAX_POINTS:
+        pick = np.linspace(0, t.size - 1, MAX_POINTS).round().astype(np.int64)
+        t, v = t[pick], v[pick]
+    return t, v
+
+
+def theil_sen(t: F64, v: F64, coverage: float = 0.8) -> tuple[float, float, float, float, float]:
+    """``(slope, slope_lo, slope_hi, intercept, residual_sigma)`` of a robust line through v(t).
+
+    ``intercept`` is the line's value at ``t[-1]`` (now); times need not be evenly spaced.
+    """
+    i, j = np.triu_indices(t.size, k=1)
+    dt = t[j] - t[i]
+    keep = dt > 0
+    slopes = (v[j] - v[i])[keep] / dt[keep]
+    if slopes.size == 0:
+        return 0.0, 0.0, 0.0, float(np.median(v)), 0.0
+    q = (1.0 - coverage) / 2.0
+    slope = float(np.median(slopes))
+    lo, hi = (float(x) for x in np.quantile(slopes, [q, 1.0 - q]))
+    intercept = float(np.median(v - slope * (t - t[-1])))
+    residual = v - (intercept + slope * (t - t[-1]))
+    sigma = float(np.median(np.abs(residual - np.median(residual)))) * MAD_TO_SIGMA
+    return slope, lo, hi, intercept, sigma
+
+
+def project(
+    t: F64,
+    v: F64,
+    limits: Limits,
+    *,
+    horizon_s: float = 3600.0,
+    coverage: float = 0.8,
+) -> Projection | None:
+    """When the trend of ``v(t)`` (seconds, values) reaches its next limit; ``None`` if not."""
+    t, v = _thin(np.asarray(t, dtype=np.float64), np.asarray(v, dtype=np.float64))
+    if t.size < MIN_POINTS or t[-1] - t[0] <= 0:
+        return None
+    slope, slope_lo, slope_hi, level, sigma = theil_sen(t, v, coverage)
+    if slope_lo <= 0.0 <= slope_hi:
+        return None  # no trend the data can vouch for
+    rising = slope > 0
+    candidates = (
+        [("hi", limits.hi), ("hihi", limits.hihi)]
+        if rising
+        else [("lo", limits.lo), ("lolo", limits.lolo)]
+    )
+    ahead = [
+        (name, float(x))
+        for name, x in candidates
+        if x is not None and (x > level if rising else x < level)
+    ]
+    if not ahead:
+        return None  # already past (the alarm's business) or no limit that way
+    name, limit = min(ahead, key=lambda nx: abs(nx[1] - level))
+    gap = limit - level
+    eta = gap / slope
+    # The band: the slope's spread, and the noise that may touch the limit early or late.
+    fast = slope_hi if rising else slope_lo
+    slow = slope_lo if rising else slope_hi
+    near = gap - math.copysign(NOISE_K * sigma, gap)
+    far = gap + math.copysign(NOISE_K * sigma, gap)
+    lo_s = max(0.0, near / fast) if (near / gap) > 0 else 0.0
+    hi_s = far / slow if slow != 0 and (far / slow) > 0 else math.inf
+    if eta > horizon_s or not math.isfinite(eta):
+        return None
+    return Projection(name, limit, eta, lo_s, min(hi_s, 4 * horizon_s), slope)
