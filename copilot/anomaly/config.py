@@ -1,0 +1,70 @@
+"""The anomaly detectors' settings: one typed object, defaults tuned by ``copilot anomaly eval``.
+
+:class:`AnomalyConfig` holds every knob of the engine: the false-alert budget the thresholds are
+calibrated to, the warm-up and settle times, the persistence rule, the detectors' time
+constants and the global threshold scale the eval tunes on its tuning seeds. It is a msgspec
+Struct, so a site can load it from TOML or JSON and the engine's state can carry it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["DETECTORS", "AnomalyConfig"]
+
+DETECTORS: tuple[str, ...] = ("level", "drift", "variance", "stuck", "rate", "envelope")
+"""The per-signal detectors computed on every analog tag (dropout is separate: any tag)."""
+
+
+class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Settings of :class:`~copilot.anomaly.engine.AnomalyEngine`.
+
+    Times are seconds. ``persistence_k`` of the last ``persistence_n`` samples must exceed a
+    threshold before an alert is raised (``extreme_factor`` × threshold raises at once); an
+    alert clears after ``persistence_n`` samples below. ``threshold_scale`` multiplies every
+    calibrated threshold (the eval tunes it on tuning seeds only).
+    """
+
+    target_false_alerts_per_machine_shift: float = 1.0
+    shift_h: float = 8.0
+    warmup_s: float = 1200.0
+    settle_s: float = 240.0
+    paused_modes: list[str] = msgspec.field(default_factory=lambda: ["fault", "maintenance"])
+    persistence_k: int = 3
+    persistence_n: int = 5
+    extreme_factor: float = 2.0
+    threshold_scale: float = 1.0
+    cluster_samples: float = 10.0
+    fast_tau_s: float = 5.0
+    slow_tau_s: float = 300.0
+    ref_tau_s: float = 1800.0
+    rate_tau_s: float = 5.0
+    variance_tau_s: float = 30.0
+    cusum_k: float = 1.0
+    cusum_unit_s: float = 60.0
+    envelope_threshold: float = 4.0
+    dropout_after_s: float = 5.0
+    dropout_bad_samples: int = 2
+    recalibrate_s: float = 300.0
+    detectors: list[str] = msgspec.field(default_factory=lambda: list(DETECTORS))
+    multivariate: bool = True
+    mv_explained: float = 0.95
+    mv_every_s: float = 2.0
+    mv_max_rows: int = 3000
+    min_threshold: dict[str, float] = msgspec.field(
+        default_factory=lambda: {
+            "level": 3.0,
+            "drift": 2.0,
+            "variance": 1.0,
+            "stuck": 4.0,
+            "rate": 3.0,
+            "envelope": 1.0,
+            "t2": 3.0,
+            "spe": 3.0,
+        }
+    )
+
+    @property
+    def alerts_per_machine_hour(self) -> float:
+        """The false-alert budget per machine and hour the thresholds are calibrated to."""
+        return self.target_false_alerts_per_machine_shift / self.shift_h
