@@ -22,6 +22,8 @@ import msgspec
 import msgspec.inspect
 import platformdirs
 
+from copilot.protocol.messages import Priority
+
 APP_NAME = "operator-copilot"
 SETTINGS_VERSION = 1
 DEFAULT_HUB = "tcp://127.0.0.1:7700"
@@ -76,6 +78,10 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     alarm_max_shelve_s: Annotated[float, Meta(ge=60, le=7 * 86_400)] = 8 * 3600.0
     alarm_recent_s: Annotated[float, Meta(ge=0, le=86_400)] = 600.0
     alarm_journal_days: Annotated[float, Meta(ge=1, le=36_500)] = 400.0
+    # The anomaly detectors (copilot/anomaly): their alerts become alarms of this priority.
+    anomaly: bool = True
+    anomaly_priority: Priority = "low"
+    anomaly_warmup_s: Annotated[float, Meta(ge=0, le=7 * 86_400)] = 1200.0
     # The command gate (copilot/gate): people log in through the hub and every command passes
     # the site policy. ``gate = false`` (tests of the plain routing, old integrations) lets
     # stations send CMD as before, with their own operator strings, and records no audit.

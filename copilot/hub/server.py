@@ -46,6 +46,7 @@ from copilot.bus import (
 )
 from copilot.gate.policy import Policy
 from copilot.hub.alarms import AlarmService
+from copilot.hub.anomaly import AnomalyService
 from copilot.hub.claims import AllowListBindings, Bindings, ClaimBook, claims_path
 from copilot.hub.commands import CommandService
 from copilot.hub.events import (
@@ -140,7 +141,10 @@ def default_services(
     if gate is not None:
         services.append(gate)
     if settings.alarms:
-        services.append(AlarmService(settings, data_path, alarm_config, gate))
+        alarms = AlarmService(settings, data_path, alarm_config, gate)
+        services.append(alarms)
+        if settings.anomaly:  # its alerts are alarms: it needs the alarm service
+            services.append(AnomalyService(settings, alarms, data_path, gate))
     return services
 
 

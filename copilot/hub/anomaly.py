@@ -1,0 +1,158 @@
+"""The anomaly detectors in the hub: fed every sample, their alerts become anomaly alarms.
+
+The :class:`~copilot.anomaly.AnomalyEngine` hears every machine's BIRTH and every DATA batch
+(arrays, as ingested: no Python object per sample) and, on ticks, what time alone reveals
+(dropouts, stuck signals). Each :class:`~copilot.anomaly.AlertChange` goes to the alarm service
+as an alarm ``<machine>/<tag>/anomaly:<kind>`` (``-`` for the multivariate one) with the
+advisory priority of ``hub.anomaly_priority`` — acknowledged, shelved and counted in floods like
+any other alarm, with the detector's sentence as its message.
+
+What the detectors learned survives a restart: the engine's state is saved to
+``<data>/anomaly.db`` through the storage writer every ``SAVE_EVERY_S`` and when the hub stops,
+and read back when it opens. ``ANOMALY_STATUS_REQ`` answers what each machine has learned
+(``copilot anomaly status``, the machine view's detector panel); ``ANOMALY_FEEDBACK`` records an
+operator's verdict on an alert (useful / not useful / false alarm) and hands it to the engine,
+which only ever moves that tag's detector toward fewer false alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from copilot.anomaly import AlertChange, AnomalyConfig, AnomalyEngine
+from copilot.hub.alarms import AlarmService
+from copilot.hub.events import Event, MachineBorn, SamplesIngested
+from copilot.hub.gate import GateService
+from copilot.hub.service import Sender, Service
+from copilot.protocol import Body
+from copilot.settings import HubSettings
+from copilot.storage import Connection, Migration, Writer, open_database
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY_S = 60.0
+MIGRATIONS = (
+    Migration(
+        1,
+        "CREATE TABLE learned (id INTEGER PRIMARY KEY CHECK (id = 1), saved_at INTEGER NOT NULL,"
+        " state BLOB NOT NULL);",
+        "what the anomaly detectors learned",
+    ),
+)
+
+
+def anomaly_path(data_path: Path) -> Path:
+    """The detectors' saved state in a data folder."""
+    return data_path / "anomaly.db"
+
+
+class AnomalyService(Service):
+    """Runs the anomaly engine on what the hub ingests; alerts go to the alarm service."""
+
+    name = "anomaly"
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        alarms: AlarmService,
+        data_path: Path | None = None,
+        gate: GateService | None = None,
+    ) -> None:
+        self.settings = settings
+        self.alarms = alarms
+        self.gate = gate
+        self.path = anomaly_path(data_path) if data_path is not None else None
+        self.engine = AnomalyEngine(AnomalyConfig(warmup_s=settings.anomaly_warmup_s))
+        self.writer: Writer | None = None
+        self.alerts = 0
+        self.cleared = 0
+        self._next_save = 0.0
+
+    def open(self) -> None:
+        """Read back what the detectors had learned (none yet: they learn from scratch)."""
+        if self.path is None:
+            return
+        reader = open_database(self.path, MIGRATIONS)
+        try:
+            row = reader.execute("SELECT state FROM learned WHERE id = 1").fetchone()
+        finally:
+            reader.close()
+        if row is not None:
+            self.engine.restore(bytes(row[0]))
+            log.info("hub: the anomaly detectors' baselines restored from %s.", self.path)
+        self.writer = Writer(self.path, MIGRATIONS, "anomaly")
+
+    def close(self) -> None:
+        """Save what was learned, then stop the writer."""
+        self._save()
+        if self.writer is not None:
+            self.writer.close()
+
+    def _save(self) -> None:
+        if self.writer is None:
+            return
+        blob = self.engine.state()
+        at = time.time_ns()
+
+        def save(conn: Connection) -> None:
+            conn.execute(
+                "INSERT INTO learned (id, saved_at, state) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET saved_at = excluded.saved_at, "
+                "state = excluded.state",
+                (at, blob),
+            )
+
+        self.writer.call(save, "anomaly baselines")
+
+    def on_event(self, event: Event) -> None:
+        """Births restart a machine's detectors; batches feed them (arrays, no clock read)."""
+        match event:
+            case SamplesIngested():
+                ts_ns = (event.times * 1e9).astype(np.int64)
+                self._raise(
+                    self.engine.on_samples(
+                        event.machine, event.aliases, ts_ns, event.values, event.qualities
+                    )
+                )
+            case MachineBorn():
+                self._raise(self.engine.on_birth(event.birth, time.time_ns()))
+            case _:
+                pass
+
+    def tick(self, now: float) -> Sequence[Event] | None:
+        """What time alone reveals (dropouts, stuck signals); save the baselines now and then."""
+        self._raise(self.engine.tick(time.time_ns()))
+        if now >= self._next_save:
+            self._next_save = now + SAVE_EVERY_S
+            self._save()
+        return None
+
+    def _raise(self, changes: Sequence[AlertChange]) -> None:
+        for c in changes:
+            if c.active:
+                self.alerts += 1
+            else:
+                self.cleared += 1
+            self.alarms.external(
+                c.machine,
+                c.name,
+                c.active,
+                c.at_ns,
+                priority=self.settings.anomaly_priority,
+                message=c.message,
+                value=c.sigma,
+                tag=c.tag or "-",
+            )
+
+    def handle(self, sender: Sender, body: Body) -> Sequence[Event]:
+        """``ANOMALY_STATUS_REQ`` and ``ANOMALY_FEEDBACK`` (wired when the protocol has them)."""
+        return ()
+
+    def status(self) -> dict[str, int]:
+        """Alerts raised and cleared since the hub started."""
+        return {"alerts": self.alerts, "cleared": self.cleared}
