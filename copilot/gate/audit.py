@@ -88,9 +88,7 @@ KINDS = (
     "logout",
     "lockout",
     "session_locked",
-    "request",
     "refused",
-    "confirm",
     "signature",
     "approval_requested",
     "approved",
@@ -102,6 +100,7 @@ KINDS = (
     "cancelled",
     "authority",
     "alarm_act",
+    "anomaly_feedback",
     "user_admin",
 )
 

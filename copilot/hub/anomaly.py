@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from copilot.anomaly import AlertChange, AnomalyConfig, AnomalyEngine
@@ -29,7 +30,14 @@ from copilot.hub.alarms import AlarmService
 from copilot.hub.events import Event, MachineBorn, SamplesIngested
 from copilot.hub.gate import GateService
 from copilot.hub.service import Sender, Service
-from copilot.protocol import Body
+from copilot.protocol import (
+    AnomalyFeedback,
+    AnomalyStatusReply,
+    AnomalyStatusRequest,
+    Body,
+    GateReply,
+    MachineLearned,
+)
 from copilot.settings import HubSettings
 from copilot.storage import Connection, Migration, Writer, open_database
 
@@ -55,6 +63,7 @@ class AnomalyService(Service):
     """Runs the anomaly engine on what the hub ingests; alerts go to the alarm service."""
 
     name = "anomaly"
+    handles = (AnomalyStatusRequest, AnomalyFeedback)
 
     def __init__(
         self,
@@ -71,6 +80,7 @@ class AnomalyService(Service):
         self.writer: Writer | None = None
         self.alerts = 0
         self.cleared = 0
+        self.feedback: dict[str, int] = {}  # verdicts given, by verdict
         self._next_save = 0.0
 
     def open(self) -> None:
@@ -150,9 +160,65 @@ class AnomalyService(Service):
             )
 
     def handle(self, sender: Sender, body: Body) -> Sequence[Event]:
-        """``ANOMALY_STATUS_REQ`` and ``ANOMALY_FEEDBACK`` (wired when the protocol has them)."""
+        """``ANOMALY_STATUS_REQ``: what was learned. ``ANOMALY_FEEDBACK``: a person's verdict."""
+        if isinstance(body, AnomalyStatusRequest):
+            machine = body.machine[:64] or None
+            learned = self.engine.status(machine)[: self.settings.max_reply_items]
+            areas = self.gate.areas_of(sender.key) if self.gate is not None else frozenset()
+            machines = [
+                msgspec.convert(msgspec.to_builtins(s), MachineLearned)
+                for s in learned
+                if not areas or self._area(s.machine) in areas
+            ]
+            self.publisher.reply(
+                sender.identity, AnomalyStatusReply(request_id=body.request_id, machines=machines)
+            )
+        elif isinstance(body, AnomalyFeedback):
+            self._feedback(sender, body)
         return ()
+
+    def _area(self, machine: str) -> str:
+        state = self.plant.machines.get(machine)
+        return state.birth.machine.area if state is not None else ""
+
+    def _feedback(self, sender: Sender, body: AnomalyFeedback) -> None:
+        machine, _, rest = body.alarm[:256].partition("/")
+        tag, _, condition = rest.partition("/")
+        session = self.gate.identify(sender, body.token) if self.gate is not None else None
+
+        def answer(ok: bool, code: str, message: str) -> None:
+            self.publisher.reply(
+                sender.identity,
+                GateReply(request_id=body.request_id, ok=ok, code=code, message=message),
+            )
+
+        if self.gate is not None and session is None:
+            answer(False, "not_authenticated", "Log in to give feedback on an alert.")
+            return
+        if not condition.startswith("anomaly:") or machine not in self.plant.machines:
+            answer(False, "not_found", "That is not an anomaly alarm of a known machine.")
+            return
+        name = condition.removeprefix("anomaly:")
+        self.engine.feedback(machine, name, body.verdict)
+        self.feedback[body.verdict] = self.feedback.get(body.verdict, 0) + 1
+        if self.gate is not None and session is not None:
+            self.gate.record(
+                "anomaly_feedback",
+                session,
+                machine=machine,
+                outcome=body.verdict,
+                alarm=body.alarm[:256],
+                tag=tag,
+                note=body.note[:1024],
+            )
+        answer(
+            True, "ok", f"Thank you: {name} on {machine} marked {body.verdict.replace('_', ' ')}."
+        )
 
     def status(self) -> dict[str, int]:
         """Alerts raised and cleared since the hub started."""
-        return {"alerts": self.alerts, "cleared": self.cleared}
+        return {
+            "alerts": self.alerts,
+            "cleared": self.cleared,
+            **{f"feedback_{k}": v for k, v in self.feedback.items()},
+        }

@@ -721,6 +721,7 @@ class GateService(Service):
             outcome="sent",
             origin=req.origin,
             tier=tier,
+            confirmed=req.confirmed,
             args=dict(req.args),
             not_after=not_after,
             approver=approver.name if approver is not None else "",

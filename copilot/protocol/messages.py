@@ -940,6 +940,72 @@ class AuditRows(msgspec.Struct, tag="AUDIT_ROWS", tag_field="t", omit_defaults=T
     more: bool = False
 
 
+# The anomaly detectors (the hub's anomaly service).
+
+AnomalyVerdict = Literal["useful", "not_useful", "false_alarm"]
+
+
+class TagLearned(msgspec.Struct, omit_defaults=True):
+    """What one tag's detectors learned in one mode: its normal and its thresholds."""
+
+    tag: str
+    mode: str
+    mean: float
+    scale: float
+    low: float
+    high: float
+    thresholds: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class MachineLearned(msgspec.Struct, omit_defaults=True):
+    """One machine's detectors: the mode now and whether it is still being learned.
+
+    ``text`` says it for people ("learning normal: 14 min left"); then the modes learned, the
+    per-tag baselines and the alerts raised so far.
+    """
+
+    machine: str
+    mode: str
+    learning: bool
+    learning_left_s: float
+    text: str
+    learned_modes: list[str] = msgspec.field(default_factory=list)
+    tags: list[TagLearned] = msgspec.field(default_factory=list)
+    alerts_raised: dict[str, int] = msgspec.field(default_factory=dict)
+    multivariate: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class AnomalyStatusRequest(
+    msgspec.Struct, tag="ANOMALY_STATUS_REQ", tag_field="t", omit_defaults=True
+):
+    """Station/CLI → hub: what the detectors of ``machine`` (empty: every machine) learned."""
+
+    machine: str = ""
+    request_id: int = 0
+
+
+class AnomalyStatusReply(msgspec.Struct, tag="ANOMALY_STATUS", tag_field="t", omit_defaults=True):
+    """Hub → the asker: one entry per machine (at most ``max_reply_items``)."""
+
+    request_id: int
+    machines: list[MachineLearned] = msgspec.field(default_factory=list)
+
+
+class AnomalyFeedback(msgspec.Struct, tag="ANOMALY_FEEDBACK", tag_field="t", omit_defaults=True):
+    """Station/CLI → hub: an operator's verdict on an anomaly alarm (``alarm`` is its id).
+
+    Needs a session (``token``); stored with the alarm's occurrence and in the audit trail, and
+    handed to that tag's detector, which only ever moves toward fewer false alerts. Answered
+    ``GATE``.
+    """
+
+    token: str
+    alarm: str
+    verdict: AnomalyVerdict
+    note: str = ""
+    request_id: int = 0
+
+
 Body = (
     Birth
     | Data
@@ -977,4 +1043,7 @@ Body = (
     | Authority
     | AuditQuery
     | AuditRows
+    | AnomalyStatusRequest
+    | AnomalyStatusReply
+    | AnomalyFeedback
 )
