@@ -19,6 +19,7 @@ from copilot.protocol import (
     ErrorReply,
     HistoryReply,
     HubStatus,
+    MachineLearned,
     Session,
 )
 
@@ -191,6 +192,14 @@ class AuditArrived:
     refused: str = ""
 
 
+@dataclass(frozen=True)
+class AnomalyStatusArrived:
+    """What the hub's detectors learned (answer to ``Station.query_anomaly_status``)."""
+
+    request_id: int
+    machines: tuple[MachineLearned, ...]
+
+
 Event = (
     LinkChanged
     | MachinesChanged
@@ -206,4 +215,5 @@ Event = (
     | ApprovalsChanged
     | AuthorityChanged
     | AuditArrived
+    | AnomalyStatusArrived
 )

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from copilot.protocol import (
     ACTIVE_STATES,
+    AnomalyFeedback,
     Approval,
     ApprovalDecision,
     AuditQuery,
@@ -226,6 +227,10 @@ class StationGate:
         )
         return request_id
 
+    def ask(self, build: Callable[[str, int], Body]) -> int:
+        """Send ``build(token, request_id)`` as the logged-in person (GateAnswered answers)."""
+        return self._ask(build)
+
     def _ask(self, build: Callable[[str, int], Body]) -> int:
         request_id = self._next_id()
         session = self.session
@@ -364,7 +369,9 @@ class StationGate:
                         name=body.name,
                     )
                 )
-            case Login() | ApprovalDecision() | CommandCancel() | AuthorityAct():
+            case (
+                Login() | ApprovalDecision() | CommandCancel() | AuthorityAct() | AnomalyFeedback()
+            ):
                 self._logins.discard(body.request_id)
                 self._emit(GateAnswered(body.request_id, False, "hub_unreachable", why))
             case AuditQuery():

@@ -34,6 +34,10 @@ from copilot.protocol import (
     AlarmHistory,
     AlarmQuery,
     AlarmStatus,
+    AnomalyFeedback,
+    AnomalyStatusReply,
+    AnomalyStatusRequest,
+    AnomalyVerdict,
     Approval,
     Authority,
     AuthorityAction,
@@ -61,6 +65,7 @@ from copilot.station.commands import Commands
 from copilot.station.events import (
     AlarmActed,
     AlarmHistoryArrived,
+    AnomalyStatusArrived,
     Event,
     HistoryArrived,
     HubStatusArrived,
@@ -349,6 +354,22 @@ class Station:
         """Ask for audit rows, newest first (:class:`AuditArrived`)."""
         return self.gate.query_audit(since, until, machine, user, kind, limit)
 
+    # -- the anomaly detectors ----------------------------------------------------------------
+
+    def query_anomaly_status(self, machine: str = "") -> int:
+        """What the hub's detectors learned (:class:`AnomalyStatusArrived`); the request id."""
+        request_id = next(self._ids)
+        self._link.submit(AnomalyStatusRequest(machine=machine, request_id=request_id))
+        return request_id
+
+    def anomaly_feedback(self, alarm: str, verdict: AnomalyVerdict, note: str = "") -> int:
+        """Mark an anomaly alarm useful, not useful or a false alarm (:class:`GateAnswered`)."""
+        return self.gate.ask(
+            lambda token, rid: AnomalyFeedback(
+                token=token, alarm=alarm, verdict=verdict, note=note, request_id=rid
+            )
+        )
+
     def _apply_status(self, status: CommandStatus) -> object:
         return self.commands.apply(status)
 
@@ -501,6 +522,8 @@ class _Handler:
                 station._emit(AlarmActed(body))
             case AlarmHistory():
                 station._emit(AlarmHistoryArrived(body))
+            case AnomalyStatusReply():
+                station._emit(AnomalyStatusArrived(body.request_id, tuple(body.machines)))
             case _:
                 if not station.gate.on_reply(body):
                     station.stats.counters.count("unexpected_type")
