@@ -107,6 +107,14 @@ class Plant:
         assert isinstance(reply, MachinesReply)
         return reply
 
+    def ask(self, body: Any, answer: type[Any], timeout: float = 3.0) -> Any:
+        """One request with the CLI key; its answer (of type ``answer``) or ``None``."""
+        try:
+            reply = request_once(self.security("cli"), self.address, body, timeout)
+        except HubUnreachableError:
+            return None
+        return reply if isinstance(reply, answer) else None
+
     def stop_all(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -387,8 +395,11 @@ class DrivenAgent:
         *,
         area: str = "Area A",
         line: str = "",
+        noise: float = 0.0,
     ) -> None:
         import threading
+
+        import numpy as np
 
         from copilot.agent import AgentRunner, AgentSession
         from copilot.protocol import Limits, MachineInfo, TagSpec
@@ -414,9 +425,13 @@ class DrivenAgent:
             specs,
         )
 
+        rng = np.random.default_rng(7)
+
         def tick(now: float) -> None:
             with self._lock:
                 values = dict(self.values)
+            if noise:  # a measured signal is never exactly constant
+                values = {k: v + float(rng.normal(0.0, noise)) for k, v in values.items()}
             self.session.publish(values)
 
         self.runner = AgentRunner([self.session], tick, 0.05)
