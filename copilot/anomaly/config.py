@@ -27,8 +27,11 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     target_false_alerts_per_machine_shift: float = 1.0
     shift_h: float = 8.0
-    warmup_s: float = 1200.0
+    warmup_s: float = 2400.0
     settle_s: float = 240.0
+    settle_max_s: float = 1800.0
+    clear_fraction: float = 0.7
+    refractory_s: float = 600.0
     paused_modes: list[str] = msgspec.field(default_factory=lambda: ["fault", "maintenance"])
     persistence_k: int = 3
     persistence_n: int = 5
