@@ -84,7 +84,7 @@ def frozen(x: np.ndarray) -> None:
 
 
 def fast_move(x: np.ndarray) -> None:
-    x[CHANGE:, 0] += np.minimum(np.arange(x.shape[0] - CHANGE), 60) * 0.6
+    x[CHANGE:, 0] += np.minimum(np.arange(x.shape[0] - CHANGE), 30) * 8.0
 
 
 def out_of_range(x: np.ndarray) -> None:
