@@ -756,7 +756,8 @@ def build_parser() -> argparse.ArgumentParser:
     from copilot import cli_alarms  # its commands live in their own module
 
     cli_alarms.add_parser(sub, client)
-    from copilot import (  # people and the audit trail: their own modules
+    from copilot import (  # people, the audit trail, the anomaly eval: their own modules
+        cli_anomaly,
         cli_audit,
         cli_command,
         cli_users,
@@ -765,6 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_users.add_parser(sub)
     cli_command.add_parser(sub, client)
     cli_audit.add_parser(sub)
+    cli_anomaly.add_parser(sub)
 
     p = sub.add_parser("station", help="open the operator station")
     client(p)

@@ -60,23 +60,44 @@ def thresholds(hist: F64, p_target: F64 | float, floor: F64 | float) -> F64:
 class Persistence:
     """k-of-n persistence for a block of statistics (any array shape), as bit histories."""
 
-    def __init__(self, shape: tuple[int, ...], k: int, n: int, extreme: float) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        k: int,
+        n: int,
+        extreme: float,
+        clear_fraction: float = 0.7,
+        refractory_ns: int = 0,
+    ) -> None:
         self.k, self.n, self.extreme = k, n, extreme
+        self.clear_fraction = clear_fraction
+        self.refractory_ns = refractory_ns
         self.mask = (1 << n) - 1
         self.bits = np.zeros(shape, dtype=np.uint32)
+        self.calm = np.zeros(shape, dtype=np.uint32)
         self.active = np.zeros(shape, dtype=bool)
+        self.cleared_at = np.full(shape, -(2**62), dtype=np.int64)
 
     def update(
-        self, stat: F64, thr: F64, valid: npt.NDArray[np.bool_]
+        self, stat: F64, thr: F64, valid: npt.NDArray[np.bool_], t_ns: int = 0
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """Push one sample per valid cell; return (raised, cleared) masks."""
+        """Push one sample per valid cell; return (raised, cleared) masks.
+
+        An alert clears after ``n`` samples below ``clear_fraction`` × threshold, and the same
+        cell raises again no sooner than ``refractory_ns`` after it cleared.
+        """
         over = valid & (stat > thr)
+        low = valid & (stat < self.clear_fraction * thr)
         shifted = ((self.bits << 1) | over.astype(np.uint32)) & self.mask
         self.bits = np.where(valid, shifted, self.bits)
+        calm = ((self.calm << 1) | low.astype(np.uint32)) & self.mask
+        self.calm = np.where(valid, calm, self.calm)
         count = np.bitwise_count(self.bits)
-        raise_now = ~self.active & valid & ((count >= self.k) | (stat > self.extreme * thr))
-        clear_now = self.active & valid & (count == 0)
+        ready = t_ns - self.cleared_at >= self.refractory_ns
+        raise_now = ~self.active & valid & ready & ((count >= self.k) | (stat > self.extreme * thr))
+        clear_now = self.active & valid & (self.calm == self.mask)
         self.active = (self.active | raise_now) & ~clear_now
+        self.cleared_at = np.where(clear_now, t_ns, self.cleared_at)
         return raise_now, clear_now
 
     def reset(self, keep: npt.NDArray[np.bool_] | None = None) -> None:

@@ -27,20 +27,23 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     target_false_alerts_per_machine_shift: float = 1.0
     shift_h: float = 8.0
-    warmup_s: float = 1200.0
+    warmup_s: float = 2400.0
     settle_s: float = 240.0
+    settle_max_s: float = 900.0
+    clear_fraction: float = 0.7
+    refractory_s: float = 600.0
     paused_modes: list[str] = msgspec.field(default_factory=lambda: ["fault", "maintenance"])
     persistence_k: int = 3
     persistence_n: int = 5
     extreme_factor: float = 2.0
-    threshold_scale: float = 1.0
+    threshold_scale: float = 3.0
     cluster_samples: float = 10.0
     fast_tau_s: float = 5.0
     slow_tau_s: float = 300.0
     ref_tau_s: float = 1800.0
     rate_tau_s: float = 5.0
     variance_tau_s: float = 30.0
-    cusum_k: float = 1.0
+    cusum_k: float = 2.5
     cusum_unit_s: float = 60.0
     envelope_threshold: float = 4.0
     dropout_after_s: float = 5.0

@@ -178,6 +178,8 @@ class MachineDetectors:
         valid[sl] = ok[mine]
         t_tag[sl] = ts[mine]
         settling = t_now < self.settle_until
+        if t_now >= self.mode_since + int(self.cfg.settle_max_s * _SEC):
+            self.signals.settled[:] = True
         if settling:
             phase = "settling"
         elif not self.learned[m]:
@@ -200,7 +202,9 @@ class MachineDetectors:
         if raised.any() or cleared.any():
             self._signal_changes(m, t_now, sigma, raised, cleared, out)
         if self.cfg.multivariate:
-            t2, spe, up, down = self.mv.step(m, t_now, fast, all_ok, phase == "live")
+            t2, spe, up, down = self.mv.step(
+                m, t_now, fast, all_ok, phase == "live" and bool(self.signals.settled.all())
+            )
             if up or down:
                 self._mv_change(m, t_now, t2, spe, up, out)
 
@@ -212,6 +216,8 @@ class MachineDetectors:
         self.mode_since = t_ns
         if not first:
             self.settle_until = t_ns + int(self.cfg.settle_s * _SEC)
+            self.signals.settled[:] = False
+            self.signals.anchor_t[:] = 0
         self._clear_all(t_ns, out)
 
     def _clear_all(self, t_ns: int, out: list[AlertChange]) -> None:

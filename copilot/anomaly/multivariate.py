@@ -84,7 +84,12 @@ class MvBank:
         self.thr = np.full((modes, 2), np.inf)
         self.feedback = np.ones(modes)
         self.persist = Persistence(
-            (1,), config.persistence_k, config.persistence_n, config.extreme_factor
+            (1,),
+            config.persistence_k,
+            config.persistence_n,
+            config.extreme_factor,
+            config.clear_fraction,
+            int(config.refractory_s * 1e9),
         )
         self.since = 0
         self.last_contrib = np.zeros(n)
@@ -164,7 +169,7 @@ class MvBank:
                 self.hist[m, j, bin_of(stats[j : j + 1])[0]] += 1.0
         if worst[0] <= 0.5:
             self.since = t_ns
-        raised, cleared = self.persist.update(worst, np.ones(1), np.ones(1, dtype=bool))
+        raised, cleared = self.persist.update(worst, np.ones(1), np.ones(1, dtype=bool), t_ns)
         if raised[0]:
             self.last_contrib = contrib[0]
         return float(ratio[0]), float(ratio[1]), bool(raised[0]), bool(cleared[0])

@@ -100,8 +100,16 @@ class SignalBank:
         self.cusum_neg = np.zeros(n)
         self.since = np.zeros((D, n), dtype=np.int64)
         self.persist = Persistence(
-            (D, n), config.persistence_k, config.persistence_n, config.extreme_factor
+            (D, n),
+            config.persistence_k,
+            config.persistence_n,
+            config.extreme_factor,
+            config.clear_fraction,
+            int(config.refractory_s * 1e9),
         )
+        self.settled = np.ones(n, dtype=bool)
+        self.anchor = np.zeros(n)
+        self.anchor_t = np.zeros(n, dtype=np.int64)
 
     # -- what was learned ------------------------------------------------------------------
 
@@ -243,12 +251,26 @@ class SignalBank:
             self.since = np.where(cells, np.broadcast_to(t_ns, (D, self.n)), self.since)
             return stat, sigma, nothing, nothing
         thr = self.thr[m]
+        if not self.settled.all():
+            # After a mode change a tag settles: back inside its envelope and no longer moving
+            # (or ``settle_max_s`` has passed: the machine decides that).
+            # Checked once a minute: the fast EWMA moved less than half a level unit since.
+            due = go & ~self.settled & (t_ns - self.anchor_t >= 60 * 1_000_000_000)
+            still = np.abs(self.fast - self.anchor) < 0.5 * s_lvl
+            inside = stat[ENVELOPE] < 0.5 * thr[ENVELOPE]
+            self.settled |= due & (self.anchor_t > 0) & still & inside
+            self.anchor = np.where(due, self.fast, self.anchor)
+            self.anchor_t = np.where(due, t_ns, self.anchor_t)
+            wait = ~self.settled
+            self.reseed(go & wait)
+            cells[:STUCK] &= ~wait
+            cells[RATE:] &= ~wait
         calm = cells & (stat < thr) & ~self.persist.active
         self._fill(m, stat, calm)
         quiet = stat <= 0.5 * thr
         quiet[DRIFT] = stat[DRIFT] <= 1e-9
         self.since = np.where(cells & quiet, np.broadcast_to(t_ns, (D, self.n)), self.since)
-        raised, cleared = self.persist.update(stat, thr, cells)
+        raised, cleared = self.persist.update(stat, thr, cells, int(t_ns.max()))
         return stat, sigma, raised, cleared
 
     def _learn(self, m: int, go: B, step: F64, xs: F64) -> None:
