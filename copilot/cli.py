@@ -766,7 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_users.add_parser(sub)
     cli_command.add_parser(sub, client)
     cli_audit.add_parser(sub)
-    cli_anomaly.add_parser(sub)
+    cli_anomaly.add_parser(sub, client)
 
     p = sub.add_parser("station", help="open the operator station")
     client(p)

@@ -27,10 +27,20 @@ GOALS = {
 }
 
 
-def add_parser(sub: Any) -> None:
-    """Add ``copilot anomaly`` to the subcommands ``sub``."""
-    p = sub.add_parser("anomaly", help="anomaly detectors: eval (score them on the simulator)")
-    p.add_argument("action", choices=["eval"], help="eval: score the detectors per fault event")
+def add_parser(sub: Any, client: Any) -> None:
+    """Add ``copilot anomaly`` to the subcommands ``sub`` (``client`` adds --hub/--insecure)."""
+    p = sub.add_parser(
+        "anomaly", help="anomaly detectors: status (what they learned), eval (score them)"
+    )
+    client(p)
+    p.add_argument(
+        "action",
+        choices=["status", "eval"],
+        help="status: what each machine's detectors learned and their thresholds (asks the "
+        "hub); eval: score the detectors per fault event on the simulator",
+    )
+    p.add_argument("--machine", default="", help="status: one machine's id")
+    p.add_argument("--timeout", type=float, default=5.0, help="status: seconds to wait for the hub")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
         "--quick", action="store_true", help="a smaller run (two scored seeds, ~1-2 min)"
@@ -64,9 +74,45 @@ def _seeds(text: str, quick: bool) -> list[int]:
         ) from None
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """``copilot anomaly status``: a line per machine, a line per tag learned (or JSON)."""
+    from copilot.cli import _ask_hub, _settings
+    from copilot.protocol import AnomalyStatusReply, AnomalyStatusRequest
+
+    settings = _settings(args, {"client": {"hub": args.hub}})
+    reply = _ask_hub(
+        settings,
+        AnomalyStatusRequest(machine=args.machine, request_id=1),
+        AnomalyStatusReply,
+        args.timeout,
+    )
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(reply.machines), indent=2, ensure_ascii=False))
+        return 0
+    if not reply.machines:
+        print(
+            "No machine's detectors are running (is anomaly detection off, or no machine known?)."
+        )
+        return 0
+    for m in reply.machines:
+        raised = ", ".join(f"{k} {v}" for k, v in sorted(m.alerts_raised.items())) or "none"
+        learned = ", ".join(m.learned_modes) or "none yet"
+        print(f"{m.machine}: mode {m.mode} — {m.text}; modes learned: {learned}; alerts: {raised}")
+        for t in m.tags:
+            limits = ", ".join(f"{k} {v:.3g}" for k, v in sorted(t.thresholds.items()))
+            print(
+                f"  {t.tag:<28} {t.mode:<12} normal {t.mean:.4g} ± {t.scale:.3g} "
+                f"[{t.low:.4g} … {t.high:.4g}]  thresholds: {limits or '-'}"
+            )
+    return 0
+
+
 def cmd_anomaly(args: argparse.Namespace) -> int:
     """Dispatch ``copilot anomaly ACTION``."""
     from copilot.anomaly.eval import SCORED_SEEDS, TUNING_SEEDS, evaluate
+
+    if args.action == "status":
+        return cmd_status(args)
 
     size = args.size or ("quick" if args.quick else "full")
     seeds = _seeds(args.seeds, args.quick)

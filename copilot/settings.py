@@ -81,7 +81,7 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     # The anomaly detectors (copilot/anomaly): their alerts become alarms of this priority.
     anomaly: bool = True
     anomaly_priority: Priority = "low"
-    anomaly_warmup_s: Annotated[float, Meta(ge=0, le=7 * 86_400)] = 1200.0
+    anomaly_warmup_s: Annotated[float, Meta(ge=0, le=7 * 86_400)] = 2400.0
     anomaly_every_s: Annotated[float, Meta(ge=0, le=60)] = 1.0
     # The command gate (copilot/gate): people log in through the hub and every command passes
     # the site policy. ``gate = false`` (tests of the plain routing, old integrations) lets

@@ -7,7 +7,7 @@ import signal
 from copilot.hub.anomaly import anomaly_path
 from copilot.protocol import AnomalyStatusReply, AnomalyStatusRequest
 from copilot.station import Station
-from tests.helpers import DrivenAgent, Plant, hub_limits, wait_until
+from tests.helpers import DrivenAgent, Plant, hub_limits, run_cli, wait_until
 
 FAST = hub_limits(anomaly_warmup_s=20, anomaly_every_s=0.2, alarm_settle_s=0)
 
@@ -44,6 +44,10 @@ def test_a_step_in_a_learned_signal_raises_an_explained_anomaly_alarm(
         alarm = st.alarms.get(aid)
         assert alarm is not None and "temp_0" in aid and alarm.priority == "low"
         assert alarm.message.endswith(".") and "Mixer 1" in alarm.message
+        shown = run_cli(plant, "anomaly", "status", "--machine", "mixer-1", "--hub", plant.address)
+        assert shown.returncode == 0 and shown.stdout.startswith("mixer-1: mode "), shown.stderr
+        detector = aid.split("/anomaly:")[1].split(":")[0]  # level, envelope, drift…
+        assert f"alerts: {detector}:temp_0 1" in shown.stdout and "temp_0" in shown.stdout
     finally:
         agent.close()
     # What was learned is saved when the hub stops, and read back when it starts.
