@@ -21,12 +21,13 @@ come at the steady rate or, as the window runs the overview, only when data arri
 allows since the last one. A tile repaints only when what it shows changed. Tiles are re-ordered
 (attention first, within their area) at most once a second.
 
-Projections (advice, never an alarm): with its sparkline, ~1 Hz and only while on screen, a tile
-asks :class:`copilot.anomaly.advice.Projector` about its key tags (the projector works each out
-at most once a second); the soonest is written on the caption line in the tile's normal text
-colour, "↗ zone1 temp HI in ~7 min (5–10)", and its row carries the arrow. The arrow's shape,
-not a colour, says "projection". The caption's more urgent texts (stale data, other tags out of
-range) take the line first.
+Projections (advice, never an alarm): at most once a second and only while on screen, a tile
+asks :class:`copilot.anomaly.advice.Projector` about its key tags (it answers from its cache
+between its own work-outs), a few tiles a pass so that the work is spread over frames
+(:data:`ADVICE_TILES`). The soonest is written on the caption line in the normal text colour,
+"↗ zone1 temp HI in ~7 min (5–10)", and its row carries the arrow: the arrow's shape, not a
+colour, says "projection". The caption's more urgent texts (stale data, other tags out of range)
+take the line first.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ __all__ = [
 STATES = ("running", "idle", "setup", "fault", "maintenance")
 
 VALUE_HZ = 4.0  # tile values
+ADVICE_S = 1.0  # a tile's projections are worked out at most this often...
+ADVICE_TILES = 3  # ...for at most this many tiles a pass (each up to 3 fits of ~0.3 ms)
 SPARK_HZ = 1.0  # sparklines (one 2-px bucket of the 3-minute line is ~1.4 s)
 RECHECK_S = 1.0  # a tile with nothing new is still re-read this often (values age into stale)
 PASS_HZ = 10.0  # refresh passes: tiles repainted together, not one paint pass per frame tick
@@ -406,6 +409,7 @@ class QtMachineTile(QWidget):
         self.spark_at = 0.0  # when the sparkline was last rebuilt
         self.seen: tuple[float, int] = (-1.0, -1)  # (store.last_update, link quality) last read
         self.checked_at = 0.0
+        self.advised_at = 0.0  # when the projections were last worked out
         self._spark_label = ""
         self._projector = Projector()
         self._advice: Advice | None = None
@@ -575,18 +579,20 @@ class QtMachineTile(QWidget):
         return True
 
     def refresh_spark(self, store: StationStore, now: float) -> None:
-        """Rebuild the sparkline of the first key tag and the projection (tiles on screen)."""
+        """Rebuild the sparkline of the first key tag (only for tiles on screen)."""
         self.spark_at = now
         if self.visibleRegion().isEmpty():
             self._spark_dirty = True
-            self._set_advice(None)  # off screen: nothing worked out, nothing old kept
             return
-        self._advise(store, now)
         self._build_spark(store, now)
         self.update(self._geo.spark.toAlignedRect())
 
-    def _advise(self, store: StationStore, now: float) -> None:
-        """Ask the projector about each key tag (it answers from its cache within a second)."""
+    def advise(self, store: StationStore, now: float) -> None:
+        """Work out the key tags' projections (on screen only; off screen none is kept)."""
+        self.advised_at = now
+        if self.visibleRegion().isEmpty():
+            self._set_advice(None)
+            return
         mid = self.snapshot.info.id
         found = [
             self._projector.advise(mid, spec, now, store.window, good=row.good and not self._stale)
@@ -705,6 +711,10 @@ class QtMachineTile(QWidget):
         The longest form that fits; '' when there is none or a more urgent text has the line.
         """
         return self._advice_shown
+
+    def headings(self) -> dict[str, str]:
+        """``tag → arrow`` drawn beside each key value (``↗``/``↘`` for the projected one)."""
+        return {r.tag: r.heading for r in self._rows}
 
     def key_values(self) -> list[tuple[str, str]]:
         """``(tag, text)`` of each key value as drawn, e.g. ``("spindle_temp_c", "71.3 °C")``."""
@@ -1524,6 +1534,7 @@ class QtOverview(QWidget):
         self._version = -1
         self._needs_sync = True
         self._next = 0
+        self._next_advice = 0  # the next tile whose projections may be due
         self._last_order = 0.0
         self._last_pass = 0.0
         self._layout_size = (-1, -1)
@@ -1627,11 +1638,30 @@ class QtOverview(QWidget):
             tile.refresh(store, now)
             if spark_due:  # in the same pass: one repaint for both
                 tile.refresh_spark(store, now)
+        self._advise(order, now)
         self._feed_alarms()
         self.summary.update_from([self.tiles[mid] for mid in order])
         if now - self._last_order >= ORDER_S:
             self._last_order = now
             self._reorder()
+
+    def _advise(self, order: list[str], now: float) -> None:
+        """Projections, round-robin: each tile at most once per ADVICE_S, few tiles a pass.
+
+        Spread over passes so that their cost never lands in one frame (all the tiles' first
+        refreshes fall due together).
+        """
+        budget = ADVICE_TILES
+        n = len(order)
+        for _ in range(n):
+            if budget <= 0:
+                break
+            self._next_advice %= n
+            tile = self.tiles[order[self._next_advice]]
+            self._next_advice += 1
+            if now - tile.advised_at >= 0.9 * ADVICE_S:
+                tile.advise(self.ctx.store, now)
+                budget -= 1
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: D102, N802
         super().showEvent(event)

@@ -9,8 +9,11 @@ the decisions the views share, free of Qt:
   Good (at least :data:`MIN_GOOD_FRACTION` of the window's samples are finite: the station's
   rings mark gaps and Bad values with NaN).
 * **How often**: :class:`Projector` works a tag's projection out at most once per
-  ``every_s`` (1 s) and answers from its cache in between, so a view may ask on every frame.
-  Views ask only for what is on screen (the overview's visible tiles, a visible live trend).
+  ``every_s`` (1 s) while it has one (so that a turn withdraws it promptly), and once per
+  ``quiet_s`` (3 s) while it has none (most tags, most of the time: a new projection may come
+  two seconds later, the work is a third); in between it answers from its cache, so a view may
+  ask on every frame. Views ask only for what is on screen (the overview's visible tiles, a
+  visible live trend).
 * **Withdrawn when the trend turns**: besides the projection's own rules (no trend the data
   vouch for, already past the limit, beyond the horizon), a projection is withdrawn when the
   newest quarter of the window has clearly stopped going that way (:func:`turned`), so a ramp
@@ -37,7 +40,8 @@ Window = Callable[[str, str, float], tuple[F64, F64]]
 """``window(machine, tag, since) -> (t, v)``: a tag's recent samples (``StationStore.window``)."""
 
 FIT_WINDOW_S = 300.0  # the samples a projection is fitted to (the last 5 minutes)
-EVERY_S = 1.0  # a tag's projection is worked out at most this often
+EVERY_S = 1.0  # a tag's projection is worked out at most this often (while it has one)
+QUIET_S = 3.0  # ...and this often while it has none
 HORIZON_S = 3600.0  # crossings further away than this are not said
 COVERAGE = 0.8  # the band: 80 % of the slopes
 MIN_GOOD_FRACTION = 0.8  # of the window's samples, finite (Good), for a projection at all
@@ -126,11 +130,13 @@ class Projector:
         *,
         window_s: float = FIT_WINDOW_S,
         every_s: float = EVERY_S,
+        quiet_s: float = QUIET_S,
         horizon_s: float = HORIZON_S,
         coverage: float = COVERAGE,
     ) -> None:
         self.window_s = window_s
         self.every_s = every_s
+        self.quiet_s = max(quiet_s, every_s)
         self.horizon_s = horizon_s
         self.coverage = coverage
         self.fits = 0  # projections actually worked out (the rest came from the cache)
@@ -145,8 +151,10 @@ class Projector:
         """
         key = (machine, spec.name)
         cached = self._cache.get(key)
-        if cached is not None and 0.0 <= now - cached[0] < self.every_s:
-            return cached[1]
+        if cached is not None:
+            at, found = cached
+            if 0.0 <= now - at < (self.every_s if found is not None else self.quiet_s):
+                return found
         advice = self._work_out(machine, spec, now, window) if good else None
         self._cache[key] = (now, advice)
         return advice
@@ -186,6 +194,7 @@ __all__ = [
     "FIT_WINDOW_S",
     "HORIZON_S",
     "MIN_GOOD_FRACTION",
+    "QUIET_S",
     "Advice",
     "Projector",
     "Window",

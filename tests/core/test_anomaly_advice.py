@@ -90,11 +90,22 @@ def test_at_most_once_a_second_per_tag_from_the_cache_in_between() -> None:
     projector.advise("m", SPEC, now + 1.0, rings)
     assert projector.fits == 2
     other = TagSpec(name="other", alias=1, limits=Limits(hi=80.0))
-    projector.advise("m", other, now + 1.0, rings)  # another tag has its own second
+    projector.advise("m", other, now + 1.0, rings)  # another tag has its own clock
     assert projector.fits == 3
     assert projector.cached("m", "temp") is not None
     projector.forget("m")
     assert projector.cached("m", "temp") is None
+
+
+def test_a_tag_without_a_projection_is_looked_at_again_less_often() -> None:
+    flat = ramp(slope=0.0)
+    now = float(flat.t[-1])
+    projector = Projector()
+    assert projector.advise("m", SPEC, now, flat) is None
+    assert projector.advise("m", SPEC, now + 2.5, flat) is None
+    assert projector.fits == 1  # nothing to say: the next look is 3 s later
+    projector.advise("m", SPEC, now + 3.0, flat)
+    assert projector.fits == 2
 
 
 def test_withdrawn_when_the_ramp_turns_or_levels_off() -> None:

@@ -148,10 +148,7 @@ def test_a_ramp_is_projected_on_the_overview_and_trends_and_withdrawn_when_it_tu
     text = tile.projection_text()
     assert text.startswith("↗ ") and text.endswith(advice.words())
     assert 0 < advice.projection.lo_s <= advice.projection.eta_s <= advice.projection.hi_s
-    assert dict((t, h) for t, h in ((r.tag, r.heading) for r in tile._rows)) == {
-        TAG: "↗",
-        "fan_speed_rpm": "",
-    }
+    assert tile.headings() == {TAG: "↗", "fan_speed_rpm": ""}
     # Advice only: no alarm for it (the value is below HI), the tile is not "abnormal" for it.
     assert not [a for a in ctx.station.alarms.all().values() if a.machine == MACHINE]
     _shot(window, "projection-overview")
