@@ -78,7 +78,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from copilot.anomaly.advice import EVERY_S, Advice, Projector, projectable
+from copilot.anomaly.advice import Advice, Projector, projectable
 from copilot.limits import NORMAL, Verdict, classify_latest
 from copilot.pixels import Grid
 from copilot.protocol import HistoryReply, TagSpec
@@ -116,6 +116,7 @@ WIDE_LINES_UP_TO = 4
 Y_FIT_MARGIN = 0.08  # fitted Y axis: this much of the span above and below
 CURSOR_LABEL_LINES = 6  # overlaid: signals named beside the cursor (the readout has them all)
 AHEAD_FRACTION = 0.2  # live with a projection shown: this much of the window is the future
+PROJECT_PER_FRAME = 3  # projections worked out in one frame at most (~0.3 ms each)
 # Overlaid signals: neutral shades x dash patterns (never hues; hue means "abnormal").
 _SHADES = ("text", "bar", "text_dim")
 _DASHES = (
@@ -376,7 +377,6 @@ class QtTrend(QWidget):
         self._compact = False
         self._tall = False  # tall enough for limit labels even when compact
         self._projector = Projector()
-        self._projected_at = -math.inf  # when the projections were last asked for
         self._ahead = 0.0  # seconds of future the live window shows (a projection is drawn)
         self.last_export: Path | None = None
         self._build()
@@ -1306,8 +1306,7 @@ class QtTrend(QWidget):
         if self._needs_rebuild:  # a tag's metadata arrived after the trend opened
             self._needs_rebuild = False
             self._rebuild()
-        if force or now - self._projected_at >= EVERY_S:
-            self._project(now)
+        self._project(now)
         # Scroll only when the view moves by a whole pixel, new data or not: the right edge is
         # the pixel boundary just after now, so a new sample is always on screen, and the time
         # axis (regenerated on every range change) is rebuilt once per pixel, not every frame.
@@ -1320,16 +1319,26 @@ class QtTrend(QWidget):
             self._update_readout()
 
     def _project(self, now: float) -> None:
-        """Ask for each stacked signal's projection (live, once a second) and draw it."""
-        self._projected_at = now
+        """Each stacked signal's projection (live), drawn when it changed.
+
+        Each is worked out at most once a second, and at most :data:`PROJECT_PER_FRAME` in one
+        frame: a stacked trend of many signals spreads the work over frames.
+        """
         store = self.ctx.store
+        budget = PROJECT_PER_FRAME
+        changed = False
         for sig in self._signals:
             advice = None
             if self._stacked and sig.spec is not None and projectable(sig.spec):
-                reading = store.reading(sig.machine, sig.tag, now)
-                good = reading is not None and reading.good
-                advice = self._projector.advise(sig.machine, sig.spec, now, store.window, good)
-            sig.advice = advice
+                if budget > 0 and self._projector.due(sig.machine, sig.tag, now):
+                    budget -= 1
+                    reading = store.reading(sig.machine, sig.tag, now)
+                    good = reading is not None and reading.good
+                    advice = self._projector.advise(sig.machine, sig.spec, now, store.window, good)
+                else:
+                    advice = self._projector.cached(sig.machine, sig.tag)
+            if advice is not sig.advice:
+                sig.advice, changed = advice, True
         ahead = self._window * AHEAD_FRACTION if any(s.advice for s in self._signals) else 0.0
         if ahead != self._ahead:  # the future margin comes and goes with the projections
             self._ahead = ahead
@@ -1337,8 +1346,11 @@ class QtTrend(QWidget):
             right = (math.floor(now / step) + 1) * step + ahead
             self._last_scroll = right
             self._set_x(right - self._window, right)
+        if not changed:
+            return
         for sig in self._signals:
-            self._show_projection(sig, sig.advice)
+            if sig.advice is not None or sig.projection is not None:
+                self._show_projection(sig, sig.advice)
 
     def _show_projection(self, sig: _Signal, advice: Advice | None) -> None:
         """Draw (or remove) ``sig``'s projection on its plot."""

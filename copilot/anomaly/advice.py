@@ -150,14 +150,19 @@ class Projector:
         ``good``: whether the tag's latest reading is Good (stale or Bad data: no projection).
         """
         key = (machine, spec.name)
-        cached = self._cache.get(key)
-        if cached is not None:
-            at, found = cached
-            if 0.0 <= now - at < (self.every_s if found is not None else self.quiet_s):
-                return found
+        if not self.due(machine, spec.name, now):
+            return self._cache[key][1]
         advice = self._work_out(machine, spec, now, window) if good else None
         self._cache[key] = (now, advice)
         return advice
+
+    def due(self, machine: str, tag: str, now: float) -> bool:
+        """Whether :meth:`advise` would work the tag out now (views spread that work)."""
+        cached = self._cache.get((machine, tag))
+        if cached is None:
+            return True
+        at, found = cached
+        return not 0.0 <= now - at < (self.every_s if found is not None else self.quiet_s)
 
     def cached(self, machine: str, tag: str) -> Advice | None:
         """The last projection worked out for a tag (no work)."""

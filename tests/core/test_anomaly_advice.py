@@ -104,6 +104,7 @@ def test_a_tag_without_a_projection_is_looked_at_again_less_often() -> None:
     assert projector.advise("m", SPEC, now, flat) is None
     assert projector.advise("m", SPEC, now + 2.5, flat) is None
     assert projector.fits == 1  # nothing to say: the next look is 3 s later
+    assert not projector.due("m", "temp", now + 2.5) and projector.due("m", "temp", now + 3.0)
     projector.advise("m", SPEC, now + 3.0, flat)
     assert projector.fits == 2
 
