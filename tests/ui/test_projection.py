@@ -23,6 +23,7 @@ from copilot.bus import Bus
 from tests.helpers import Plant
 from tests.ui.conftest import save_screenshot
 from ui.app import MainWindow
+from ui.trend import QtTrend
 
 MACHINE = "dryer-1"
 TAG = "air_temp_c"
@@ -80,13 +81,13 @@ class RampAgent:
             with self._lock:
                 noise = float(self._rng.normal(0.0, 0.3))
                 fan = 1500.0 + float(self._rng.normal(0.0, 5.0))
-                value = self._value(now) + noise
+                value = self.value_at(now) + noise
             self.session.publish({"state": RUNNING, TAG: value, "fan_speed_rpm": fan})
 
         self.runner = AgentRunner([self.session], tick, 0.05)
         self.runner.start()
 
-    def _value(self, now: float) -> float:
+    def value_at(self, now: float) -> float:
         if self._turned_at is None:
             return 50.0 + RATE * (now - self._t0)
         return self._peak - 2 * RATE * (now - self._turned_at)
@@ -95,7 +96,7 @@ class RampAgent:
         """From now on the temperature falls (twice as fast as it rose)."""
         with self._lock:
             now = time.time()
-            self._peak = self._value(now)
+            self._peak = self.value_at(now)
             self._turned_at = now
 
     def close(self) -> None:
@@ -141,7 +142,7 @@ def test_a_ramp_is_projected_on_the_overview_and_trends_and_withdrawn_when_it_tu
 
     # The overview: the tile says when HI is reached, with an arrow; the fan (flat) says nothing.
     qtbot.waitUntil(lambda: "HI in ~" in tile.projection_text(), timeout=15_000)
-    qtbot.waitUntil(lambda: agent._value(time.time()) > 58.0, timeout=30_000)  # a firmer band
+    qtbot.waitUntil(lambda: agent.value_at(time.time()) > 58.0, timeout=30_000)  # a firmer band
     qtbot.waitUntil(lambda: "HI in ~" in tile.projection_text(), timeout=3000)
     advice = tile.projection()
     assert advice is not None and advice.tag == TAG and advice.projection.limit_name == "hi"
@@ -166,14 +167,14 @@ def test_a_ramp_is_projected_on_the_overview_and_trends_and_withdrawn_when_it_tu
     assert x1 > time.time() + 0.1 * trend.window_seconds()  # ...part of it is the future
     assert trend.projections()[KEY].startswith("↗ HI in ~")
     # For the picture: the crossing (~18 s away) inside the future margin (24 s of 2 min).
-    qtbot.waitUntil(lambda: agent._value(time.time()) > 71.0, timeout=40_000)
+    qtbot.waitUntil(lambda: agent.value_at(time.time()) > 71.0, timeout=40_000)
     qtbot.waitUntil(lambda: KEY in trend.projections(), timeout=3000)
     _shot(window, "projection-trend")
 
     # The machine view's embedded trend shows it too.
     ctx.open_machine.emit(MACHINE)
-    embedded = window.machine._trend
-    assert embedded is not None
+    embedded = window.machine.embedded_trend()
+    assert isinstance(embedded, QtTrend)
     qtbot.waitUntil(lambda: KEY in embedded.projections(), timeout=10_000)
     _shot(window, "projection-machine")
 
