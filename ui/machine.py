@@ -764,6 +764,10 @@ class QtMachineView(QWidget):
         """The header's state and online/offline texts, e.g. ``RUNNING · Online``."""
         return f"{self.state_label.text()} · {self.online_label.text()}"
 
+    def embedded_trend(self) -> QWidget | None:
+        """The trend in the side panel (``ui.trend.QtTrend``), once there is one."""
+        return self._trend
+
     def trend_tag(self) -> str | None:
         """The key tag the embedded trend shows."""
         return self._trend_tag

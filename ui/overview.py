@@ -20,6 +20,14 @@ come at the steady rate or, as the window runs the overview, only when data arri
 ``on_data`` pace of :class:`ui.context.StationContext`): a pass refreshes what ~4 Hz per tile
 allows since the last one. A tile repaints only when what it shows changed. Tiles are re-ordered
 (attention first, within their area) at most once a second.
+
+Projections (advice, never an alarm): at most once a second and only while on screen, a tile
+asks :class:`copilot.anomaly.advice.Projector` about its key tags (it answers from its cache
+between its own work-outs), a few tiles a pass so that the work is spread over frames
+(:data:`ADVICE_TILES`). The soonest is written on the caption line in the normal text colour,
+"↗ zone1 temp HI in ~7 min (5–10)", and its row carries the arrow: the arrow's shape, not a
+colour, says "projection". The caption's more urgent texts (stale data, other tags out of range)
+take the line first.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from PySide6.QtGui import (
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QScrollArea, QWidget
 
+from copilot.anomaly.advice import Advice, Projector, overview_texts, soonest
 from copilot.limits import NORMAL, Verdict, classify_latest
 from copilot.protocol import PRIORITIES, PRIORITY_RANK, Quality, TagSpec, reason_of
 from copilot.series import F64
@@ -84,6 +93,8 @@ __all__ = [
 STATES = ("running", "idle", "setup", "fault", "maintenance")
 
 VALUE_HZ = 4.0  # tile values
+ADVICE_S = 1.0  # a tile's projections are worked out at most this often...
+ADVICE_TILES = 3  # ...for at most this many tiles a pass (each up to 3 fits of ~0.3 ms)
 SPARK_HZ = 1.0  # sparklines (one 2-px bucket of the 3-minute line is ~1.4 s)
 RECHECK_S = 1.0  # a tile with nothing new is still re-read this often (values age into stale)
 PASS_HZ = 10.0  # refresh passes: tiles repainted together, not one paint pass per frame tick
@@ -301,6 +312,7 @@ class _Row:
     good: bool = True
     track: tuple[float, float] | None = None
     band: tuple[float, float] | None = None
+    heading: str = ""  # the arrow of the projection the tile's caption tells ("" for none)
 
     # What paint laid out last (QStaticText: shaped once, drawn many times).
     _label: tuple[int, QStaticText | None] = field(default=(-1, None), repr=False)
@@ -309,7 +321,7 @@ class _Row:
     value_w: float = field(default=0.0, repr=False, compare=False)
 
     def signature(self) -> tuple[object, ...]:
-        return (self.text, self.verdict.kind, self.good, self._pos())
+        return (self.text, self.verdict.kind, self.good, self._pos(), self.heading)
 
     def label_text(self, width: int) -> QStaticText:
         """The label cut to ``width`` px (the width changes only with the value's)."""
@@ -397,7 +409,12 @@ class QtMachineTile(QWidget):
         self.spark_at = 0.0  # when the sparkline was last rebuilt
         self.seen: tuple[float, int] = (-1.0, -1)  # (store.last_update, link quality) last read
         self.checked_at = 0.0
+        self.advised_at = 0.0  # when the projections were last worked out
         self._spark_label = ""
+        self._projector = Projector()
+        self._advice: Advice | None = None
+        self._advice_texts: tuple[str, ...] = ()  # what the caption may say, longest first
+        self._advice_shown = ""  # what it said when last painted
         self.set_snapshot(snapshot)
 
     # -- data --------------------------------------------------------------------------------
@@ -437,6 +454,8 @@ class QtMachineTile(QWidget):
         self._spark_dirty = True
         self.spark_at = 0.0
         self._spark_label = f"{_pretty_tag(keys[0].name)} · last 3 min" if keys else ""
+        self._projector.forget()
+        self._advice, self._advice_texts = None, ()
         self.setAccessibleName(snapshot.info.name)
 
     def refresh(self, store: StationStore, now: float) -> bool:
@@ -568,6 +587,41 @@ class QtMachineTile(QWidget):
         self._build_spark(store, now)
         self.update(self._geo.spark.toAlignedRect())
 
+    def advise(self, store: StationStore, now: float) -> None:
+        """Work out the key tags' projections (on screen only; off screen none is kept)."""
+        self.advised_at = now
+        if self.visibleRegion().isEmpty():
+            self._set_advice(None)
+            return
+        mid = self.snapshot.info.id
+        found = [
+            self._projector.advise(mid, spec, now, store.window, good=row.good and not self._stale)
+            for row, spec in zip(self._rows, self._specs, strict=True)
+        ]
+        self._set_advice(soonest(found))
+
+    def _set_advice(self, advice: Advice | None) -> None:
+        label = ""
+        for row in self._rows:
+            mine = advice is not None and row.tag == advice.tag
+            row.heading = advice.arrow if mine and advice is not None else ""
+            label = row.label if mine else label
+        texts = tuple(overview_texts(advice, label)) if advice is not None else ()
+        self._advice = advice
+        if texts != self._advice_texts:
+            self._advice_texts = texts
+            self.update()  # the caption is chrome (see paintEvent): at most once a second
+        elif [r.signature() for r in self._rows] != self._row_signatures:
+            for rect, new, old in zip(
+                self._geo.rows,
+                [r.signature() for r in self._rows],
+                self._row_signatures,
+                strict=False,
+            ):
+                if new != old:
+                    self.update(rect.toAlignedRect())
+        self._row_signatures = [r.signature() for r in self._rows]
+
     def _build_spark(self, store: StationStore, now: float) -> None:
         self._spark_dirty = False
         path = QPainterPath()
@@ -646,6 +700,21 @@ class QtMachineTile(QWidget):
     def stale_text(self) -> str:
         """``No data since HH:MM:SS`` (or why the data is bad); '' when the data is good."""
         return self._stale_text
+
+    def projection(self) -> Advice | None:
+        """The projection the tile tells of (its key tags' soonest), or None."""
+        return self._advice
+
+    def projection_text(self) -> str:
+        """What the caption said of it when last painted: ``↗ zone1 temp HI in ~7 min (5–10)``.
+
+        The longest form that fits; '' when there is none or a more urgent text has the line.
+        """
+        return self._advice_shown
+
+    def headings(self) -> dict[str, str]:
+        """``tag → arrow`` drawn beside each key value (``↗``/``↘`` for the projected one)."""
+        return {r.tag: r.heading for r in self._rows}
 
     def key_values(self) -> list[tuple[str, str]]:
         """``(tag, text)`` of each key value as drawn, e.g. ``("spindle_temp_c", "71.3 °C")``."""
@@ -767,6 +836,7 @@ class QtMachineTile(QWidget):
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: D102, N802
         self._base = None  # ~w×h×4 bytes a tile: not kept while the overview is not shown
+        self._set_advice(None)  # not kept either: shown again, the tile asks afresh
         super().hideEvent(event)
 
     def _base_key(self, theme: Theme) -> tuple[object, ...]:
@@ -790,6 +860,7 @@ class QtMachineTile(QWidget):
             self.snapshot.info.name,
             self.snapshot.info.kind,
             self._spark_label,
+            self._advice_texts,
         )
 
     def _base_layer(self, theme: Theme, c: _Colors) -> QPixmap:
@@ -912,6 +983,7 @@ class QtMachineTile(QWidget):
         return self.devicePixelRatioF() or 1.0
 
     def _paint_caption(self, p: QPainter, c: _Colors, cap: QRectF, dim: QColor) -> None:
+        self._advice_shown = ""  # set below when the projection has the line
         if self._stale:
             p.setPen(QPen(c.stale, 1))
             p.setBrush(c.panel)
@@ -948,6 +1020,20 @@ class QtMachineTile(QWidget):
                 QFontMetrics(p.font()).elidedText(
                     words, Qt.TextElideMode.ElideRight, int(cap.width() - 26)
                 ),
+            )
+            return
+        if self._advice_texts:  # a projection: advice, so the normal text colour and an arrow
+            p.setFont(_font(16 if self.is_wide() else 15))
+            fm = QFontMetrics(p.font())
+            room = int(cap.width() - PAD)
+            fits = [t for t in self._advice_texts if fm.horizontalAdvance(t) <= room]
+            text = fits[0] if fits else self._advice_texts[-1]
+            self._advice_shown = text
+            p.setPen(c.text)
+            p.drawText(
+                cap.adjusted(PAD / 2, 0, 0, 0),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                fm.elidedText(text, Qt.TextElideMode.ElideRight, room),
             )
             return
         if self._spark_label and not self._geo.spark.isEmpty():
@@ -1085,6 +1171,14 @@ class QtMachineTile(QWidget):
         p.drawStaticText(_right_v(value_rect, value, value_w), value)
         if abnormal and math.isfinite(row.value):
             paint_mark(p, verdict, mark_at, 15, accent)
+        elif row.heading and row.good and not self._stale:  # this row's value is projected
+            p.setFont(_font(16, True))
+            p.setPen(text)
+            p.drawText(
+                QRectF(mark_at.x() - mark_w / 2, mark_at.y() - 12, mark_w, 24),
+                Qt.AlignmentFlag.AlignCenter,
+                row.heading,
+            )
         p.setFont(_font(16))
         p.setPen(c.text_dim)
         label = row.label_text(int(name_rect.width()))
@@ -1440,6 +1534,7 @@ class QtOverview(QWidget):
         self._version = -1
         self._needs_sync = True
         self._next = 0
+        self._next_advice = 0  # the next tile whose projections may be due
         self._last_order = 0.0
         self._last_pass = 0.0
         self._layout_size = (-1, -1)
@@ -1543,11 +1638,30 @@ class QtOverview(QWidget):
             tile.refresh(store, now)
             if spark_due:  # in the same pass: one repaint for both
                 tile.refresh_spark(store, now)
+        self._advise(order, now)
         self._feed_alarms()
         self.summary.update_from([self.tiles[mid] for mid in order])
         if now - self._last_order >= ORDER_S:
             self._last_order = now
             self._reorder()
+
+    def _advise(self, order: list[str], now: float) -> None:
+        """Projections, round-robin: each tile at most once per ADVICE_S, few tiles a pass.
+
+        Spread over passes so that their cost never lands in one frame (all the tiles' first
+        refreshes fall due together).
+        """
+        budget = ADVICE_TILES
+        n = len(order)
+        for _ in range(n):
+            if budget <= 0:
+                break
+            self._next_advice %= n
+            tile = self.tiles[order[self._next_advice]]
+            self._next_advice += 1
+            if now - tile.advised_at >= 0.9 * ADVICE_S:
+                tile.advise(self.ctx.store, now)
+                budget -= 1
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: D102, N802
         super().showEvent(event)

@@ -40,6 +40,14 @@ Theme: the trend follows ``ctx.theme_changed`` (:attr:`QtTrend.follows_theme`).
 Pause: the X range and the curves freeze, the store keeps buffering; on resume the curves are
 re-pulled and show everything that arrived meanwhile. Any pan/zoom by mouse, wheel or pinch
 pauses automatically (like PlotJuggler); the Pause button shows it.
+
+Projections (advice, never an alarm): while live and stacked, once a second, each signal with
+limits is asked of :class:`copilot.anomaly.advice.Projector`. A projection is drawn as a faint
+continuation (:class:`_Continuation`: the fitted line dashed from its last sample to the limit,
+over a light wedge from the band's early to its late crossing) with a small grey label at the
+plot's right edge, "↗ HI in ~7 min (5–10)"; grey and thin, never the limit's colour. While any
+plot shows one, the live window keeps :data:`AHEAD_FRACTION` of its width for the future (the
+span stays the window's); when the projection is withdrawn the items and the margin go.
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -70,6 +78,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from copilot.anomaly.advice import Advice, Projector, projectable
 from copilot.limits import NORMAL, Verdict, classify_latest
 from copilot.pixels import Grid
 from copilot.protocol import HistoryReply, TagSpec
@@ -106,6 +115,8 @@ DENSE_READOUT_S = 0.5  # dense: the cursor readout follows new data at most this
 WIDE_LINES_UP_TO = 4
 Y_FIT_MARGIN = 0.08  # fitted Y axis: this much of the span above and below
 CURSOR_LABEL_LINES = 6  # overlaid: signals named beside the cursor (the readout has them all)
+AHEAD_FRACTION = 0.2  # live with a projection shown: this much of the window is the future
+PROJECT_PER_FRAME = 3  # projections worked out in one frame at most (~0.3 ms each)
 # Overlaid signals: neutral shades x dash patterns (never hues; hue means "abnormal").
 _SHADES = ("text", "bar", "text_dim")
 _DASHES = (
@@ -141,6 +152,8 @@ class _Signal:
     scale: tuple[float, float] | None = None  # (lo, span) for the overlaid normalisation
     curve: pg.PlotDataItem | None = None
     plot: pg.PlotItem | None = None
+    advice: Advice | None = None  # the projection shown (stacked, live)
+    projection: _Continuation | None = None  # its items on ``plot``
 
     @property
     def key(self) -> str:
@@ -271,6 +284,65 @@ class _Grid(pg.GraphicsObject):
         painter.restore()
 
 
+class _Continuation(pg.GraphicsObject):
+    """A projection on a plot: the dashed line to the limit over its band, and a small label.
+
+    One item (plus its label) per projection: the wedge and the line are painted from the
+    points :class:`copilot.anomaly.continuation.Continuation` gives, in data coordinates, with
+    cosmetic 1-px pens.
+    """
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__()
+        self._line_pen = _pen(theme, "text_dim", Qt.PenStyle.DashLine)
+        fill = theme.color("text_dim")
+        fill.setAlpha(40)
+        self._fill = fill
+        self._wedge = QPolygonF()
+        self._line = (QPointF(), QPointF())
+        self._bounds = QRectF()
+        self.label = pg.TextItem("", color=theme.color("text_dim"), anchor=(1, 1))
+        self.label.setFont(value_font(16, bold=False))
+        self.label.setZValue(12)
+        self.setZValue(8)  # under the data line (z 10), over the bands and the grid
+
+    def show_advice(self, advice: Advice, right: float) -> None:
+        """Draw ``advice``; the label at the plot's right edge ``right``, by the limit line."""
+        c = advice.continuation()
+        (t0, t1), (v0, v1) = c.line()
+        self.prepareGeometryChange()
+        self._wedge = QPolygonF([QPointF(t, v) for t, v in c.wedge()])
+        self._line = (QPointF(t0, v0), QPointF(t1, v1))
+        self._bounds = self._wedge.boundingRect().united(QRectF(self._line[0], self._line[1]))
+        self.update()
+        rising = advice.projection.slope_per_s > 0
+        self.label.setAnchor((1, 1) if rising else (1, 0))  # above a high limit, below a low one
+        self.label.setText(f"{advice.arrow} {advice.words()}")
+        self.label.setPos(right, c.limit)
+
+    def text(self) -> str:
+        """The label's words."""
+        return str(self.label.toPlainText())
+
+    def line(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The dashed line drawn: ``(t, v)`` at the last sample and at the limit."""
+        a, b = self._line
+        return (a.x(), a.y()), (b.x(), b.y())
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        """The wedge and the line (data coordinates)."""
+        return QRectF(self._bounds)
+
+    def paint(self, painter: QPainter, *_: object) -> None:
+        """The band's light fill, then the dashed line."""
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self._fill)
+        painter.drawPolygon(self._wedge)
+        painter.setPen(self._line_pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawLine(*self._line)
+
+
 class QtTrend(QWidget):
     """A trend of one or several signals (see the module docstring)."""
 
@@ -304,6 +376,8 @@ class QtTrend(QWidget):
         self._full_scale = False
         self._compact = False
         self._tall = False  # tall enough for limit labels even when compact
+        self._projector = Projector()
+        self._ahead = 0.0  # seconds of future the live window shows (a projection is drawn)
         self.last_export: Path | None = None
         self._build()
         # Not the toolbar's full width: narrower than COMPACT_BELOW the trend turns compact.
@@ -802,6 +876,10 @@ class QtTrend(QWidget):
         self._dense = None
         self._dense_stale = True
         self._cursor_lines = []
+        if not self._stacked:  # projections are drawn on stacked plots only
+            self._ahead = 0.0
+            for sig in self._signals:
+                sig.advice = None
         theme = self.theme
         label_style = {"color": theme.text, "font-size": f"{AXIS_PX}px"}
         if self._stacked:
@@ -861,9 +939,12 @@ class QtTrend(QWidget):
         for sig in self._signals:
             sig.seen = (-1, 0.0, -1)
             sig.counted = (-2, -1)
+            sig.projection = None  # the items went with the plots
             if sig.t.size:
                 self._set_curve(sig)
         self._set_x(x0, x1)
+        for sig in self._signals:
+            self._show_projection(sig, sig.advice if self._stacked else None)
         for sig in self._signals:
             self._apply_y(sig, force=True)
         self._update_readout()
@@ -1225,16 +1306,73 @@ class QtTrend(QWidget):
         if self._needs_rebuild:  # a tag's metadata arrived after the trend opened
             self._needs_rebuild = False
             self._rebuild()
+        self._project(now)
         # Scroll only when the view moves by a whole pixel, new data or not: the right edge is
         # the pixel boundary just after now, so a new sample is always on screen, and the time
         # axis (regenerated on every range change) is rebuilt once per pixel, not every frame.
         step = self._pixel_seconds()
-        right = (math.floor(now / step) + 1) * step
+        right = (math.floor(now / step) + 1) * step + self._ahead
         if force or right != self._last_scroll:
             self._last_scroll = right
             self._set_x(right - self._window, right)
         if changed or force:
             self._update_readout()
+
+    def _project(self, now: float) -> None:
+        """Each stacked signal's projection (live), drawn when it changed.
+
+        Each is worked out at most once a second, and at most :data:`PROJECT_PER_FRAME` in one
+        frame: a stacked trend of many signals spreads the work over frames.
+        """
+        store = self.ctx.store
+        budget = PROJECT_PER_FRAME
+        changed = False
+        for sig in self._signals:
+            advice = None
+            if self._stacked and sig.spec is not None and projectable(sig.spec):
+                if budget > 0 and self._projector.due(sig.machine, sig.tag, now):
+                    budget -= 1
+                    reading = store.reading(sig.machine, sig.tag, now)
+                    good = reading is not None and reading.good
+                    advice = self._projector.advise(sig.machine, sig.spec, now, store.window, good)
+                else:
+                    advice = self._projector.cached(sig.machine, sig.tag)
+            if advice is not sig.advice:
+                sig.advice, changed = advice, True
+        ahead = self._window * AHEAD_FRACTION if any(s.advice for s in self._signals) else 0.0
+        if ahead != self._ahead:  # the future margin comes and goes with the projections
+            self._ahead = ahead
+            step = self._pixel_seconds()
+            right = (math.floor(now / step) + 1) * step + ahead
+            self._last_scroll = right
+            self._set_x(right - self._window, right)
+        if not changed:
+            return
+        for sig in self._signals:
+            if sig.advice is not None or sig.projection is not None:
+                self._show_projection(sig, sig.advice)
+
+    def _show_projection(self, sig: _Signal, advice: Advice | None) -> None:
+        """Draw (or remove) ``sig``'s projection on its plot."""
+        if advice is None or sig.plot is None:
+            if sig.projection is not None and sig.plot is not None:
+                sig.plot.removeItem(sig.projection.label)
+                sig.plot.removeItem(sig.projection)
+            sig.projection = None
+            return
+        if sig.projection is None:
+            sig.projection = _Continuation(self.theme)
+            sig.plot.addItem(sig.projection, ignoreBounds=True)
+            sig.plot.addItem(sig.projection.label, ignoreBounds=True)
+        sig.projection.show_advice(advice, self._view_range()[1])
+
+    def projections(self) -> dict[str, str]:
+        """``machine/tag`` → the label of each projection drawn (``↗ HI in ~7 min (5–10)``)."""
+        return {s.key: s.projection.text() for s in self._signals if s.projection is not None}
+
+    def continuation_items(self) -> dict[str, _Continuation]:
+        """``machine/tag`` → the continuation item drawn (for tests and inspection)."""
+        return {s.key: s.projection for s in self._signals if s.projection is not None}
 
     def _pixel_seconds(self) -> float:
         """How long the live window takes to scroll by one pixel."""
