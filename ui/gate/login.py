@@ -120,6 +120,7 @@ class QtLoginScreen(QWidget):
         outer.addStretch(1)
         self.busy = False
         host.installEventFilter(self)
+        self.hide()  # until open(): a child of a shown host is shown too, under its pages
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         """Follow the host's size."""
