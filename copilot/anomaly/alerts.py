@@ -2,12 +2,14 @@
 
 :class:`AlertChange` is one explained alert appearing (``active``) or going away;
 :class:`DetectorStatus` is one machine's learning state, with a :class:`TagBaseline` per tag.
-Plain msgspec Structs: the hub turns them into anomaly alarms and status replies.
+Plain msgspec Structs; the status ones are the wire's own (``ANOMALY_STATUS``, protocol §15).
 """
 
 from __future__ import annotations
 
 import msgspec
+
+from copilot.protocol import MachineLearned, TagLearned
 
 __all__ = ["AlertChange", "DetectorStatus", "TagBaseline"]
 
@@ -33,27 +35,8 @@ class AlertChange(msgspec.Struct, omit_defaults=True):
     message: str = ""
 
 
-class TagBaseline(msgspec.Struct, omit_defaults=True):
-    """What one tag's detectors learned in one mode: mean, scale and calibrated thresholds."""
+TagBaseline = TagLearned
+"""What one tag's detectors learned in one mode (the wire's struct: ``ANOMALY_STATUS``)."""
 
-    tag: str
-    mode: str
-    mean: float
-    scale: float
-    low: float
-    high: float
-    thresholds: dict[str, float] = msgspec.field(default_factory=dict)
-
-
-class DetectorStatus(msgspec.Struct, omit_defaults=True):
-    """One machine's detectors: current mode, whether that mode is still being learned."""
-
-    machine: str
-    mode: str
-    learning: bool
-    learning_left_s: float
-    text: str
-    learned_modes: list[str] = msgspec.field(default_factory=list)
-    tags: list[TagBaseline] = msgspec.field(default_factory=list)
-    alerts_raised: dict[str, int] = msgspec.field(default_factory=dict)
-    multivariate: dict[str, float] = msgspec.field(default_factory=dict)
+DetectorStatus = MachineLearned
+"""One machine's detectors: current mode, whether that mode is still being learned."""

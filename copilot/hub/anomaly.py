@@ -22,7 +22,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import msgspec
 import numpy as np
 
 from copilot.anomaly import AlertChange, AnomalyConfig, AnomalyEngine
@@ -36,7 +35,6 @@ from copilot.protocol import (
     AnomalyStatusRequest,
     Body,
     GateReply,
-    MachineLearned,
 )
 from copilot.settings import HubSettings
 from copilot.storage import Connection, Migration, Writer, open_database
@@ -191,11 +189,7 @@ class AnomalyService(Service):
             machine = body.machine[:64] or None
             learned = self.engine.status(machine)[: self.settings.max_reply_items]
             areas = self.gate.areas_of(sender.key) if self.gate is not None else frozenset()
-            machines = [
-                msgspec.convert(msgspec.to_builtins(s), MachineLearned)
-                for s in learned
-                if not areas or self._area(s.machine) in areas
-            ]
+            machines = [s for s in learned if not areas or self._area(s.machine) in areas]
             self.publisher.reply(
                 sender.identity, AnomalyStatusReply(request_id=body.request_id, machines=machines)
             )
