@@ -238,6 +238,7 @@ class GateService(Service):
         kind: str,
         *,
         session: LiveSession | None = None,
+        req: CommandRequest | None = None,
         user: str = "",
         name: str = "",
         station: str = "",
@@ -253,6 +254,8 @@ class GateService(Service):
             return None
         if session is not None:
             user, name, station = user or session.user, name or session.name, session.station
+        if req is not None:  # the request it is about (its fields bounded: a peer chose them)
+            machine, command, cmd_id = req.machine[:64], req.name[:64], req.cmd_id[:128]
         entry = AuditEntry(
             at=time.time_ns(),
             kind=kind,
@@ -464,10 +467,8 @@ class GateService(Service):
         self._audit(
             "refused",
             session=session,
-            machine=req.machine[:64],
+            req=req,
             area=area,
-            command=req.name[:64],
-            cmd_id=req.cmd_id[:128],
             outcome=cause,
             origin=req.origin,
             args=dict(req.args),
@@ -601,10 +602,8 @@ class GateService(Service):
         self._audit(
             "signature",
             session=session,
-            machine=req.machine,
+            req=req,
             area=area,
-            command=req.name,
-            cmd_id=req.cmd_id,
             meaning="performed",
             outcome="ok",
             reason=sign.reason,
@@ -659,10 +658,8 @@ class GateService(Service):
         self._audit(
             "approval_requested",
             session=session,
-            machine=req.machine,
+            req=req,
             area=info.area,
-            command=req.name,
-            cmd_id=req.cmd_id,
             outcome="pending",
             args=dict(req.args),
             reason=approval.reason,
@@ -714,10 +711,8 @@ class GateService(Service):
         future = self._audit(
             "dispatched",
             session=session,
-            machine=req.machine,
+            req=req,
             area=info.area,
-            command=req.name,
-            cmd_id=req.cmd_id,
             outcome="sent",
             origin=req.origin,
             tier=tier,
@@ -778,10 +773,8 @@ class GateService(Service):
             self._audit(
                 "refused",
                 session=session,
-                machine=pending.req.machine,
+                req=pending.req,
                 area=pending.approval.area,
-                command=pending.req.name,
-                cmd_id=pending.req.cmd_id,
                 outcome="not_authorised",
                 message=why,
             )
@@ -791,9 +784,7 @@ class GateService(Service):
             self._audit(
                 "refused",
                 session=session,
-                machine=pending.req.machine,
-                command=pending.req.name,
-                cmd_id=pending.req.cmd_id,
+                req=pending.req,
                 outcome="approver_is_requester",
             )
             self._reply(
@@ -840,10 +831,8 @@ class GateService(Service):
             self._audit(
                 "refused",
                 session=session,
-                machine=pending.req.machine,
+                req=pending.req,
                 area=pending.machine.birth.machine.area,
-                command=pending.req.name,
-                cmd_id=pending.req.cmd_id,
                 outcome=code,
                 message="an approval whose PIN did not match",
             )
@@ -888,10 +877,8 @@ class GateService(Service):
             session=approver,
             user="" if approver else pending.session.user,
             name="" if approver else pending.session.name,
-            machine=req.machine,
+            req=req,
             area=area,
-            command=req.name,
-            cmd_id=req.cmd_id,
             meaning="approved" if outcome == "approved" else "",
             outcome=outcome,
             requester=pending.session.name,
