@@ -6,7 +6,12 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"ingest": "bench.ingest", "dashboard": "bench.dashboard", "command": "bench.command"}
+BENCHMARKS = {
+    "ingest": "bench.ingest",
+    "dashboard": "bench.dashboard",
+    "command": "bench.command",
+    "anomaly": "bench.anomaly",
+}
 
 
 def main() -> int:

@@ -181,8 +181,8 @@ def _measure(
 class Pipeline:
     """A hub (its own process) and a station in this process, timing each batch applied."""
 
-    def __init__(self, data: Path, alarms: bool = True) -> None:
-        self.rig = Rig(data, "" if alarms else "[hub]\nalarms = false\n")
+    def __init__(self, data: Path, alarms: bool = True, config: str = "") -> None:
+        self.rig = Rig(data, config if alarms else "[hub]\nalarms = false\n")
         self.hub = psutil.Process(self.rig.start_hub().pid)
         self.bus = Bus(Security.from_data_path(self.rig.data, "station", False))
         self.station = Station(self.bus, self.rig.address, StationSettings(ring_samples=256))

@@ -91,6 +91,7 @@ class MachineDetectors:
         for i, t in enumerate(self.others):
             self.oslot[t.alias] = i
         self.last_good = np.zeros(len(self.others), dtype=np.int64)
+        self.last_seen = 0  # the newest sample time of any tag (data time, not the hub's clock)
         self.bad_run = np.zeros(len(self.others), dtype=np.int64)
         self.drop_active = np.zeros(len(self.others), dtype=bool)
         self.drop_since = np.zeros(len(self.others), dtype=np.int64)
@@ -267,13 +268,22 @@ class MachineDetectors:
         self.bad_run[bad] += 1
         start = bad[self.bad_run[bad] == 1]
         self.drop_since[start] = t[~good][self.bad_run[bad] == 1]
+        self.last_seen = max(self.last_seen, int(ts.max()))
         self._drop_update(int(ts.max()), self.bad_run >= self.cfg.dropout_bad_samples, out)
 
     def tick(self, now_ns: int) -> list[AlertChange]:
-        """Time passes: tags with no fresh Good reading for ``dropout_after_s`` are dropouts."""
+        """Time passes: tags with no fresh Good reading for ``dropout_after_s`` are dropouts.
+
+        "Fresh" is measured against the machine's own newest sample (never later than
+        ``now_ns``), not the clock alone: a tag is a dropout when the machine's other tags went
+        on reporting without it. A machine that went silent as a whole, or a hub running
+        behind its queue, is not a dropout of each of its tags — the hub's liveness check
+        (a machine offline) and its drop counters say that, once.
+        """
         out: list[AlertChange] = []
+        ref = min(now_ns, self.last_seen)
         seen = self.last_good > 0
-        late = seen & (now_ns - self.last_good > int(self.cfg.dropout_after_s * _SEC))
+        late = seen & (ref - self.last_good > int(self.cfg.dropout_after_s * _SEC))
         fresh_start = late & ~self.drop_active & (self.bad_run == 0)
         self.drop_since[fresh_start] = self.last_good[fresh_start]
         self._drop_update(now_ns, late | (self.bad_run >= self.cfg.dropout_bad_samples), out)

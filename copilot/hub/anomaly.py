@@ -82,6 +82,7 @@ class AnomalyService(Service):
         self.looked = 0  # samples the detectors saw
         self.skipped = 0  # samples between two looks (decimated, see _ingest)
         self._due: dict[str, float] = {}  # machine → the sample time of its next look
+        self.cpu_ns = 0  # CPU time of the hub's loop thread spent here (detectors, alerts)
         self._next_save = 0.0
 
     def open(self) -> None:
@@ -122,6 +123,7 @@ class AnomalyService(Service):
 
     def on_event(self, event: Event) -> None:
         """Births restart a machine's detectors; batches feed them (arrays, no clock read)."""
+        started = time.thread_time_ns()
         match event:
             case SamplesIngested():
                 self._ingest(event)
@@ -129,6 +131,7 @@ class AnomalyService(Service):
                 self._raise(self.engine.on_birth(event.birth, time.time_ns()))
             case _:
                 pass
+        self.cpu_ns += time.thread_time_ns() - started
 
     def _ingest(self, event: SamplesIngested) -> None:
         """At most one look a second per machine, at each tag's latest sample of the batch.
@@ -160,10 +163,12 @@ class AnomalyService(Service):
 
     def tick(self, now: float) -> Sequence[Event] | None:
         """What time alone reveals (dropouts, stuck signals); save the baselines now and then."""
+        started = time.thread_time_ns()
         self._raise(self.engine.tick(time.time_ns()))
         if now >= self._next_save:
             self._next_save = now + SAVE_EVERY_S
             self._save()
+        self.cpu_ns += time.thread_time_ns() - started
         return None
 
     def _raise(self, changes: Sequence[AlertChange]) -> None:
@@ -242,5 +247,6 @@ class AnomalyService(Service):
             "cleared": self.cleared,
             "samples_looked_at": self.looked,
             "samples_between_looks": self.skipped,
+            "cpu_us": self.cpu_ns // 1000,
             **{f"feedback_{k}": v for k, v in self.feedback.items()},
         }

@@ -143,13 +143,25 @@ def test_dropout_from_bad_quality_and_from_silence() -> None:
     q[CHANGE:, 1] = 0x84
     alerts = raised(run(engine, x, quality=q))
     assert alerts == [(CHANGE + 1, "dropout:y")]
-    # Silence: only y keeps reporting; x goes quiet and tick() notices.
+    # Silence: only y (and the state) keep reporting; x goes quiet and tick() notices.
     engine2 = AnomalyEngine(config(multivariate=False))
     engine2.on_birth(birth(), T0)
     run(engine2, noise(5, 100))
-    assert [a.name for a in engine2.tick(T0 + 102 * SEC) if a.active] == []
-    names = sorted(a.name for a in engine2.tick(T0 + 110 * SEC) if a.active)
-    assert names == ["dropout:x", "dropout:y"]
+    for t in range(100, 112):
+        ts = np.full(2, T0 + t * SEC, dtype=np.int64)
+        engine2.on_samples("m-01", np.array([0, 2]), ts, np.array([0.0, 1.0]), None)
+        if t == 102:
+            assert [a.name for a in engine2.tick(T0 + t * SEC) if a.active] == []
+    assert [a.name for a in engine2.tick(T0 + 111 * SEC) if a.active] == ["dropout:x"]
+
+
+def test_a_machine_gone_silent_or_a_hub_behind_is_not_a_dropout_of_every_tag() -> None:
+    # The whole machine stops sending (or the hub is running 30 s behind its queue): the
+    # hub's liveness says so once; the detectors raise no dropout for each of its tags.
+    engine = AnomalyEngine(config(multivariate=False))
+    engine.on_birth(birth(), T0)
+    run(engine, noise(5, 100))
+    assert [a for a in engine.tick(T0 + 130 * SEC) if a.active] == []
 
 
 def relationship(n: int, seed: int) -> np.ndarray:
