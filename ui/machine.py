@@ -521,8 +521,8 @@ QLabel#machineState[stale="true"] { color: @text_dim@; background: transparent;
 QLabel#machineOnline { font-size: 16px; color: @text_dim@; }
 QLabel#machineLearning { font-size: 18px; font-weight: bold; color: @text@; background: @panel@;
     border: 2px dashed @text@; border-radius: 6px; padding: 2px 12px; }
-QPushButton#detectorsButton { font-size: 17px; padding: 0 14px; }
-QPushButton#detectorsButton:checked { border: 3px solid @text@; font-weight: bold; }
+QPushButton#detectorsButton { font-size: 17px; padding: 0 14px; min-width: 130px; }
+QPushButton#detectorsButton:checked { border: 3px solid @text@; }
 QLabel#machineOnline[offline="true"] { font-size: 22px; font-weight: bold; color: @text@;
     background: @panel@; border: 3px solid @text@; border-radius: 6px; padding: 4px 12px; }
 QFrame#reservedPanel { background: @panel@; border: 2px dashed @border@; border-radius: 8px; }
@@ -896,15 +896,19 @@ class QtMachineView(QWidget):
     def _on_suggestion(self, alarm: str, suggestion: Suggestion) -> None:
         if self.gate is None or self._machine is None:
             return
-        card = self.alerts.cards.get(alarm)
-        why = card.card.explanation if card is not None and card.card is not None else ""
-        note = f"Suggested by the co-pilot. {why}".strip()
-        self.gate.suggest(
-            self._machine,
-            suggestion.command,
-            dict(suggestion.args),
-            note=note,
+        # The argument sheet's title says "suggested" (a note would squeeze its number pad on
+        # an 800-px panel); a command without arguments goes straight to the confirmation,
+        # which also says why, from the playbook.
+        snap = self._snapshot()
+        spec = (
+            next((c for c in snap.commands if c.name == suggestion.command), None) if snap else None
         )
+        note = ""
+        if spec is not None and not spec.args:
+            card = self.alerts.cards.get(alarm)
+            why = card.card.explanation if card is not None and card.card is not None else ""
+            note = f"Suggested by the co-pilot. {why}".strip()
+        self.gate.suggest(self._machine, suggestion.command, dict(suggestion.args), note=note)
 
     def _on_verdict(self, alarm: str, verdict: str) -> None:
         request = self.ctx.station.anomaly_feedback(alarm, verdict)  # type: ignore[arg-type]

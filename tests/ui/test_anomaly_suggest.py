@@ -95,6 +95,10 @@ def test_a_suggestion_prefills_the_command_and_feedback_reaches_the_report(
     view = w.machine
     view.playbooks = load_playbooks([book])
     w.show_view(f"machine:{CNC}")
+    # A fresh hub is still learning normal (the default 40-min warm-up): the header says so.
+    qtbot.waitUntil(lambda: view.learning_text().endswith(" min left"), timeout=15000)
+    assert view.learning_text().startswith("◔ Learning normal: ")
+    save_screenshot(w, f"anomaly-learning-{SIZE[0]}x{SIZE[1]}")
     sent: list[tuple[str, str, dict[str, object], str]] = []
     real_request = ctx.station.request_command
 
@@ -121,7 +125,8 @@ def test_a_suggestion_prefills_the_command_and_feedback_reaches_the_report(
     sheet = _sheet(w, QtArgSheet)
     assert isinstance(sheet, QtArgSheet) and sheet.pad is not None
     assert sheet.pad.value_text() == f"{expected}"
-    assert "Suggested by the co-pilot" in sheet.note.text()
+    assert sheet.title.text() == "Set spindle speed · CNC 1 · suggested"
+    assert sheet.change["speed_rpm"].text().endswith(f"→ {expected} rpm")
     save_screenshot(w, f"anomaly-suggestion-sheet-{SIZE[0]}x{SIZE[1]}")
     assert sent == []
     _tap(qtbot, sheet.next_button)

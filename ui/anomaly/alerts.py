@@ -69,9 +69,9 @@ class _Card(QFrame):
         self.suggest.setMinimumHeight(56)
         self.suggest.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.suggest.clicked.connect(self._suggested)
-        row.addWidget(self.suggest, 3)
+        row.addWidget(self.suggest, 1)
         self.no_suggestion = _label("", "anomalyFacts", self)
-        row.addWidget(self.no_suggestion, 3)
+        row.addWidget(self.no_suggestion, 1)
         self.verdict_buttons: dict[str, QPushButton] = {}
         for verdict, text in VERDICTS:
             b = QPushButton(text, self)
@@ -80,8 +80,9 @@ class _Card(QFrame):
             b.setMinimumHeight(TOUCH)
             b.setToolTip(f"Tell the co-pilot this alert was {text[2:].lower()}")
             b.clicked.connect(lambda _=False, v=verdict: self._verdict(v))
+            b.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             self.verdict_buttons[verdict] = b
-            row.addWidget(b, 1)
+            row.addWidget(b, 0)
         layout.addLayout(row)
         self.answer = _label("", "anomalyVerdict", self)
         self.answer.hide()

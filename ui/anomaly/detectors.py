@@ -53,10 +53,15 @@ class QtDetectorPanel(QFrame):
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(40)
+        self.table.setWordWrap(True)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setMinimumSectionSize(40)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # wrapped rows whole
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(0, 260)  # long signal names wrap instead of taking the row
         hh.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.set_status(None, [])

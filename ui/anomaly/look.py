@@ -8,25 +8,24 @@ from ui.gate.look import gate_qss
 from ui.theme import Theme, style_sheet
 
 ANOMALY_QSS = """
-QFrame#anomalyCard { background: @panel@; border: 2px solid @text@; border-left: 8px solid @text@;
-                     border-radius: 8px; }
-QFrame#anomalyCard[active="false"] { border: 2px dashed @border@;
-                                     border-left: 8px dashed @border@; }
+QFrame#anomalyCard { background: @panel@; border: 3px solid @text@; border-radius: 8px; }
+QFrame#anomalyCard[active="false"] { border: 3px dashed @border@; }
 QFrame#anomalyCard QLabel { background: transparent; border: none; }
 QLabel#anomalyHeading { font-size: 20px; font-weight: bold; }
 QLabel#anomalyFacts { font-size: 16px; color: @text_dim@; }
 QLabel#anomalySentence { font-size: 17px; }
 QLabel#anomalyWhy { font-size: 17px; font-style: italic; }
 QLabel#anomalyVerdict { font-size: 16px; font-weight: bold; }
-QPushButton#anomalySuggest { min-height: 56px; font-size: 18px; font-weight: bold;
+QPushButton#anomalySuggest { min-height: 56px; font-size: 17px; font-weight: bold;
                              background: @text@; color: @panel@; padding: 0 16px;
                              text-align: left; }
 QPushButton#anomalyVerdictButton { min-height: 48px; font-size: 16px; padding: 0 12px; }
-QPushButton#anomalyVerdictButton:checked { border: 3px solid @text@; font-weight: bold; }
+QPushButton#anomalyVerdictButton:checked { border: 3px solid @text@; background: @panel_alt@; }
 QFrame#detectorPanel { background: @panel@; border: 1px solid @border@; border-radius: 8px; }
 QFrame#detectorPanel QLabel { background: transparent; border: none; }
 QLabel#detectorLine { font-size: 18px; }
 QTableWidget#detectorTable { background: @panel@; font-size: 16px; border: none; }
+QTableWidget#detectorTable::item { padding: 2px 6px; }
 """
 
 

@@ -437,10 +437,12 @@ class QtGate(QObject):
         machine_name = snap.info.name or snap.info.id
         label = label_of(spec)
         if spec.args:
+            # A suggestion's sheet says so in its title: a note line would squeeze the pad.
+            suggested = " · suggested" if origin == "suggestion" else ""
             sheet = QtArgSheet(
                 self.host,
                 self.ctx.theme,
-                f"{label} · {machine_name}",
+                f"{label} · {machine_name}{suggested}",
                 spec.args,
                 old,
                 preset=preset,

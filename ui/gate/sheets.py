@@ -174,6 +174,8 @@ class QtArgSheet(QtSheet):
         self.problem = label("", "gateRefusal", self.card)
         self.problem.hide()
         self.body.addWidget(self.problem)
+        if self.pad is not None and self.number_arg.name in self.preset:
+            self._edited("")  # old → the suggested value, shown before any key is pressed
         self.next_button = big_button("Next ▶", self.card, primary=True)
         self.next_button.clicked.connect(self.submit)
         self.add_buttons(self.next_button)
