@@ -92,8 +92,11 @@ def test_learning_state_then_detector_panel_then_an_explained_alert(
         },
         type=AnomalyAlert,
     )
-    view._anomaly_due = time.monotonic() + 600  # the hub's next answer would replace it
-    view.ctx.event.emit(AnomalyStatusArrived(view._anomaly_request, (learned,), (alert,)))
+    # As the answer to a request of its own: the hub's answers (in flight, or due in 5 s)
+    # would replace it before the picture is taken.
+    view._anomaly_due = time.monotonic() + 600
+    view._anomaly_request = -7
+    view.ctx.event.emit(AnomalyStatusArrived(-7, (learned,), (alert,)))
     qtbot.waitUntil(lambda: alert.alarm in view.alerts.cards, timeout=5000)
     card = view.alerts.cards[alert.alarm]
     assert card.heading.text() == (
