@@ -875,7 +875,13 @@ class QtMachineView(QWidget):
             return r.value if ok and r is not None and not isinstance(r.value, list) else None
 
         now_ns = time.time_ns()
-        live = {aid for aid, a in self.ctx.station.alarms.all().items() if a.active}
+        known = self.ctx.station.alarms.all()
+        # Shown while its alarm is active and not set aside (shelved, suppressed, removed).
+        live = {
+            aid
+            for aid, a in known.items()
+            if a.active and a.shelf is None and a.removed is None and not a.suppressed
+        }
         cards = [
             alert_card(
                 a,
@@ -889,7 +895,7 @@ class QtMachineView(QWidget):
             )
             for a in self.anomaly_alerts
             # Active by the detector and, once the station has it, by the alarm too.
-            if a.active and (a.alarm in live or a.alarm not in self.ctx.station.alarms.all())
+            if a.active and (a.alarm in live or a.alarm not in known)
         ]
         self.alerts.set_cards(cards)
 
