@@ -60,7 +60,7 @@ MIGRATIONS = (
     ),
     Migration(2, lambda conn: _feedback_table(conn), "operators' verdicts on anomaly alerts"),
 )
-RECENT_S = 3600.0  # cleared alerts are still told of for this long (ANOMALY_STATUS ``alerts``)
+RECENT_S = 3600.0  # a cleared alert raised this long ago is still told of (``alerts``)
 
 
 def read_feedback(conn: Connection, since: int, until: int, prefix: str = "") -> list[FeedbackRow]:
@@ -255,10 +255,13 @@ class AnomalyService(Service):
                 del self.recent[key]
 
     def _alerts(self, machine: str | None, allowed: set[str]) -> list[AnomalyAlert]:
+        old = time.time_ns() - int(RECENT_S * 1e9)
         picked = [
             a
             for a in self.recent.values()
-            if (machine is None or a.machine == machine) and a.machine in allowed
+            if (machine is None or a.machine == machine)
+            and a.machine in allowed
+            and (a.active or a.at >= old)
         ]
         picked.sort(key=lambda a: -a.at)
         return picked[: self.settings.max_reply_items]

@@ -1011,7 +1011,7 @@ class AnomalyAlert(msgspec.Struct, omit_defaults=True):
 class AnomalyStatusReply(msgspec.Struct, tag="ANOMALY_STATUS", tag_field="t", omit_defaults=True):
     """Hub → the asker: one entry per machine (at most ``max_reply_items``).
 
-    ``alerts``: the asked machines' active alerts and those cleared in the last hour, newest
+    ``alerts``: the asked machines' active alerts and cleared ones raised in the last hour, newest
     first (at most ``max_reply_items``).
     """
 
