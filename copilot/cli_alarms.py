@@ -446,7 +446,7 @@ def report(args: argparse.Namespace) -> int:
         sentence = f"This hub has journaled no alarms yet (there is no {path})."
         if args.json:
             print(sentence, file=sys.stderr)
-            print(json.dumps(empty.to_dict()))
+            print(json.dumps({**empty.to_dict(), "anomaly_feedback": []}))
         else:
             print(sentence)
         return 0
@@ -457,12 +457,31 @@ def report(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     kpis = compute_kpis(occurrences, since, until, _definitions(args))
+    feedback = anomaly_feedback(settings.data_path, since, until, args.machine)
     if args.json:
-        print(json.dumps(kpis.to_dict()))
+        print(json.dumps({**kpis.to_dict(), "anomaly_feedback": [c.to_dict() for c in feedback]}))
     else:
-        for line in report_lines(kpis, args.machine):
+        from copilot.anomaly.feedback import feedback_lines
+
+        for line in [*report_lines(kpis, args.machine), "", *feedback_lines(feedback)]:
             print(line)
     return 0
+
+
+def anomaly_feedback(data_path: Path, since: int, until: int, prefix: str) -> list[Any]:
+    """Operators' verdicts on anomaly alerts in the period, per tag and detector (none: [])."""
+    from copilot.anomaly.feedback import count_feedback
+    from copilot.hub.anomaly import MIGRATIONS, anomaly_path, read_feedback
+    from copilot.storage import open_database
+
+    path = anomaly_path(data_path)
+    if not path.is_file():
+        return []
+    conn = open_database(path, MIGRATIONS)
+    try:
+        return count_feedback(read_feedback(conn, since, until, prefix))
+    finally:
+        conn.close()
 
 
 def _definitions(args: argparse.Namespace) -> Any:

@@ -9,6 +9,14 @@ the machine's BIRTH changes (a ``MachinesChanged`` event).
 The trend strip embeds ``ui.trend.QtTrend`` when it is importable (imported lazily); otherwise
 a placeholder says so. The "Commands" panel is the command gate's (:mod:`ui.gate`); "Alarms" is a
 reserved, read-only panel for now.
+
+Anomaly detectors (:mod:`ui.anomaly`): while visible the view asks the hub every
+:data:`ANOMALY_S` (and at once when one of the machine's anomaly alarms changes) what its
+detectors learned and which alerts they raised. Active alerts are cards above the tag table —
+explained, with the playbook's suggestion (a tap pre-fills the command's sheets, origin
+``suggestion``; the person confirms, the hub's gate decides) and the verdict buttons. The
+header says "◔ Learning normal: 14 min left" while the mode is still being learned; the
+"Detectors" button swaps the tag table for the detector panel.
 """
 
 from __future__ import annotations
@@ -54,10 +62,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from copilot.anomaly.playbooks import PlaybookError, Playbooks, Suggestion, load_playbooks
+from copilot.anomaly.present import alert_card, learning_badge
 from copilot.gate.panel import command_buttons
 from copilot.limits import NORMAL, Verdict, classify_latest
-from copilot.protocol import CommandSpec, TagSpec, quality_label, reason_of, severity_of
-from copilot.station import MachinesChanged, MachineSnapshot, Reading
+from copilot.protocol import (
+    AnomalyAlert,
+    CommandSpec,
+    MachineLearned,
+    Scalar,
+    TagSpec,
+    quality_label,
+    reason_of,
+    severity_of,
+)
+from copilot.station import (
+    AlarmsChanged,
+    AnomalyStatusArrived,
+    GateAnswered,
+    MachinesChanged,
+    MachineSnapshot,
+    Reading,
+)
+from ui.anomaly import QtAnomalyAlerts, QtDetectorPanel
 from ui.context import StationContext
 from ui.gate import QtCommandPanel
 from ui.gate.flow import QtGate
@@ -77,6 +104,18 @@ from ui.theme import (
 from ui.theme import value_font as _value_font
 
 log = logging.getLogger(__name__)
+
+ANOMALY_S = 5.0  # how often a visible machine view asks what its detectors know
+
+
+def _playbooks() -> Playbooks:
+    """The shipped playbooks; a bad file is logged (one sentence) and none are offered."""
+    try:
+        return load_playbooks()
+    except PlaybookError as exc:
+        log.error("station: no suggested actions: %s", exc)
+        return Playbooks(())
+
 
 COLUMNS = ("Tag", "Value", "Range", "Quality · updated")
 COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
@@ -480,6 +519,10 @@ QLabel#machineState[fault="true"] { background: @fault@; color: @banner_text@;
 QLabel#machineState[stale="true"] { color: @text_dim@; background: transparent;
     border: 2px dashed @text_dim@; border-radius: 6px; padding: 2px 10px; font-style: italic; }
 QLabel#machineOnline { font-size: 16px; color: @text_dim@; }
+QLabel#machineLearning { font-size: 18px; font-weight: bold; color: @text@; background: @panel@;
+    border: 2px dashed @text@; border-radius: 6px; padding: 2px 12px; }
+QPushButton#detectorsButton { font-size: 17px; padding: 0 14px; min-width: 130px; }
+QPushButton#detectorsButton:checked { border: 3px solid @text@; }
 QLabel#machineOnline[offline="true"] { font-size: 22px; font-weight: bold; color: @text@;
     background: @panel@; border: 3px solid @text@; border-radius: 6px; padding: 4px 12px; }
 QFrame#reservedPanel { background: @panel@; border: 2px dashed @border@; border-radius: 8px; }
@@ -540,6 +583,12 @@ class QtMachineView(QWidget):
         self._header_texts: tuple[str, ...] = ()
         self._widths: dict[int, int] = {}
         self._short = False  # the view is too short for the signal picker (see resizeEvent)
+        self.playbooks = _playbooks()
+        self.learned: MachineLearned | None = None  # what this machine's detectors learned
+        self.anomaly_alerts: list[AnomalyAlert] = []  # its alerts of the last hour
+        self._anomaly_request = -1
+        self._anomaly_due = 0.0
+        self._feedback: dict[int, str] = {}  # feedback request id → alarm id
 
         self._standalone = False
         app = QApplication.instance()
@@ -559,8 +608,20 @@ class QtMachineView(QWidget):
         body.setSpacing(SPACING)
         outer.addLayout(body, 1)
 
+        # The machine's explained anomaly alerts above its tags; the detector panel in the
+        # tags' place while "Detectors" is pressed.
+        main = QVBoxLayout()
+        main.setSpacing(SPACING)
+        body.addLayout(main, 1)
+        self.alerts = QtAnomalyAlerts(self.theme, self)
+        self.alerts.suggestion_pressed.connect(self._on_suggestion)
+        self.alerts.verdict_given.connect(self._on_verdict)
+        main.addWidget(self.alerts, 0)
         self.table = self._build_table()
-        body.addWidget(self.table, 1)
+        main.addWidget(self.table, 1)
+        self.detectors = QtDetectorPanel(self.theme, self)
+        self.detectors.hide()
+        main.addWidget(self.detectors, 1)
 
         side_box = QWidget(self)
         side_box.setFixedWidth(400)  # widened in resizeEvent where the window has room
@@ -679,6 +740,22 @@ class QtMachineView(QWidget):
             label.setMinimumHeight(TOUCH)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.online_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.learning_label = QLabel("", header)
+        self.learning_label.setObjectName("machineLearning")
+        self.learning_label.setMinimumHeight(TOUCH)
+        self.learning_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.learning_label.setToolTip(
+            "The anomaly detectors are still learning this mode's normal: no alerts until then."
+        )
+        self.learning_label.hide()
+        layout.addWidget(self.learning_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.detectors_button = QPushButton("Detectors", header)
+        self.detectors_button.setObjectName("detectorsButton")
+        self.detectors_button.setCheckable(True)
+        self.detectors_button.setMinimumHeight(TOUCH)
+        self.detectors_button.setToolTip("What the anomaly detectors learned (the tags come back)")
+        self.detectors_button.toggled.connect(self.show_detectors)
+        layout.addWidget(self.detectors_button, 0, Qt.AlignmentFlag.AlignVCenter)
         return header
 
     def _build_table(self) -> QTableWidget:
@@ -743,10 +820,105 @@ class QtMachineView(QWidget):
 
     def show_machine(self, machine_id: str) -> None:
         """Show ``machine_id``: rebuild header, rows, commands and trends, then fill them now."""
+        if machine_id != self._machine:
+            self.learned, self.anomaly_alerts = None, []
+            self.alerts.set_cards([])
+            self.detectors.set_status(None, [])
+            self.learning_label.hide()
         self._machine = machine_id
         self._birth = None
+        self._anomaly_due = 0.0
         self._sync_birth()
         self._refresh(time.time())
+
+    def show_detectors(self, on: bool) -> None:
+        """The detector panel in the tag table's place (``on``), or the tags again."""
+        if self.detectors_button.isChecked() != on:
+            self.detectors_button.setChecked(on)
+        self.detectors.setVisible(on)
+        self.table.setVisible(not on)
+        self._anomaly_due = 0.0
+
+    def ask_detectors(self) -> None:
+        """Ask the hub now what this machine's detectors know (the answer fills the view)."""
+        if self._machine is not None:
+            self._anomaly_request = self.ctx.station.query_anomaly_status(self._machine)
+            self._anomaly_due = time.monotonic() + ANOMALY_S
+
+    def learning_text(self) -> str:
+        """The header's learning state as shown ("" when hidden)."""
+        return self.learning_label.text() if not self.learning_label.isHidden() else ""
+
+    # -- anomaly alerts ---------------------------------------------------------------------
+
+    def _on_anomaly(self, event: AnomalyStatusArrived) -> None:
+        mine = [m for m in event.machines if m.machine == self._machine]
+        self.learned = mine[0] if mine else None
+        self.anomaly_alerts = [a for a in event.alerts if a.machine == self._machine]
+        snap = self._snapshot()
+        self.detectors.set_status(self.learned, snap.tags if snap is not None else [])
+        badge = learning_badge(self.learned)
+        self._set_text(self.learning_label, badge)
+        self.learning_label.setVisible(bool(badge))
+        self._show_cards()
+
+    def _show_cards(self) -> None:
+        snap = self._snapshot()
+        if snap is None or self._machine is None:
+            self.alerts.set_cards([])
+            return
+        machine = self._machine
+
+        def current(tag: str) -> Scalar | None:
+            r = self.ctx.store.reading(machine, tag)
+            ok = r is not None and severity_of(r.quality) == 0
+            return r.value if ok and r is not None and not isinstance(r.value, list) else None
+
+        now_ns = time.time_ns()
+        known = self.ctx.station.alarms.all()
+        # Shown while its alarm is active and not set aside (shelved, suppressed, removed).
+        live = {
+            aid
+            for aid, a in known.items()
+            if a.active and a.shelf is None and a.removed is None and not a.suppressed
+        }
+        cards = [
+            alert_card(
+                a,
+                machine_name=snap.info.name or snap.info.id,
+                kind=snap.info.kind,
+                tags=snap.tags,
+                commands=snap.commands,
+                current=current,
+                playbooks=self.playbooks,
+                now_ns=now_ns,
+            )
+            for a in self.anomaly_alerts
+            # Active by the detector and, once the station has it, by the alarm too.
+            if a.active and (a.alarm in live or a.alarm not in known)
+        ]
+        self.alerts.set_cards(cards)
+
+    def _on_suggestion(self, alarm: str, suggestion: Suggestion) -> None:
+        if self.gate is None or self._machine is None:
+            return
+        # The argument sheet's title says "suggested" (a note would squeeze its number pad on
+        # an 800-px panel); a command without arguments goes straight to the confirmation,
+        # which also says why, from the playbook.
+        snap = self._snapshot()
+        spec = (
+            next((c for c in snap.commands if c.name == suggestion.command), None) if snap else None
+        )
+        note = ""
+        if spec is not None and not spec.args:
+            card = self.alerts.cards.get(alarm)
+            why = card.card.explanation if card is not None and card.card is not None else ""
+            note = f"Suggested by the co-pilot. {why}".strip()
+        self.gate.suggest(self._machine, suggestion.command, dict(suggestion.args), note=note)
+
+    def _on_verdict(self, alarm: str, verdict: str) -> None:
+        request = self.ctx.station.anomaly_feedback(alarm, verdict)  # type: ignore[arg-type]
+        self._feedback[request] = alarm
 
     def row_texts(self) -> dict[str, dict[str, str]]:
         """``tag → {"Tag", "Name", "Value", "Quality", "Last update" → text}`` as shown."""
@@ -935,6 +1107,25 @@ class QtMachineView(QWidget):
     def _on_event(self, event: object) -> None:
         if self._machine is None:
             return
+        match event:
+            case AnomalyStatusArrived() if event.request_id == self._anomaly_request:
+                self._on_anomaly(event)
+                return
+            case AnomalyStatusArrived():
+                return
+            case GateAnswered() if event.request_id in self._feedback:
+                alarm = self._feedback.pop(event.request_id)
+                self.alerts.set_answer(alarm, event.ok, event.message)
+                if event.ok:
+                    self._anomaly_due = 0.0  # the verdict is in the hub's alert: show it
+                return
+            case AlarmsChanged():
+                prefix = f"{self._machine}/"
+                if any(i.startswith(prefix) and "/anomaly:" in i for i in event.ids):
+                    self._anomaly_due = 0.0
+                return
+            case GateAnswered():
+                return
         if isinstance(event, MachinesChanged) and self._machine not in event.machine_ids:
             return
         self._sync_birth()
@@ -945,6 +1136,8 @@ class QtMachineView(QWidget):
             return
         self._follow_theme()
         self._elide_signal_buttons()
+        if time.monotonic() >= self._anomaly_due:
+            self.ask_detectors()
         if now - self._last_table < 1.0 / TABLE_HZ:
             return
         self._refresh(now)

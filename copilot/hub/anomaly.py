@@ -10,9 +10,13 @@ any other alarm, with the detector's sentence as its message.
 What the detectors learned survives a restart: the engine's state is saved to
 ``<data>/anomaly.db`` through the storage writer every ``SAVE_EVERY_S`` and when the hub stops,
 and read back when it opens. ``ANOMALY_STATUS_REQ`` answers what each machine has learned
-(``copilot anomaly status``, the machine view's detector panel); ``ANOMALY_FEEDBACK`` records an
-operator's verdict on an alert (useful / not useful / false alarm) and hands it to the engine,
-which only ever moves that tag's detector toward fewer false alerts.
+(``copilot anomaly status``, the machine view's detector panel) and the alerts of the last hour
+as the detector explained them (:class:`~copilot.protocol.AnomalyAlert`: σ, since when,
+confidence, top contributors, the mode — what the alarm's one sentence cannot carry).
+``ANOMALY_FEEDBACK`` records an operator's verdict on an alert (useful / not useful / false
+alarm) in ``anomaly.db``'s ``feedback`` table — answered once it is committed — and hands it to
+the engine, which only ever moves that tag's detector toward fewer false alerts;
+:func:`read_feedback` gives those rows to ``copilot alarms report``.
 """
 
 from __future__ import annotations
@@ -20,16 +24,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from copilot.anomaly import AlertChange, AnomalyConfig, AnomalyEngine
+from copilot.anomaly.feedback import FeedbackRow
 from copilot.hub.alarms import AlarmService
 from copilot.hub.events import Event, MachineBorn, SamplesIngested
 from copilot.hub.gate import GateService
 from copilot.hub.service import Sender, Service
 from copilot.protocol import (
+    AnomalyAlert,
     AnomalyFeedback,
     AnomalyStatusReply,
     AnomalyStatusRequest,
@@ -49,7 +58,37 @@ MIGRATIONS = (
         " state BLOB NOT NULL);",
         "what the anomaly detectors learned",
     ),
+    Migration(2, lambda conn: _feedback_table(conn), "operators' verdicts on anomaly alerts"),
 )
+RECENT_S = 3600.0  # a cleared alert raised this long ago is still told of (``alerts``)
+
+
+def read_feedback(conn: Connection, since: int, until: int, prefix: str = "") -> list[FeedbackRow]:
+    """The verdicts given in ``[since, until)`` on machines whose id starts with ``prefix``."""
+    rows = conn.execute(
+        "SELECT at, machine, tag, detector, alarm, verdict, who, note FROM feedback "
+        "WHERE at >= ? AND at < ? AND substr(machine, 1, ?) = ? ORDER BY at",
+        (since, until, len(prefix), prefix),
+    ).fetchall()
+    return [FeedbackRow(*r) for r in rows]
+
+
+@dataclass
+class _Pending:
+    """A feedback answer waiting for the commit of its row."""
+
+    future: Future[None]
+    identity: bytes
+    reply: GateReply
+
+
+def _feedback_table(conn: Connection) -> None:
+    conn.execute(
+        "CREATE TABLE feedback (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, machine TEXT NOT NULL,"
+        " tag TEXT NOT NULL, detector TEXT NOT NULL, alarm TEXT NOT NULL, verdict TEXT NOT NULL,"
+        " who TEXT NOT NULL, note TEXT NOT NULL, raised_at INTEGER NOT NULL)"
+    )
+    conn.execute("CREATE INDEX feedback_at ON feedback (at)")
 
 
 def anomaly_path(data_path: Path) -> Path:
@@ -83,6 +122,8 @@ class AnomalyService(Service):
         self.skipped = 0  # samples between two looks (decimated, see _ingest)
         self._due: dict[str, float] = {}  # machine → the sample time of its next look
         self.cpu_ns = 0  # CPU time of the hub's loop thread spent here (detectors, alerts)
+        self.recent: dict[str, AnomalyAlert] = {}  # alarm id → the alert as explained
+        self._pending: list[_Pending] = []
         self._next_save = 0.0
 
     def open(self) -> None:
@@ -165,18 +206,22 @@ class AnomalyService(Service):
         """What time alone reveals (dropouts, stuck signals); save the baselines now and then."""
         started = time.thread_time_ns()
         self._raise(self.engine.tick(time.time_ns()))
+        self._answer_committed()
         if now >= self._next_save:
             self._next_save = now + SAVE_EVERY_S
             self._save()
+            self._forget(time.time_ns())
         self.cpu_ns += time.thread_time_ns() - started
         return None
 
     def _raise(self, changes: Sequence[AlertChange]) -> None:
+        modes: dict[str, str] = {}  # a machine's mode, worked out once per batch of changes
         for c in changes:
             if c.active:
                 self.alerts += 1
             else:
                 self.cleared += 1
+            self._remember(c, modes)
             self.alarms.external(
                 c.machine,
                 c.name,
@@ -188,6 +233,55 @@ class AnomalyService(Service):
                 tag=c.tag or "-",
             )
 
+    def _remember(self, c: AlertChange, modes: dict[str, str]) -> None:
+        """Keep the alert as the detector explained it (active, or cleared within RECENT_S).
+
+        A flood of changes (every tag of a machine at once) costs one status of that machine,
+        and forgetting old cleared alerts is the tick's work (:meth:`_forget`), not each raise's.
+        """
+        tag = c.tag or "-"
+        alarm = f"{c.machine}/{tag}/anomaly:{c.name}"
+        known = self.recent.get(alarm)
+        if not c.active:
+            if known is not None:
+                self.recent[alarm] = msgspec.structs.replace(known, active=False)
+            return
+        if c.machine not in modes:
+            status = self.engine.status(c.machine)
+            modes[c.machine] = status[0].mode if status else ""
+        self.recent[alarm] = AnomalyAlert(
+            alarm=alarm,
+            machine=c.machine,
+            detector=c.name.partition(":")[0],
+            tag=tag,
+            at=c.at_ns,
+            since=c.since_ns,
+            message=c.message,
+            mode=modes[c.machine],
+            sigma=c.sigma,
+            confidence=c.confidence,
+            signals=list(c.signals),
+        )
+
+    def _forget(self, now_ns: int) -> None:
+        """Drop the cleared alerts raised more than RECENT_S ago."""
+        old = now_ns - int(RECENT_S * 1e9)
+        for key, a in list(self.recent.items()):
+            if not a.active and a.at < old:
+                del self.recent[key]
+
+    def _alerts(self, machine: str | None, allowed: set[str]) -> list[AnomalyAlert]:
+        old = time.time_ns() - int(RECENT_S * 1e9)
+        picked = [
+            a
+            for a in self.recent.values()
+            if (machine is None or a.machine == machine)
+            and a.machine in allowed
+            and (a.active or a.at >= old)
+        ]
+        picked.sort(key=lambda a: -a.at)
+        return picked[: self.settings.max_reply_items]
+
     def handle(self, sender: Sender, body: Body) -> Sequence[Event]:
         """``ANOMALY_STATUS_REQ``: what was learned. ``ANOMALY_FEEDBACK``: a person's verdict."""
         if isinstance(body, AnomalyStatusRequest):
@@ -195,8 +289,14 @@ class AnomalyService(Service):
             learned = self.engine.status(machine)[: self.settings.max_reply_items]
             areas = self.gate.areas_of(sender.key) if self.gate is not None else frozenset()
             machines = [s for s in learned if not areas or self._area(s.machine) in areas]
+            allowed = {m for m in self.plant.machines if not areas or self._area(m) in areas}
             self.publisher.reply(
-                sender.identity, AnomalyStatusReply(request_id=body.request_id, machines=machines)
+                sender.identity,
+                AnomalyStatusReply(
+                    request_id=body.request_id,
+                    machines=machines,
+                    alerts=self._alerts(machine, allowed),
+                ),
             )
         elif isinstance(body, AnomalyFeedback):
             self._feedback(sender, body)
@@ -226,6 +326,21 @@ class AnomalyService(Service):
         name = condition.removeprefix("anomaly:")
         self.engine.feedback(machine, name, body.verdict)
         self.feedback[body.verdict] = self.feedback.get(body.verdict, 0) + 1
+        known = self.recent.get(body.alarm[:256])
+        if known is not None:
+            self.recent[known.alarm] = msgspec.structs.replace(known, verdict=body.verdict)
+        who = session.name if session is not None else ""
+        row = (
+            time.time_ns(),
+            machine,
+            tag,
+            name.partition(":")[0],
+            body.alarm[:256],
+            body.verdict,
+            who,
+            body.note[:1024],
+            known.at if known is not None else 0,
+        )
         if self.gate is not None and session is not None:
             self.gate.record(
                 "anomaly_feedback",
@@ -236,9 +351,36 @@ class AnomalyService(Service):
                 tag=tag,
                 note=body.note[:1024],
             )
-        answer(
-            True, "ok", f"Thank you: {name} on {machine} marked {body.verdict.replace('_', ' ')}."
+        text = f"Thank you: {name} on {machine} marked {body.verdict.replace('_', ' ')}."
+        if self.writer is None:
+            answer(True, "ok", text)
+            return
+        future = self.writer.submit(
+            "INSERT INTO feedback (at, machine, tag, detector, alarm, verdict, who, note, "
+            "raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
         )
+        reply = GateReply(request_id=body.request_id, ok=True, code="ok", message=text)
+        self._pending.append(_Pending(future, sender.identity, reply))
+
+    def _answer_committed(self) -> None:
+        """Feedback answers whose rows are committed (or failed: then say it was not kept)."""
+        waiting: list[_Pending] = []
+        for p in self._pending:
+            if not p.future.done():
+                waiting.append(p)
+                continue
+            reply = p.reply
+            if p.future.exception() is not None:
+                log.error("hub: the anomaly feedback could not be stored: %s", p.future.exception())
+                reply = GateReply(
+                    request_id=reply.request_id,
+                    ok=False,
+                    code="storage",
+                    message="The feedback could not be stored; try again.",
+                )
+            self.publisher.reply(p.identity, reply)
+        self._pending = waiting
 
     def status(self) -> dict[str, int]:
         """Alerts raised and cleared since the hub started."""

@@ -984,11 +984,40 @@ class AnomalyStatusRequest(
     request_id: int = 0
 
 
+class AnomalyAlert(msgspec.Struct, omit_defaults=True):
+    """One anomaly alert as the detector explained it (the alarm ``alarm`` carries its sentence).
+
+    ``detector`` is ``level``, ``drift``… or ``multivariate`` (``tag`` ``-``); ``mode`` the
+    machine's mode when it was raised; ``since`` the estimated onset and ``at`` the raise (ns);
+    ``sigma`` how far from normal, ``confidence`` 0..1, ``signals`` the top contributors;
+    ``active`` false once it cleared. ``verdict`` is the last feedback given on it, if any.
+    """
+
+    alarm: str
+    machine: str
+    detector: str
+    tag: str
+    at: int
+    since: int
+    message: str
+    mode: str = ""
+    sigma: float = 0.0
+    confidence: float = 0.0
+    signals: list[str] = msgspec.field(default_factory=list)
+    active: bool = True
+    verdict: str = ""
+
+
 class AnomalyStatusReply(msgspec.Struct, tag="ANOMALY_STATUS", tag_field="t", omit_defaults=True):
-    """Hub → the asker: one entry per machine (at most ``max_reply_items``)."""
+    """Hub → the asker: one entry per machine (at most ``max_reply_items``).
+
+    ``alerts``: the asked machines' active alerts and cleared ones raised in the last hour, newest
+    first (at most ``max_reply_items``).
+    """
 
     request_id: int
     machines: list[MachineLearned] = msgspec.field(default_factory=list)
+    alerts: list[AnomalyAlert] = msgspec.field(default_factory=list)
 
 
 class AnomalyFeedback(msgspec.Struct, tag="ANOMALY_FEEDBACK", tag_field="t", omit_defaults=True):

@@ -14,6 +14,7 @@ from typing import Literal
 from copilot.protocol import (
     AlarmActReply,
     AlarmHistory,
+    AnomalyAlert,
     AuditRecord,
     CommandStatus,
     ErrorReply,
@@ -198,6 +199,7 @@ class AnomalyStatusArrived:
 
     request_id: int
     machines: tuple[MachineLearned, ...]
+    alerts: tuple[AnomalyAlert, ...] = ()  # the alerts of the last hour, as explained
 
 
 Event = (

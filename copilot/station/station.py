@@ -523,7 +523,9 @@ class _Handler:
             case AlarmHistory():
                 station._emit(AlarmHistoryArrived(body))
             case AnomalyStatusReply():
-                station._emit(AnomalyStatusArrived(body.request_id, tuple(body.machines)))
+                station._emit(
+                    AnomalyStatusArrived(body.request_id, tuple(body.machines), tuple(body.alerts))
+                )
             case _:
                 if not station.gate.on_reply(body):
                     station.stats.counters.count("unexpected_type")

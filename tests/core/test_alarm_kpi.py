@@ -202,6 +202,7 @@ REPORT_KEYS = {
     "fleeting", "stale", "priority_distribution", "standing", "shelved", "mean_time_to_ack_s",
     "suppressed", "definitions",
 }  # fmt: skip
+CLI_KEYS = REPORT_KEYS | {"anomaly_feedback"}  # the CLI adds the operators' anomaly verdicts
 
 
 def test_empty_period_has_every_key_and_zero_figures() -> None:
@@ -525,7 +526,7 @@ PERIOD = ("--since", "2026-12-01T08:00Z", "--until", "2026-12-01T10:00Z")
 def test_cli_report_json_end_to_end(data_dir: Path) -> None:
     write_journal(data_dir, plant_history())
     out = report_json(*PERIOD)
-    assert set(out) == REPORT_KEYS
+    assert set(out) == CLI_KEYS and out["anomaly_feedback"] == []
     assert (out["since_ns"], out["until_ns"]) == (at(0), at(2 * HOUR))
     assert out["total_alarms"] == 14  # 11 press + 3 oven; suppressed and older ones are not load
     assert out["average_rate_per_10min"] == pytest.approx(14 / 12)
@@ -547,6 +548,43 @@ def test_cli_report_json_end_to_end(data_dir: Path) -> None:
     assert out["priority_distribution"] == {
         "critical": 0.0, "high": 100 / 14, "medium": 0.0, "low": 1300 / 14, "diagnostic": 0.0,
     }  # fmt: skip
+
+
+def test_cli_report_counts_the_anomaly_verdicts_of_the_period(data_dir: Path) -> None:
+    from copilot.hub.anomaly import MIGRATIONS, anomaly_path
+    from copilot.storage import open_database
+
+    write_journal(data_dir, plant_history())
+    conn = open_database(anomaly_path(data_dir), MIGRATIONS)
+    rows = [
+        (at(60), "press-01", "t0", "drift", "useful"),
+        (at(120), "press-01", "t0", "drift", "false_alarm"),
+        (at(180), "press-01", "t0", "drift", "false_alarm"),
+        (at(240), "oven-01", "zone2_temp_c", "level", "not_useful"),
+        (at(3 * HOUR), "press-01", "t0", "drift", "useful"),  # after --until
+    ]
+    with conn:
+        conn.executemany(
+            "INSERT INTO feedback (at, machine, tag, detector, alarm, verdict, who, note, "
+            "raised_at) VALUES (?, ?, ?, ?, ?, ?, 'Ann', '', 0)",
+            [(t, m, tag, d, f"{m}/{tag}/anomaly:{d}:{tag}", v) for t, m, tag, d, v in rows],
+        )
+    conn.close()
+    out = report_json(*PERIOD)
+    assert out["anomaly_feedback"] == [
+        {"machine": "press-01", "tag": "t0", "detector": "drift", "useful": 1, "not_useful": 0,
+         "false_alarm": 2},
+        {"machine": "oven-01", "tag": "zone2_temp_c", "detector": "level", "useful": 0,
+         "not_useful": 1, "false_alarm": 0},
+    ]  # fmt: skip
+    assert [
+        f["machine"] for f in report_json(*PERIOD, "--machine", "oven-")["anomaly_feedback"]
+    ] == ["oven-01"]
+    table = copilot("alarms", "report", *PERIOD, env={"TZ": "UTC"}).stdout.splitlines()
+    head = table.index(
+        "ANOMALY FEEDBACK (operators' verdicts on anomaly alerts, per tag and detector)"
+    )
+    assert table[head + 2].split() == ["press-01/t0", "drift", "1", "0", "2"]
 
 
 def test_cli_report_machine_prefix(data_dir: Path) -> None:
@@ -615,7 +653,7 @@ def test_cli_report_without_a_journal_says_so_and_creates_nothing(data_dir: Path
         f"This hub has journaled no alarms yet (there is no {data_dir / 'alarms.db'})."
     )
     out = json.loads(done.stdout)
-    assert set(out) == REPORT_KEYS and out["total_alarms"] == 0
+    assert set(out) == CLI_KEYS and out["total_alarms"] == 0 and out["anomaly_feedback"] == []
     assert out["until_ns"] - out["since_ns"] == 24 * HOUR * S
     done = copilot("alarms", "report")
     assert done.returncode == 0 and done.stdout.startswith("This hub has journaled no alarms yet")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 from copilot.hub.anomaly import anomaly_path
-from copilot.protocol import AnomalyStatusReply, AnomalyStatusRequest
-from copilot.station import Station
-from tests.helpers import DrivenAgent, Plant, hub_limits, run_cli, wait_until
+from copilot.protocol import AnomalyAlert, AnomalyStatusReply, AnomalyStatusRequest
+from copilot.station import GateAnswered, Station
+from tests.helpers import DrivenAgent, Plant, hub_limits, login, run_cli, wait_until
 
 FAST = hub_limits(anomaly_warmup_s=20, anomaly_every_s=0.2, alarm_settle_s=0)
 
@@ -70,3 +71,59 @@ def test_a_step_in_a_learned_signal_raises_an_explained_anomaly_alarm(
         assert reply.machines[0].learned_modes, "baselines restored, not learned anew"
     finally:
         agent.close()
+
+
+def test_an_alert_is_told_with_its_facts_and_a_verdict_is_stored_for_the_report(
+    plant: Plant, stations: object, tmp_path: Path
+) -> None:
+    """A sensor dropout (no learning needed): its facts in ANOMALY_STATUS; a verdict is kept."""
+    from copilot.gate.people import KdfParams, PeopleStore, ensure_demo, people_path
+    from copilot.hub.anomaly import MIGRATIONS
+    from copilot.storage import open_database
+
+    with PeopleStore(people_path(plant.data_dir), kdf=KdfParams(n=1024)) as people:
+        ensure_demo(people)
+    faults = tmp_path / "faults.toml"
+    faults.write_text(
+        '[[fault]]\nmachine = "cnc-01"\nfault = "dropout"\ntag = "spindle_temp_c"\nonset_s = 3\n'
+    )
+    plant.hub(env=hub_limits(scrypt_n=1024, alarm_settle_s=0))
+    plant.sim("--machines", "6", "--rate", "5", "--seed", "4", "--faults", str(faults))
+    st = stations()  # type: ignore[operator]
+    alarm = "cnc-01/spindle_temp_c/anomaly:dropout:spindle_temp_c"
+    heard: list[object] = []
+    st.add_listener(heard.append)
+
+    def told() -> list[AnomalyAlert]:
+        reply = plant.ask(AnomalyStatusRequest(machine="cnc-01"), AnomalyStatusReply)
+        return [a for a in reply.alerts if a.alarm == alarm]
+
+    wait_until(told, 30, "the dropout alert in ANOMALY_STATUS")
+    (alert,) = told()
+    assert (alert.machine, alert.detector, alert.tag, alert.active) == (
+        "cnc-01", "dropout", "spindle_temp_c", True,
+    )  # fmt: skip
+    assert alert.confidence == 0.99 and alert.since <= alert.at and alert.mode
+    assert alert.message.startswith("CNC 1 spindle bearing temperature has given no good reading")
+    login(st, "demo-operator", "1111")
+    request = st.anomaly_feedback(alarm, "false_alarm", "the sensor was unplugged for a test")
+    wait_until(
+        lambda: any(isinstance(e, GateAnswered) and e.request_id == request for e in heard),
+        10,
+        "the hub's answer",
+    )
+    (answer,) = [e for e in heard if isinstance(e, GateAnswered) and e.request_id == request]
+    assert answer.ok and answer.message == (
+        "Thank you: dropout:spindle_temp_c on cnc-01 marked false alarm."
+    )
+    # Answered once committed: the row is there now, and the next status tells the verdict.
+    conn = open_database(anomaly_path(plant.data_dir), MIGRATIONS)
+    try:
+        rows = conn.execute("SELECT machine, tag, detector, verdict, who, note FROM feedback")
+        assert rows.fetchall() == [
+            ("cnc-01", "spindle_temp_c", "dropout", "false_alarm", "Demo Operator",
+             "the sensor was unplugged for a test"),
+        ]  # fmt: skip
+    finally:
+        conn.close()
+    assert told()[0].verdict == "false_alarm"

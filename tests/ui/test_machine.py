@@ -289,6 +289,8 @@ class _Ctx(QObject):
         super().__init__()
         self.theme = LIGHT
         self.store = types.SimpleNamespace(machines=list, readings=lambda *a: [])
+        # The view asks the hub what the machine's anomaly detectors know (no hub here).
+        self.station = types.SimpleNamespace(query_anomaly_status=lambda machine: 0)
 
 
 def test_stale_state_drawn_as_last_known(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -391,6 +391,22 @@ class QtGate(QObject):
                 old[arg.name] = r.value
         return old
 
+    def suggest(self, machine: str, name: str, args: dict[str, Scalar], note: str = "") -> bool:
+        """A co-pilot suggestion tapped: the command's sheets, pre-filled, origin suggestion.
+
+        Nothing is sent until the person confirms; ``False`` if the machine or the command is
+        not known here (nothing opens). A tap while nobody is logged in asks for a login first.
+        """
+        snap = self._snapshot(machine)
+        spec = next((c for c in snap.commands if c.name == name), None) if snap else None
+        if snap is None or spec is None:
+            return False
+        if self.session is None:
+            self.show_lock("Log in to act on the co-pilot's suggestion.")
+            return True
+        self.press(snap, spec, origin="suggestion", preset=args, note=note)
+        return True
+
     def _pressed(self, panel: QtCommandPanel, name: str) -> None:
         machine = self.panels.get(panel, lambda: None)()
         snap = self._snapshot(machine) if machine else None
@@ -399,22 +415,46 @@ class QtGate(QObject):
             return
         self.press(snap, spec)
 
-    def press(self, snap: MachineSnapshot, spec: CommandSpec, origin: str = "touch") -> None:
-        """Run ``spec`` on the machine through its arguments and its tier's sheet."""
+    def press(
+        self,
+        snap: MachineSnapshot,
+        spec: CommandSpec,
+        origin: str = "touch",
+        preset: dict[str, Scalar] | None = None,
+        note: str = "",
+    ) -> None:
+        """Run ``spec`` on the machine through its arguments and its tier's sheet.
+
+        ``preset`` pre-fills the arguments (a co-pilot suggestion, ``origin="suggestion"``):
+        the person still sees and may change them, and a suggestion always asks for a
+        confirmation, even for a one-tap command.
+        """
         grant = self.ctx.station.grant(snap.info.id, spec.name)
         tier = grant.tier if grant is not None else 2
+        if origin == "suggestion":
+            tier = max(tier, 2)  # the person confirms what the co-pilot proposed
         old = self._old_values(snap, spec.args)
         machine_name = snap.info.name or snap.info.id
         label = label_of(spec)
         if spec.args:
+            # A suggestion's sheet says so in its title: a note line would squeeze the pad.
+            suggested = " · suggested" if origin == "suggestion" else ""
             sheet = QtArgSheet(
-                self.host, self.ctx.theme, f"{label} · {machine_name}", spec.args, old
+                self.host,
+                self.ctx.theme,
+                f"{label} · {machine_name}{suggested}",
+                spec.args,
+                old,
+                preset=preset,
+                note=note,
             )
             self._track(sheet, label, machine_name)
-            sheet.accepted.connect(lambda args: self._tiered(snap, spec, tier, args, old, origin))
+            sheet.accepted.connect(
+                lambda args: self._tiered(snap, spec, tier, args, old, origin, note)
+            )
             sheet.open()
         else:
-            self._tiered(snap, spec, tier, {}, old, origin)
+            self._tiered(snap, spec, tier, {}, old, origin, note)
 
     def _tiered(
         self,
@@ -424,6 +464,7 @@ class QtGate(QObject):
         args: dict[str, Scalar],
         old: dict[str, Value],
         origin: str,
+        note: str = "",
     ) -> None:
         machine_name = snap.info.name or snap.info.id
         label = label_of(spec)
@@ -446,7 +487,9 @@ class QtGate(QObject):
             send(False)
             return
         if tier == 2:
-            confirm = QtConfirmSheet(self.host, self.ctx.theme, machine_name, label, changes)
+            confirm = QtConfirmSheet(
+                self.host, self.ctx.theme, machine_name, label, changes, note=note
+            )
             self._track(confirm, label, machine_name)
             confirm.confirmed.connect(lambda: send(True))
             confirm.open()

@@ -149,11 +149,17 @@ class QtArgSheet(QtSheet):
         title: str,
         args: Sequence[ArgSpec],
         old: dict[str, Value],
+        preset: dict[str, Scalar] | None = None,
+        note: str = "",
     ) -> None:
         super().__init__(host, theme, title, width=620)
         self.specs = list(args)
         self.old = dict(old)
+        self.preset = dict(preset or {})  # a co-pilot suggestion's values, pre-filled
         self.values: dict[str, Scalar] = {}
+        if note:
+            self.note = label(note, "gateNotice", self.card)
+            self.body.addWidget(self.note)
         self.pad: QtNumberPad | None = None
         self.change: dict[str, QLabel] = {}
         self.choice_buttons: dict[str, dict[str, QPushButton]] = {}
@@ -168,6 +174,8 @@ class QtArgSheet(QtSheet):
         self.problem = label("", "gateRefusal", self.card)
         self.problem.hide()
         self.body.addWidget(self.problem)
+        if self.pad is not None and self.number_arg.name in self.preset:
+            self._edited("")  # old → the suggested value, shown before any key is pressed
         self.next_button = big_button("Next ▶", self.card, primary=True)
         self.next_button.clicked.connect(self.submit)
         self.add_buttons(self.next_button)
@@ -196,6 +204,12 @@ class QtArgSheet(QtSheet):
             change_text(arg, current, None), "gateChange", self.card, wrap=False
         )
         self.body.addWidget(self.change[arg.name])
+        pick = self.preset.get(arg.name)
+        if pick is not None:
+            text = ("on" if pick else "off") if isinstance(pick, bool) else str(pick)
+            if text in buttons:
+                buttons[text].setChecked(True)
+                self._choose(arg, text)
 
     def _choose(self, arg: ArgSpec, choice: str) -> None:
         value: Scalar = choice if arg.type != "bool" else choice == "on"
@@ -210,8 +224,9 @@ class QtArgSheet(QtSheet):
         self.change[arg.name] = label(change_text(arg, old, None), "gateChange", self.card)
         self.body.addWidget(self.change[arg.name])
         self.pad = QtNumberPad(self.card)
-        if isinstance(old, int | float) and not isinstance(old, bool):
-            self.pad.set_text(f"{old:.{decimals_of(arg)}f}")
+        start = self.preset.get(arg.name, old)
+        if isinstance(start, int | float) and not isinstance(start, bool):
+            self.pad.set_text(f"{start:.{decimals_of(arg)}f}")
         self.pad.edited.connect(self._edited)
         self.pad.entered.connect(lambda _text: self.submit())
         self.body.addWidget(self.pad)
@@ -257,9 +272,18 @@ class QtConfirmSheet(QtSheet):
     confirmed = Signal()
 
     def __init__(
-        self, host: QWidget, theme: Theme, machine: str, command: str, changes: Sequence[str]
+        self,
+        host: QWidget,
+        theme: Theme,
+        machine: str,
+        command: str,
+        changes: Sequence[str],
+        note: str = "",
     ) -> None:
         super().__init__(host, theme, f"Confirm: {command}", width=600)
+        if note:  # why the co-pilot suggests it
+            self.note = label(note, "gateNotice", self.card)
+            self.body.addWidget(self.note)
         self.body.addWidget(label(f"Machine: {machine}", "gateLead", self.card))
         self.changes = [label(c, "gateChange", self.card) for c in changes]
         for c in self.changes:
