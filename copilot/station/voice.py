@@ -1,0 +1,482 @@
+"""Voice on a station: push-to-talk capture → a listener on a Worker → the dialogue → the gate.
+
+:class:`VoiceFlow` puts together an audio source (a microphone, or a WAV file behind the same
+interface), a :class:`~copilot.voice.types.Listener`, the pure
+:class:`~copilot.voice.dialogue.Dialogue`, the station's
+:class:`~copilot.speech.tts.Speaker` and the :class:`~copilot.station.station.Station`:
+
+- :meth:`VoiceFlow.press` starts capture, :meth:`VoiceFlow.release` ends it and hands the whole
+  utterance to the flow's own worker thread, where the listener decodes it — never on the GUI
+  thread and never on the station's I/O thread. The listener itself is built on that worker
+  too (an engine takes seconds to load); a listener that cannot be built leaves one sentence in
+  :attr:`VoiceFlow.unavailable` and voice stays off.
+- The dialogue's effects are carried out here: a read-back or an answer is spoken (key
+  ``voice``); a confirmed proposal goes out as ``Station.request_command(origin="voice",
+  confirmed=True, voice=VoiceFacts(...))`` so the hub's audit keeps transcript, engine,
+  confidence and grammar version; a tier 3–4 command goes to ``hand_to_touch`` (the touch
+  signing flow) and nothing is sent; the result is spoken once the station hears the command's
+  final ``CMD_STATUS`` (``COMPLETED`` with the observed values).
+- The microphone is ignored while the station speaks: audio blocks that arrive while the
+  speaker is saying anything are dropped (counted in ``stats.muted_blocks``); a press cuts the
+  flow's own read-back short first, so the operator can answer at once.
+
+Public methods may be called from any thread (the GUI calls press/release/confirm/cancel/tick;
+the audio source calls :meth:`feed` on its own thread; the station's listeners run on its
+dispatch thread); one lock guards the dialogue, and effects run outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from copilot.arguments import current_tag
+from copilot.protocol import AlarmStatus, CommandStatus, Grant, VoiceFacts
+from copilot.station.events import CommandUpdated, Event
+from copilot.station.station import Station
+from copilot.station.store import MachineSnapshot
+from copilot.station.worker import Worker
+from copilot.voice.answers import attention_answer, status_answer
+from copilot.voice.dialogue import (
+    Dialogue,
+    DialogueView,
+    Dispatch,
+    Effect,
+    HandToTouch,
+    Proposal,
+    Readback,
+    Recognize,
+    Say,
+)
+from copilot.voice.readback import (
+    ack_readback,
+    command_readback,
+    phrase,
+    result_sentence,
+    spoken_name,
+)
+from copilot.voice.types import Context, Heard, Intent, Listener, Locale, VoiceMachine
+
+log = logging.getLogger(__name__)
+
+RATE = 16_000
+"""Samples per second of what the listener hears (16 kHz mono int16)."""
+MAX_UTTERANCE_S = 15.0
+"""A button held longer keeps only this much (the start of the utterance)."""
+SPEECH_KEY = "voice"
+"""The speaker key of everything voice says (a press cuts it short)."""
+
+PCM = npt.NDArray[np.int16]
+
+
+class AudioSource(Protocol):
+    """Where push-to-talk audio comes from: a microphone, or a WAV file for tests and demos.
+
+    ``start(sink)`` begins capture and calls ``sink(block)`` with 16 kHz mono int16 blocks, on
+    the source's own thread; ``stop()`` ends it (after it returns, ``sink`` is not called
+    again for this capture).
+    """
+
+    def start(self, sink: Callable[[PCM], None]) -> None:
+        """Begin delivering blocks to ``sink``."""
+        ...
+
+    def stop(self) -> None:
+        """End the capture."""
+        ...
+
+
+class Talker(Protocol):
+    """The part of :class:`~copilot.speech.tts.Speaker` voice uses."""
+
+    def say(self, text: str, priority: str = "medium", key: str = "") -> bool:
+        """Queue ``text``."""
+        ...
+
+    def cancel(self, key: str) -> int:
+        """Drop and cut short what ``key`` asked to say."""
+        ...
+
+    @property
+    def speaking(self) -> str | None:
+        """The text being said now."""
+        ...
+
+
+def level_dbfs(block: PCM) -> float:
+    """RMS level of a block in dB full scale (−120 for silence)."""
+    if block.size == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(block.astype(np.float64)))))
+    return max(-120.0, 20.0 * math.log10(rms / 32768.0)) if rms > 0 else -120.0
+
+
+@dataclass
+class VoiceStats:
+    """What the flow did (read from any thread)."""
+
+    utterances: int = 0
+    muted_blocks: int = 0  # dropped: the station was speaking
+    clipped_blocks: int = 0  # dropped: past MAX_UTTERANCE_S
+    dispatched: int = 0
+    handed_to_touch: int = 0
+    decode_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Build:
+    pass
+
+
+@dataclass(frozen=True)
+class _Hear:
+    seq: int
+    pcm: PCM
+    context: Context
+
+
+class StationWords:
+    """The dialogue's :class:`~copilot.voice.dialogue.Words`, read from a station's store."""
+
+    def __init__(self, station: Station, locale: Locale = "en") -> None:
+        self.station = station
+        self.locale: Locale = locale
+
+    def snapshot(self, machine: str | None) -> MachineSnapshot | None:
+        """The machine's BIRTH as the station holds it."""
+        return next((m for m in self.station.store.machines() if m.info.id == machine), None)
+
+    def spoken(self, snap: MachineSnapshot) -> str:
+        """The read-back form of a machine's name ("press one")."""
+        return spoken_name(snap.info.name or snap.info.id, self.locale)
+
+    def alarms_of(self, machine: str | None) -> list[AlarmStatus]:
+        """Alarms the station holds (of one machine, or all)."""
+        every = self.station.alarms.all().values()
+        return [a for a in every if machine is None or a.machine == machine]
+
+    def readback(self, intent: Intent) -> Readback | None:
+        """See :meth:`copilot.voice.dialogue.Words.readback`."""
+        snap = self.snapshot(intent.machine)
+        if snap is None:
+            return None
+        if intent.kind == "ack_alarm":
+            unacked = [a for a in self.alarms_of(snap.info.id) if a.state in ("unack", "rtn_unack")]
+            if not unacked:
+                return None
+            return ack_readback(self.spoken(snap), snap.info.name, len(unacked), self.locale)
+        spec = next((c for c in snap.commands if c.name == intent.command), None)
+        if spec is None:
+            return None
+        old = {}
+        for arg in spec.args:
+            tag = current_tag(arg, snap.tags)
+            reading = self.station.store.reading(snap.info.id, tag.name) if tag else None
+            if reading is not None and reading.good:
+                old[arg.name] = reading.value
+        return command_readback(
+            self.spoken(snap),
+            snap.info.name or snap.info.id,
+            spec,
+            intent.args,
+            snap.tags,
+            old,
+            self.locale,
+        )
+
+    def answer(self, intent: Intent) -> str:
+        """See :meth:`copilot.voice.dialogue.Words.answer`."""
+        if intent.kind == "attention":
+            names = {m.info.id: m.info.name for m in self.station.store.machines()}
+            from copilot.alarms.wording import sentence
+
+            return attention_answer(
+                self.alarms_of(None),
+                lambda a: sentence(a, machine_name=names.get(a.machine, "")),
+                locale=self.locale,
+            )
+        snap = self.snapshot(intent.machine)
+        if snap is None:
+            return "I do not know that machine." if self.locale == "en" else "그 기계를 모릅니다."
+        return status_answer(
+            self.spoken(snap),
+            self.station.store.readings(snap.info.id),
+            self.alarms_of(snap.info.id),
+            online=snap.online,
+            since=snap.since,
+            locale=self.locale,
+        )
+
+    def result(self, proposal: Proposal, status: CommandStatus) -> str:
+        """See :meth:`copilot.voice.dialogue.Words.result`."""
+        snap = self.snapshot(proposal.machine)
+        spoken = self.spoken(snap) if snap is not None else proposal.machine
+        spec = (
+            next((c for c in snap.commands if c.name == proposal.command), None) if snap else None
+        )
+        return result_sentence(spoken, spec, status, snap.tags if snap else [], self.locale)
+
+    def phrase(self, key: str) -> str:
+        """See :meth:`copilot.voice.dialogue.Words.phrase`."""
+        return phrase(key, self.locale)
+
+
+class VoiceFlow:
+    """Push-to-talk voice for one station; see the module docstring."""
+
+    def __init__(
+        self,
+        station: Station,
+        make_listener: Callable[[], Listener],
+        source: AudioSource | None = None,
+        speaker: Talker | None = None,
+        *,
+        locale: Locale = "en",
+        clock: Callable[[], float] = time.monotonic,
+        confirm_s: float | None = None,
+        hand_to_touch: Callable[[Proposal], None] | None = None,
+    ) -> None:
+        self.station = station
+        self.source = source
+        self.speaker = speaker
+        self.locale: Locale = locale
+        self.clock = clock
+        self.hand_to_touch = hand_to_touch
+        self.words = StationWords(station, locale)
+        self.dialogue = Dialogue(self.words, self._grant)
+        if confirm_s is not None:
+            self.dialogue.confirm_s = confirm_s
+        self.stats = VoiceStats()
+        self.on_screen: str | None = None  # the machine the operator looks at (set by the UI)
+        self.unavailable: str | None = None  # why voice is off, one sentence
+        self.level = -120.0  # dBFS of the last block heard
+        self._make_listener = make_listener
+        self._listener: Listener | None = None
+        self._ready = threading.Event()
+        self._lock = threading.RLock()
+        self._blocks: list[PCM] = []
+        self._samples = 0
+        self._capturing = False
+        self._worker: Worker[_Build | _Hear] = station.worker("voice", self._work, maxsize=8)
+        station.add_listener(self._on_event)
+
+    # -- life -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker; it builds the listener first (seconds, for a large engine)."""
+        self._worker.start()
+        self._worker.submit(_Build())
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop capture and the worker."""
+        with self._lock:
+            self._stop_capture()
+        self._worker.stop()
+        self._worker.join(timeout)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the listener is built (or failed: see :attr:`unavailable`)."""
+        return self._ready.wait(timeout)
+
+    # -- inputs (any thread) ----------------------------------------------------------------------
+
+    def press(self) -> None:
+        """Push-to-talk down: cut our own read-back short and listen."""
+        if self.speaker is not None:
+            self.speaker.cancel(SPEECH_KEY)
+        with self._lock:
+            effects = self.dialogue.press(self.clock())
+            if self.dialogue.phase == "listening" and not self._capturing:
+                self._blocks, self._samples = [], 0
+                self._capturing = True
+                if self.source is not None:
+                    self.source.start(self.feed)
+        self._perform(effects)
+
+    def release(self) -> None:
+        """Push-to-talk up: the utterance goes to the worker to be recognised."""
+        with self._lock:
+            self._stop_capture()
+            pcm = np.concatenate(self._blocks) if self._blocks else np.zeros(0, dtype=np.int16)
+            self._blocks, self._samples = [], 0
+            effects = self.dialogue.release(self.clock())
+        self._perform(effects, pcm)
+
+    def touch_confirm(self) -> None:
+        """The Confirm button on screen."""
+        with self._lock:
+            effects = self.dialogue.touch_confirm(self.clock())
+        self._perform(effects)
+
+    def cancel(self) -> None:
+        """The Cancel button (or Esc): always works."""
+        with self._lock:
+            self._stop_capture()
+            effects = self.dialogue.cancel(self.clock())
+        self._perform(effects)
+
+    def tick(self) -> None:
+        """Let time pass (the confirmation countdown); the UI calls it on its frame clock."""
+        with self._lock:
+            effects = self.dialogue.tick(self.clock())
+        self._perform(effects)
+
+    def feed(self, block: PCM) -> None:
+        """A block of 16 kHz mono int16 audio from the source (its thread)."""
+        speaker = self.speaker
+        if speaker is not None and speaker.speaking is not None:
+            self.stats.muted_blocks += 1  # never hear ourselves
+            self.level = -120.0
+            return
+        with self._lock:
+            if not self._capturing:
+                return
+            if self._samples + block.size > MAX_UTTERANCE_S * RATE:
+                self.stats.clipped_blocks += 1
+                return
+            self._blocks.append(np.asarray(block, dtype=np.int16).reshape(-1).copy())
+            self._samples += block.size
+        self.level = level_dbfs(block)
+
+    def view(self) -> DialogueView:
+        """What the screen shows now."""
+        with self._lock:
+            return self.dialogue.view(self.clock())
+
+    # -- effects ----------------------------------------------------------------------------------
+
+    def _perform(self, effects: list[Effect], pcm: PCM | None = None) -> None:
+        for effect in effects:
+            try:
+                self._perform_one(effect, pcm)
+            except Exception:  # one failed effect must not lose the others (counted, logged)
+                log.exception("voice: carrying out %r failed", effect)
+
+    def _perform_one(self, effect: Effect, pcm: PCM | None) -> None:
+        match effect:
+            case Recognize(seq=seq, confirm_only=confirm_only):
+                self.stats.utterances += 1
+                audio = pcm if pcm is not None else np.zeros(0, dtype=np.int16)
+                if not self._worker.submit(_Hear(seq, audio, self.context(confirm_only))):
+                    self._heard(seq, Heard(None, "", "", 0.0, "", reason="busy"))
+            case Say(text=text):
+                if self.speaker is not None:
+                    self.speaker.say(text, "high", SPEECH_KEY)
+            case Dispatch(proposal=p):
+                self._dispatch(p)
+            case HandToTouch(proposal=p):
+                self.stats.handed_to_touch += 1
+                if self.hand_to_touch is not None:
+                    self.hand_to_touch(p)
+
+    def _dispatch(self, p: Proposal) -> None:
+        self.stats.dispatched += 1
+        if p.kind == "ack_alarm":
+            ids = [
+                a.id for a in self.words.alarms_of(p.machine) if a.state in ("unack", "rtn_unack")
+            ]
+            self.station.act_on_alarms("ack", ids, note=f"by voice: {p.heard.transcript}"[:200])
+            return
+        facts = VoiceFacts(
+            transcript=p.heard.transcript,
+            engine=p.heard.engine,
+            confidence=float(p.heard.confidence),
+            grammar_version=p.heard.grammar_version,
+        )
+        self.station.request_command(
+            p.machine,
+            p.command,
+            dict(p.args),
+            origin="voice",
+            confirmed=True,
+            cmd_id=p.cmd_id,
+            voice=facts,
+        )
+
+    def _stop_capture(self) -> None:
+        if self._capturing:
+            self._capturing = False
+            if self.source is not None:
+                self.source.stop()
+        self.level = -120.0
+
+    # -- context ----------------------------------------------------------------------------------
+
+    def _grant(self, machine: str, name: str) -> Grant | None:
+        return self.station.grant(machine, name)
+
+    def context(self, confirm_only: bool = False) -> Context:
+        """What the listener may hear now: the plant's machines, the one on screen, the grants."""
+        machines = []
+        for snap in self.station.store.machines():
+            state = self.station.store.reading(snap.info.id, "state")
+            label = ""
+            if state is not None and state.good and state.spec.labels:
+                label = str(state.value)
+            display = snap.info.name or snap.info.id
+            forms = dict.fromkeys([spoken_name(display, self.locale), display.lower()])
+            machines.append(
+                VoiceMachine(
+                    name=snap.info.id,
+                    spoken=tuple(forms),
+                    commands=tuple(snap.commands),
+                    state=label,
+                )
+            )
+        session = self.station.session
+
+        def allowed(machine: str, command: str) -> bool:
+            grant = self.station.grant(machine, command)
+            return grant is not None and grant.allowed
+
+        return Context(
+            locale=self.locale,
+            machines=tuple(machines),
+            on_screen=self.on_screen,
+            confirm_only=confirm_only,
+            allowed=allowed if session is not None else None,
+        )
+
+    # -- the worker's thread -----------------------------------------------------------------------
+
+    def _work(self, job: _Build | _Hear) -> None:
+        match job:
+            case _Build():
+                try:
+                    self._listener = self._make_listener()
+                except Exception as exc:  # the engine's own sentence, shown where voice is
+                    self.unavailable = str(exc) or type(exc).__name__
+                    log.warning("voice: no listener: %s", self.unavailable)
+                finally:
+                    self._ready.set()
+            case _Hear(seq=seq, pcm=pcm, context=context):
+                listener = self._listener
+                if listener is None:
+                    why = self.unavailable or "not_ready"
+                    self._heard(seq, Heard(None, "", "", 0.0, "", reason=why))
+                    return
+                started = time.perf_counter()
+                heard = listener.hear(pcm, context)
+                self.stats.decode_ms.append((time.perf_counter() - started) * 1000)
+                self._heard(seq, heard)
+
+    def _heard(self, seq: int, heard: Heard) -> None:
+        with self._lock:
+            effects = self.dialogue.heard(seq, heard, self.clock())
+        self._perform(effects)
+
+    # -- the station's dispatch thread -------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, CommandUpdated):
+            with self._lock:
+                effects = self.dialogue.command_updated(event.status, self.clock())
+            self._perform(effects)
