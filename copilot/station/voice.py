@@ -270,10 +270,15 @@ class VoiceFlow:
 
     # -- life -----------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the worker; it builds the listener first (seconds, for a large engine)."""
+    def start(self, build_now: bool = True) -> None:
+        """Start the worker; it builds the listener first (seconds, for a large engine).
+
+        ``build_now=False`` builds it at the first utterance instead (a station nobody talks
+        to, such as an offscreen one, spends nothing on it).
+        """
         self._worker.start()
-        self._worker.submit(_Build())
+        if build_now:
+            self._worker.submit(_Build())
 
     def stop(self, timeout: float = 3.0) -> None:
         """Stop capture and the worker."""
@@ -281,6 +286,12 @@ class VoiceFlow:
             self._stop_capture()
         self._worker.stop()
         self._worker.join(timeout)
+
+    def use_listener(self, listener: Listener) -> None:
+        """Hear with ``listener`` from now on (one built elsewhere, a demo's, a test's)."""
+        self._listener = listener
+        self.unavailable = None
+        self._ready.set()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the listener is built (or failed: see :attr:`unavailable`)."""
@@ -298,7 +309,11 @@ class VoiceFlow:
                 self._blocks, self._samples = [], 0
                 self._capturing = True
                 if self.source is not None:
-                    self.source.start(self.feed)
+                    try:
+                        self.source.start(self.feed)
+                    except Exception as exc:  # no device: the utterance is empty, and we say why
+                        self.unavailable = f"the microphone cannot be opened ({exc})"[:300]
+                        log.warning("voice: %s", self.unavailable)
         self._perform(effects)
 
     def release(self) -> None:
@@ -422,7 +437,7 @@ class VoiceFlow:
             if state is not None and state.good and state.spec.labels:
                 label = str(state.value)
             display = snap.info.name or snap.info.id
-            forms = dict.fromkeys([spoken_name(display, self.locale), display.lower()])
+            forms = dict.fromkeys([spoken_name(display, self.locale)])  # words the engine knows
             machines.append(
                 VoiceMachine(
                     name=snap.info.id,
@@ -448,8 +463,12 @@ class VoiceFlow:
     # -- the worker's thread -----------------------------------------------------------------------
 
     def _work(self, job: _Build | _Hear) -> None:
+        if isinstance(job, _Hear) and not self._ready.is_set():
+            self._work(_Build())  # built at the first utterance (start(build_now=False))
         match job:
             case _Build():
+                if self._ready.is_set():
+                    return
                 try:
                     self._listener = self._make_listener()
                 except Exception as exc:  # the engine's own sentence, shown where voice is

@@ -203,8 +203,9 @@ def command_readback(
         holder = current_tag(arg, tags)
         labels = holder.labels if holder is not None and arg.type == "enum" else None
         spoken_values.append(value_words(new, arg.unit, None if isinstance(new, str) else labels))
+        change = change_text(arg, old.get(arg.name), new)
         what = (arg.description or arg.name.replace("_", " ")).lower()
-        shown_values.append(f"{what} {change_text(arg, old.get(arg.name), new)}")
+        shown_values.append(change if len(spec.args) == 1 else f"{what} {change}")
     to = phrase("to", locale)
     spoken = f"{_cap(machine_spoken)}: {said}"
     if spoken_values:

@@ -63,7 +63,7 @@ def test_a_setpoint_reads_back_its_number_and_unit_after_the_target() -> None:
     rb = command_readback("press one", "Press 1", SPEED, {"speed": 80}, TAGS, {"speed": 40.0})
     assert rb.spoken == "Press one: set speed to 80 R P M. Say confirm."
     assert (
-        rb.screen == "Press 1: Set speed · speed 40.0 → 80.0 rpm"
+        rb.screen == "Press 1: Set speed · 40.0 → 80.0 rpm"
     )  # old → new, as the touch sheet shows it
 
 
