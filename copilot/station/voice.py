@@ -149,14 +149,30 @@ class StationWords:
     def __init__(self, station: Station, locale: Locale = "en") -> None:
         self.station = station
         self.locale: Locale = locale
+        self.on_screen: str | None = None  # "acknowledge alarm" without a name: this machine
+        self._names: Callable[[str], tuple[str, ...]] | None = None
 
     def snapshot(self, machine: str | None) -> MachineSnapshot | None:
         """The machine's BIRTH as the station holds it."""
         return next((m for m in self.station.store.machines() if m.info.id == machine), None)
 
+    def spoken_forms(self, machine_id: str) -> tuple[str, ...]:
+        """How a machine is said, as the recogniser's grammar has it ("press one")."""
+        if self._names is None:
+            try:
+                from copilot.voice.grammar import default_spoken
+                from copilot.voice.templates import load_templates
+
+                templates = load_templates(self.locale)
+                self._names = lambda mid: default_spoken(mid, templates)
+            except Exception:  # no templates (a partial install): our own words
+                log.exception("voice: the spoken names of %s fall back", self.locale)
+                self._names = lambda mid: (spoken_name(mid, self.locale),)
+        return self._names(machine_id)
+
     def spoken(self, snap: MachineSnapshot) -> str:
         """The read-back form of a machine's name ("press one")."""
-        return spoken_name(snap.info.name or snap.info.id, self.locale)
+        return self.spoken_forms(snap.info.id)[0]
 
     def alarms_of(self, machine: str | None) -> list[AlarmStatus]:
         """Alarms the station holds (of one machine, or all)."""
@@ -165,14 +181,16 @@ class StationWords:
 
     def readback(self, intent: Intent) -> Readback | None:
         """See :meth:`copilot.voice.dialogue.Words.readback`."""
-        snap = self.snapshot(intent.machine)
+        machine = intent.machine or (self.on_screen if intent.kind == "ack_alarm" else None)
+        snap = self.snapshot(machine)
         if snap is None:
             return None
         if intent.kind == "ack_alarm":
             unacked = [a for a in self.alarms_of(snap.info.id) if a.state in ("unack", "rtn_unack")]
             if not unacked:
                 return None
-            return ack_readback(self.spoken(snap), snap.info.name, len(unacked), self.locale)
+            said = ack_readback(self.spoken(snap), snap.info.name, len(unacked), self.locale)
+            return Readback(said.screen, said.spoken, snap.info.id)
         spec = next((c for c in snap.commands if c.name == intent.command), None)
         if spec is None:
             return None
@@ -436,17 +454,16 @@ class VoiceFlow:
             label = ""
             if state is not None and state.good and state.spec.labels:
                 label = str(state.value)
-            display = snap.info.name or snap.info.id
-            forms = dict.fromkeys([spoken_name(display, self.locale)])  # words the engine knows
             machines.append(
                 VoiceMachine(
                     name=snap.info.id,
-                    spoken=tuple(forms),
+                    spoken=self.words.spoken_forms(snap.info.id),
                     commands=tuple(snap.commands),
                     state=label,
                 )
             )
         session = self.station.session
+        self.words.on_screen = self.on_screen
 
         def allowed(machine: str, command: str) -> bool:
             grant = self.station.grant(machine, command)

@@ -15,7 +15,9 @@ What it promises (docs/voice.md, "The flow"):
 - The confirmation must start within ``confirm_s`` (6 s) of the read-back; past it, the
   proposal is cancelled (``timed_out``). Holding the button to answer stops the clock until
   the answer is heard; the press must come before the deadline.
-- "cancel", spoken or touched, always works: while listening, recognising or confirming.
+- "cancel", spoken or touched, always works: while listening, recognising or confirming; a
+  spoken "cancel" the recogniser was unsure of (rejected, but its words are a cancel) still
+  cancels (:data:`CANCEL_WORDS`).
 - A command whose grant is tier 3 or 4 is handed to the touch signing flow
   (:class:`HandToTouch`), never dispatched by voice; one the person may not issue, or that the
   site does not allow by voice, is refused with the grant's sentence.
@@ -44,6 +46,9 @@ CONFIRM_S = 6.0
 """Seconds after the read-back within which the confirmation must start (then it cancels)."""
 RECENT = 8
 """Utterances the dialogue remembers for the screen."""
+CANCEL_WORDS: frozenset[str] = frozenset({"cancel", "cancel that", "취소", "취소해"})
+"""Transcripts that cancel even when the recogniser rejected them: a wrong cancel costs a
+repeat, a missed one could let the wrong command through."""
 
 Phase = Literal[
     "idle",
@@ -75,10 +80,14 @@ RESTING: frozenset[str] = frozenset(
 
 @dataclass(frozen=True)
 class Readback:
-    """A proposal in words: ``screen`` is shown (target, old → new, unit), ``spoken`` said."""
+    """A proposal in words: ``screen`` is shown (target, old → new, unit), ``spoken`` said.
+
+    ``machine`` names the machine when the intent did not ("acknowledge alarm" on screen).
+    """
 
     screen: str
     spoken: str
+    machine: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +234,8 @@ class Dialogue:
             return []
         self.transcript = heard.transcript
         intent = heard.intent
+        if intent is None and " ".join(heard.transcript.split()) in CANCEL_WORDS:
+            intent = Intent("cancel", phrase=heard.transcript)  # "cancel" always works
         if self.pending is not None:
             return self._while_confirming(intent, heard, now)
         if intent is None:
@@ -318,14 +329,15 @@ class Dialogue:
 
     def _propose(self, intent: Intent, heard: Heard, now: float) -> list[Effect]:
         readback = self.words.readback(intent)
-        if readback is None or intent.machine is None:
+        machine = intent.machine or (readback.machine if readback is not None else None)
+        if readback is None or machine is None:
             return self._rest("not_understood", self.words.phrase("not_understood"), heard, now)
         kind: Literal["command", "ack_alarm"] = (
             "ack_alarm" if intent.kind == "ack_alarm" else "command"
         )
         proposal = Proposal(
             kind=kind,
-            machine=intent.machine,
+            machine=machine,
             command=intent.command or "",
             args=dict(intent.args),
             heard=heard,

@@ -289,6 +289,15 @@ TABLE: list[tuple[str, list[Step], str, list[str]]] = [
         ["Recognize", "Say", "Recognize", "Dispatch"],
     ),
     (
+        "a cancel the recogniser rejected still cancels",
+        [
+            *say(STOP, 0),
+            *say(Heard(None, "cancel", "pocketsphinx", 0.3, "g1", "out_of_grammar"), 1),
+        ],
+        "cancelled",
+        ["Recognize", "Say", "Recognize", "Say"],
+    ),
+    (
         "a second press while listening changes nothing",
         [("press", 0), ("press", 0.2)],
         "listening",
