@@ -16,19 +16,22 @@ interface), a :class:`~copilot.voice.types.Listener`, the pure
   confidence and grammar version; a tier 3–4 command goes to ``hand_to_touch`` (the touch
   signing flow) and nothing is sent; the result is spoken once the station hears the command's
   final ``CMD_STATUS`` (``COMPLETED`` with the observed values).
-- The microphone is ignored while the station speaks: audio blocks that arrive while the
-  speaker is saying anything are dropped (counted in ``stats.muted_blocks``); a press cuts the
-  flow's own read-back short first, so the operator can answer at once.
+- The microphone is ignored while the station speaks: a press cuts the flow's own read-back
+  short first, so the operator can answer at once; any other speech (an alarm announcement)
+  seen while the button is held — at the press, on every :meth:`tick` (the window ticks at
+  10 Hz while voice is active) and at the release — is silenced out of the utterance, with
+  :data:`MUTE_PAD_S` either side, before the listener hears it (``stats.muted_s``).
 
-Public methods may be called from any thread (the GUI calls press/release/confirm/cancel/tick;
-the audio source calls :meth:`feed` on its own thread; the station's listeners run on its
-dispatch thread); one lock guards the dialogue, and effects run outside it.
+The audio source is :class:`copilot.voice.audio.AudioSource`'s shape (``start()`` on press,
+``stop()`` on release returns the utterance, ``level()`` for the meter). Public methods may be
+called from any thread (the GUI calls press/release/confirm/cancel/tick; the station's
+listeners run on its dispatch thread); one lock guards the dialogue, and effects run outside
+it.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -73,24 +76,25 @@ MAX_UTTERANCE_S = 15.0
 """A button held longer keeps only this much (the start of the utterance)."""
 SPEECH_KEY = "voice"
 """The speaker key of everything voice says (a press cuts it short)."""
+MUTE_PAD_S = 0.15
+"""Silenced either side of station speech seen during capture (the sightings are ~0.1 s apart)."""
 
 PCM = npt.NDArray[np.int16]
 
 
 class AudioSource(Protocol):
-    """Where push-to-talk audio comes from: a microphone, or a WAV file for tests and demos.
+    """Push-to-talk capture (:class:`copilot.voice.audio.AudioSource`: a microphone, a WAV)."""
 
-    ``start(sink)`` begins capture and calls ``sink(block)`` with 16 kHz mono int16 blocks, on
-    the source's own thread; ``stop()`` ends it (after it returns, ``sink`` is not called
-    again for this capture).
-    """
-
-    def start(self, sink: Callable[[PCM], None]) -> None:
-        """Begin delivering blocks to ``sink``."""
+    def start(self) -> None:
+        """Begin capturing (the button went down)."""
         ...
 
-    def stop(self) -> None:
-        """End the capture."""
+    def stop(self) -> PCM:
+        """End capturing; the whole utterance, 16 kHz mono int16."""
+        ...
+
+    def level(self) -> float:
+        """The input level of the last block, dBFS."""
         ...
 
 
@@ -111,21 +115,13 @@ class Talker(Protocol):
         ...
 
 
-def level_dbfs(block: PCM) -> float:
-    """RMS level of a block in dB full scale (−120 for silence)."""
-    if block.size == 0:
-        return -120.0
-    rms = float(np.sqrt(np.mean(np.square(block.astype(np.float64)))))
-    return max(-120.0, 20.0 * math.log10(rms / 32768.0)) if rms > 0 else -120.0
-
-
 @dataclass
 class VoiceStats:
     """What the flow did (read from any thread)."""
 
     utterances: int = 0
-    muted_blocks: int = 0  # dropped: the station was speaking
-    clipped_blocks: int = 0  # dropped: past MAX_UTTERANCE_S
+    muted_s: float = 0.0  # audio silenced: the station was speaking
+    clipped_s: float = 0.0  # audio dropped: past MAX_UTTERANCE_S
     dispatched: int = 0
     handed_to_touch: int = 0
     decode_ms: list[float] = field(default_factory=list)
@@ -275,14 +271,13 @@ class VoiceFlow:
         self.stats = VoiceStats()
         self.on_screen: str | None = None  # the machine the operator looks at (set by the UI)
         self.unavailable: str | None = None  # why voice is off, one sentence
-        self.level = -120.0  # dBFS of the last block heard
         self._make_listener = make_listener
         self._listener: Listener | None = None
         self._ready = threading.Event()
         self._lock = threading.RLock()
-        self._blocks: list[PCM] = []
-        self._samples = 0
         self._capturing = False
+        self._pressed_at = 0.0
+        self._speech_seen: list[float] = []  # capture times (s) the station was seen speaking
         self._worker: Worker[_Build | _Hear] = station.worker("voice", self._work, maxsize=8)
         station.add_listener(self._on_event)
 
@@ -324,22 +319,21 @@ class VoiceFlow:
         with self._lock:
             effects = self.dialogue.press(self.clock())
             if self.dialogue.phase == "listening" and not self._capturing:
-                self._blocks, self._samples = [], 0
                 self._capturing = True
+                self._pressed_at = self.clock()
+                self._speech_seen = []
                 if self.source is not None:
                     try:
-                        self.source.start(self.feed)
+                        self.source.start()
                     except Exception as exc:  # no device: the utterance is empty, and we say why
-                        self.unavailable = f"the microphone cannot be opened ({exc})"[:300]
+                        self.unavailable = str(exc)[:300] or type(exc).__name__
                         log.warning("voice: %s", self.unavailable)
         self._perform(effects)
 
     def release(self) -> None:
         """Push-to-talk up: the utterance goes to the worker to be recognised."""
         with self._lock:
-            self._stop_capture()
-            pcm = np.concatenate(self._blocks) if self._blocks else np.zeros(0, dtype=np.int16)
-            self._blocks, self._samples = [], 0
+            pcm = self._stop_capture()
             effects = self.dialogue.release(self.clock())
         self._perform(effects, pcm)
 
@@ -357,27 +351,30 @@ class VoiceFlow:
         self._perform(effects)
 
     def tick(self) -> None:
-        """Let time pass (the confirmation countdown); the UI calls it on its frame clock."""
+        """Let time pass (the countdown; speech sightings while capturing): ~10 Hz when active."""
         with self._lock:
+            self._watch_speech()
             effects = self.dialogue.tick(self.clock())
         self._perform(effects)
 
-    def feed(self, block: PCM) -> None:
-        """A block of 16 kHz mono int16 audio from the source (its thread)."""
+    @property
+    def level(self) -> float:
+        """The microphone's level while capturing, dBFS (−120 otherwise or while muted)."""
+        source = self.source
+        if not self._capturing or source is None or self._station_speaking():
+            return -120.0
+        try:
+            return float(source.level())
+        except Exception:  # a meter must never break the flow
+            return -120.0
+
+    def _station_speaking(self) -> bool:
         speaker = self.speaker
-        if speaker is not None and speaker.speaking is not None:
-            self.stats.muted_blocks += 1  # never hear ourselves
-            self.level = -120.0
-            return
-        with self._lock:
-            if not self._capturing:
-                return
-            if self._samples + block.size > MAX_UTTERANCE_S * RATE:
-                self.stats.clipped_blocks += 1
-                return
-            self._blocks.append(np.asarray(block, dtype=np.int16).reshape(-1).copy())
-            self._samples += block.size
-        self.level = level_dbfs(block)
+        return speaker is not None and speaker.speaking is not None
+
+    def _watch_speech(self) -> None:
+        if self._capturing and self._station_speaking():
+            self._speech_seen.append(self.clock() - self._pressed_at)
 
     def view(self) -> DialogueView:
         """What the screen shows now."""
@@ -434,12 +431,31 @@ class VoiceFlow:
             voice=facts,
         )
 
-    def _stop_capture(self) -> None:
-        if self._capturing:
-            self._capturing = False
-            if self.source is not None:
-                self.source.stop()
-        self.level = -120.0
+    def _stop_capture(self) -> PCM:
+        """End the capture; the utterance with the station's own speech silenced out."""
+        empty = np.zeros(0, dtype=np.int16)
+        if not self._capturing:
+            return empty
+        self._watch_speech()
+        self._capturing = False
+        if self.source is None:
+            return empty
+        try:
+            pcm = np.asarray(self.source.stop(), dtype=np.int16).reshape(-1).copy()
+        except Exception:
+            log.exception("voice: the audio source failed to stop")
+            return empty
+        keep = int(MAX_UTTERANCE_S * RATE)
+        if pcm.size > keep:
+            self.stats.clipped_s += (pcm.size - keep) / RATE
+            pcm = pcm[:keep]
+        muted = np.zeros(pcm.size, dtype=bool)
+        for seen in self._speech_seen:  # never hear ourselves
+            lo = max(0, int((seen - MUTE_PAD_S) * RATE))
+            muted[lo : max(lo, int((seen + MUTE_PAD_S) * RATE))] = True
+        pcm[muted] = 0
+        self.stats.muted_s += float(np.count_nonzero(muted)) / RATE
+        return pcm
 
     # -- context ----------------------------------------------------------------------------------
 

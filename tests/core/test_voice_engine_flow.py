@@ -5,13 +5,12 @@ A hub process with the gate, the in-process press of :class:`tests.helpers.Gated
 Speaker writing WAVs, and :class:`copilot.station.voice.VoiceFlow` with the listener
 :func:`copilot.voice.listener.make_listener` builds. Each utterance is synthesized
 (:func:`copilot.voice.synth.synthesize`, 16 kHz mono) and played into the flow by a source that
-behaves like a microphone: blocks of 20 ms from its own thread while the button is held.
+behaves like a microphone (:class:`copilot.voice.audio.AudioSource`'s shape).
 The dialogue's clock is injected: the 6-second timeout is tested without waiting for it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,37 +37,25 @@ roles = ["Operator", "Supervisor"]
 [voice]
 commands = ["stop", "set_speed", "reset"]
 """
-BLOCK = 320  # 20 ms at 16 kHz, as a sound card delivers it
 
 
 class SpeechSource:
-    """A microphone that says ``next_text`` (synthesized) when capture starts."""
+    """A microphone that hears ``next_text`` (synthesized by espeak-ng) while the button is held."""
 
     def __init__(self) -> None:
         self.next_text = ""
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self.done = threading.Event()
+        self._pcm: PCM | None = None
 
-    def start(self, sink: Callable[[PCM], None]) -> None:
-        pcm = synthesize(self.next_text)
-        self._stop.clear()
-        self.done.clear()
+    def start(self) -> None:
+        self._pcm = synthesize(self.next_text)
 
-        def play() -> None:
-            for i in range(0, pcm.size, BLOCK):
-                if self._stop.is_set():
-                    break
-                sink(pcm[i : i + BLOCK])
-            self.done.set()
+    def stop(self) -> PCM:
+        pcm, self._pcm = self._pcm, None
+        assert pcm is not None
+        return pcm
 
-        self._thread = threading.Thread(target=play, name="test-mic", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+    def level(self) -> float:
+        return -20.0
 
 
 class Clock:
@@ -95,7 +82,6 @@ class Rig:
         self.mic.next_text = text
         before = self.flow.stats.utterances
         self.flow.press()
-        assert self.mic.done.wait(10), "the utterance was not played"
         self.flow.release()
         wait_until(
             lambda: self.flow.stats.utterances > before and self.flow.view().phase != "recognizing",

@@ -43,29 +43,29 @@ class ScriptedListener:
     script: list[Heard] = field(default_factory=list)
     contexts: list[Context] = field(default_factory=list)
     threads: list[str] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
+    heard_pcm: list[PCM] = field(default_factory=list)
 
     def hear(self, pcm: PCM, context: Context) -> Heard:
         self.contexts.append(context)
         self.threads.append(threading.current_thread().name)
-        self.lengths.append(int(pcm.size))
+        self.heard_pcm.append(pcm)
         return self.script.pop(0)
 
 
-class OneShotSource:
-    """An audio source that delivers half a second of tone when capture starts."""
+class ToneSource:
+    """A microphone that hears half a second of tone each time the button is held."""
 
     def __init__(self) -> None:
-        self.starts = 0
-        self.tone = (np.sin(np.arange(8000) * 0.3) * 8000).astype(np.int16)
+        self.tone = (np.sin(np.arange(8000) * 0.3) * 8000 + 1).astype(np.int16)
 
-    def start(self, sink: Callable[[PCM], None]) -> None:
-        self.starts += 1
-        for i in range(0, self.tone.size, 1600):
-            sink(self.tone[i : i + 1600])
-
-    def stop(self) -> None:
+    def start(self) -> None:
         pass
+
+    def stop(self) -> PCM:
+        return self.tone.copy()
+
+    def level(self) -> float:
+        return -12.0
 
 
 class Clock:
@@ -148,7 +148,7 @@ def rig(agent: GatedAgent, stations: Callable[..., Station], tmp_path: Path) -> 
     flow = VoiceFlow(
         station,
         lambda: listener,
-        OneShotSource(),
+        ToneSource(),
         speaker,
         clock=clock,
         hand_to_touch=handed.append,
@@ -284,7 +284,7 @@ def test_status_questions_are_answered_aloud_from_the_store(rig: Rig) -> None:
 
 def test_the_microphone_is_ignored_while_the_station_speaks(rig: Rig) -> None:
     class Busy:
-        speaking: str | None = "Press two: oil temperature high"
+        speaking: str | None = None
 
         def say(self, text: str, priority: str = "medium", key: str = "") -> bool:
             return True
@@ -292,10 +292,21 @@ def test_the_microphone_is_ignored_while_the_station_speaks(rig: Rig) -> None:
         def cancel(self, key: str) -> int:
             return 0
 
-    rig.flow.speaker = Busy()
-    rig.utter(said(None, "", 0.0))
-    assert rig.listener.lengths == [0]  # every block was dropped
-    assert rig.flow.stats.muted_blocks == 5
-    rig.flow.speaker = rig.speaker
-    rig.utter(said(None, "", 0.0))
-    assert rig.listener.lengths == [0, 8000]
+    busy = Busy()
+    rig.flow.speaker = busy
+    rig.listener.script.append(said(None, "", 0.0))
+    rig.flow.press()
+    assert rig.flow.level == -12.0  # the meter moves while nobody speaks
+    rig.clock.t += 0.25
+    busy.speaking = "Press two: oil temperature high"  # an alarm announcement starts
+    rig.flow.tick()
+    assert rig.flow.level == -120.0
+    rig.clock.t += 0.25
+    busy.speaking = None
+    rig.flow.release()
+    wait_until(lambda: rig.listener.heard_pcm, 10, "the utterance heard")
+    pcm = rig.listener.heard_pcm[0]
+    assert pcm.size == 8000
+    silenced = np.flatnonzero(pcm == 0)  # 0.25 s ± 0.15 s: samples 1600 … 6399
+    assert (silenced.min(), silenced.max(), silenced.size) == (1600, 6399, 4800)
+    assert rig.flow.stats.muted_s == pytest.approx(0.3)
