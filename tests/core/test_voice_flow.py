@@ -310,3 +310,38 @@ def test_the_microphone_is_ignored_while_the_station_speaks(rig: Rig) -> None:
     silenced = np.flatnonzero(pcm == 0)  # 0.25 s ± 0.15 s: samples 1600 … 6399
     assert (silenced.min(), silenced.max(), silenced.size) == (1600, 6399, 4800)
     assert rig.flow.stats.muted_s == pytest.approx(0.3)
+
+
+def test_voice_facts_are_optional_on_the_wire_and_an_older_peer_ignores_them() -> None:
+    import msgspec
+
+    from copilot.protocol import CommandRequest, VoiceFacts
+
+    class OlderRequest(msgspec.Struct, tag="CMD_REQ", tag_field="t", omit_defaults=True):
+        token: str
+        cmd_id: str
+        machine: str
+        name: str
+        not_after: int
+        origin: str = "api"
+        confirmed: bool = False
+        request_id: int = 0
+
+    facts = VoiceFacts("press one stop", "pocketsphinx", 0.9, "g1")
+    new = CommandRequest("t", "c1", "press-1", "stop", 1, origin="voice", voice=facts)
+    older = msgspec.msgpack.decode(msgspec.msgpack.encode(new), type=OlderRequest)
+    assert (older.cmd_id, older.origin) == ("c1", "voice")  # an older hub still reads it
+    plain = msgspec.msgpack.encode(OlderRequest("t", "c2", "press-1", "stop", 1))
+    assert msgspec.msgpack.decode(plain, type=CommandRequest).voice is None
+    assert b"voice" not in msgspec.msgpack.encode(CommandRequest("t", "c3", "m", "n", 1))
+
+
+def test_the_hub_bounds_what_a_peer_says_it_heard() -> None:
+    from copilot.hub.gate import _voice_facts
+    from copilot.protocol import VoiceFacts
+
+    kept = _voice_facts(VoiceFacts("x" * 5000, "e" * 100, float("nan"), "g" * 100))
+    assert len(kept["transcript"]) == 1024  # type: ignore[arg-type]
+    assert len(kept["engine"]) == len(kept["grammar_version"]) == 64  # type: ignore[arg-type]
+    assert kept["confidence"] is None
+    assert _voice_facts(VoiceFacts("a", "b", 0.87654, "c"))["confidence"] == 0.8765
