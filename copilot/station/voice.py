@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from copilot.arguments import current_tag
 from copilot.protocol import AlarmStatus, CommandStatus, Grant, VoiceFacts
-from copilot.station.events import CommandUpdated, Event
+from copilot.station.events import AlarmActed, CommandUpdated, Event
 from copilot.station.station import Station
 from copilot.station.store import MachineSnapshot
 from copilot.station.worker import Worker
@@ -242,6 +242,12 @@ class StationWords:
         """See :meth:`copilot.voice.dialogue.Words.phrase`."""
         return phrase(key, self.locale)
 
+    def acknowledged(self, count: int) -> str:
+        """What is said when the hub acknowledged ``count`` alarms asked for by voice."""
+        if self.locale == "ko":
+            return f"알람 {count}건을 확인했습니다."
+        return "Acknowledged one alarm." if count == 1 else f"Acknowledged {count} alarms."
+
 
 class VoiceFlow:
     """Push-to-talk voice for one station; see the module docstring."""
@@ -278,6 +284,7 @@ class VoiceFlow:
         self._capturing = False
         self._pressed_at = 0.0
         self._speech_seen: list[float] = []  # capture times (s) the station was seen speaking
+        self._acks: dict[int, str] = {}  # alarm acts asked by voice: request id → machine
         self._worker: Worker[_Build | _Hear] = station.worker("voice", self._work, maxsize=8)
         station.add_listener(self._on_event)
 
@@ -413,7 +420,8 @@ class VoiceFlow:
             ids = [
                 a.id for a in self.words.alarms_of(p.machine) if a.state in ("unack", "rtn_unack")
             ]
-            self.station.act_on_alarms("ack", ids, note=f"by voice: {p.heard.transcript}"[:200])
+            note = f"by voice: {p.heard.transcript}"[:200]
+            self._acks[self.station.act_on_alarms("ack", ids, note=note)] = p.machine
             return
         facts = VoiceFacts(
             transcript=p.heard.transcript,
@@ -532,3 +540,9 @@ class VoiceFlow:
             with self._lock:
                 effects = self.dialogue.command_updated(event.status, self.clock())
             self._perform(effects)
+        elif isinstance(event, AlarmActed) and event.reply.request_id in self._acks:
+            self._acks.pop(event.reply.request_id)
+            reply = event.reply
+            refused = next(iter(reply.refused.values()), "")
+            text = refused or self.words.acknowledged(len(reply.done))
+            self._perform([Say(text)])

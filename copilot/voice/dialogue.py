@@ -295,11 +295,6 @@ class Dialogue:
             self.message = text
         return self._say(text)
 
-    def done_speaking(self) -> None:
-        """The answer was said: the dialogue rests in ``idle``."""
-        if self.phase == "answering":
-            self.phase = "idle"
-
     # -- reading --------------------------------------------------------------------------------
 
     @property

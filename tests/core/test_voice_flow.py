@@ -8,6 +8,7 @@ dialogue is injected, so the 6-second confirmation timeout is tested without wai
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -345,3 +346,26 @@ def test_the_hub_bounds_what_a_peer_says_it_heard() -> None:
     assert len(kept["engine"]) == len(kept["grammar_version"]) == 64  # type: ignore[arg-type]
     assert kept["confidence"] is None
     assert _voice_facts(VoiceFacts("a", "b", 0.87654, "c"))["confidence"] == 0.8765
+
+
+def test_acknowledge_alarm_by_voice_after_the_confirmation(rig: Rig, agent: GatedAgent) -> None:
+    agent.close()  # the press goes silent: the hub raises its link alarm
+    wait_until(
+        lambda: any(a.state == "unack" for a in rig.station.alarms.all().values()),
+        20,
+        "the link alarm",
+    )
+    rig.utter(said(Intent("ack_alarm", "press-1"), "acknowledge alarm on press one"))
+    assert rig.flow.view().phase == "confirming"
+    unacked = [a for a in rig.station.alarms.all().values() if a.state == "unack"]
+    (readback,) = rig.spoken()
+    assert re.fullmatch(r"Press one: acknowledge \d+ alarms?\. Say confirm\.", readback)
+    assert unacked and all(a.acked_by == "" for a in unacked)  # nothing acknowledged yet
+    rig.utter(CONFIRM)
+    wait_until(
+        lambda: all(a.state != "unack" for a in rig.station.alarms.all().values()),
+        10,
+        "the alarm acknowledged",
+    )
+    wait_until(lambda: rig.spoken()[-1].startswith("Acknowledged "), 10, "the answer said")
+    assert all(a.acked_by for a in rig.station.alarms.all().values())  # the hub recorded who

@@ -155,7 +155,7 @@ class QtVoice(QObject):
                 self._key_held = False
                 self.talk.set_held(False)
                 self.release()
-            return True
+            return False  # the gate's inactivity clock hears the key too
         escape = kind == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape
         if escape and self._busy():
             self.cancel()
