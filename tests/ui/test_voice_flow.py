@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -38,6 +39,19 @@ class ScriptedListener:
     def hear(self, pcm: PCM, context: Context) -> Heard:
         self.contexts.append(context)
         return self.script.pop(0)
+
+
+class LoudSource:
+    """A headset at −30 dBFS that hears a short tone."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> PCM:
+        return np.full(1600, 1000, dtype=np.int16)
+
+    def level(self) -> float:
+        return -30.0
 
 
 def said(intent: Intent | None, words: str) -> Heard:
@@ -132,10 +146,13 @@ def test_the_key_holds_to_talk_and_cancel_works_spoken_and_by_escape(
     voice = w.voice
     assert voice is not None
     listener.script.append(CANCEL)
+    voice.flow.source = LoudSource()
+    assert voice.talk.meter.fraction == 0.0
     qtbot.keyPress(w, Qt.Key.Key_F8)
     voice.refresh()
     assert voice.bar.state.text() == "● Listening…"
     assert voice.bar.cancel_button.isVisible()
+    assert voice.talk.meter.fraction == pytest.approx(0.5)  # −30 dBFS on a −60…0 meter
     qtbot.keyRelease(w, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: voice.flow.view().phase == "cancelled", timeout=10000)
 

@@ -103,6 +103,8 @@ class QtVoice(QObject):
         self.timer.timeout.connect(self.refresh)
         self._rested_at: float | None = None
         self._key_held = False
+        self._shown_unavailable: str | None = None
+        ctx.frame.connect(self._on_frame)  # a listener that failed to build: say so on the button
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -185,7 +187,6 @@ class QtVoice(QObject):
         view = self.flow.view()
         now = time.monotonic()
         self.talk.meter.set_level(self.flow.level)
-        self.talk.set_unavailable(self.flow.unavailable)
         self.bar.show_view(view, self.flow.dialogue.confirm_s, self._note())
         if view.phase in RESTING and view.proposal is None:
             if self._rested_at is None:
@@ -197,6 +198,12 @@ class QtVoice(QObject):
         # Handed to touch: the signing sheet says it all and needs the room.
         shown = view.phase not in ("idle", "handed_to_touch") or view.proposal is not None
         self.bar.setVisible(shown or (view.phase == "idle" and bool(self._note())))
+
+    def _on_frame(self, _now: float) -> None:
+        why = self.flow.unavailable
+        if why != self._shown_unavailable:
+            self._shown_unavailable = why
+            self.talk.set_unavailable(why)
 
     def _note(self) -> str:
         why = self.flow.unavailable
