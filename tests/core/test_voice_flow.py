@@ -369,3 +369,21 @@ def test_acknowledge_alarm_by_voice_after_the_confirmation(rig: Rig, agent: Gate
     )
     wait_until(lambda: rig.spoken()[-1].startswith("Acknowledged "), 10, "the answer said")
     assert all(a.acked_by for a in rig.station.alarms.all().values())  # the hub recorded who
+
+
+def test_a_korean_station_reads_back_in_korean(rig: Rig, agent: GatedAgent) -> None:
+    listener = ScriptedListener([said(Intent("command", "press-1", "stop"), "프레스 일 정지")])
+    flow = VoiceFlow(rig.station, lambda: listener, ToneSource(), rig.speaker, locale="ko")
+    flow.start()
+    try:
+        flow.press()
+        flow.release()
+        wait_until(lambda: flow.view().phase == "confirming", 10, "the read-back")
+        assert listener.contexts[0].locale == "ko"
+        assert listener.contexts[0].machines[0].spoken == ("프레스 일",)
+        assert rig.spoken() == ["프레스 일: 정지. 확인이라고 말하세요."]
+        flow.cancel()
+        assert rig.spoken()[-1] == "취소했습니다."
+        assert rig.station.store.commands == {}
+    finally:
+        flow.stop()
