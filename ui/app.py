@@ -393,8 +393,10 @@ class MainWindow(QMainWindow):
         from ui.voice import QtVoice, make_flow, microphone
 
         offscreen = QGuiApplication.platformName() == "offscreen"
-        flow = make_flow(self.ctx, self._speaker, None if offscreen else microphone())
-        flow.start(build_now=not offscreen)  # the engine loads on the voice worker
+        source, why = (None, None) if offscreen else microphone()
+        flow = make_flow(self.ctx, self._speaker, source)
+        flow.unavailable = why  # no headset: the Talk button says so and stays off
+        flow.start(build_now=not offscreen and why is None)  # loads on the voice worker
         return QtVoice(self.ctx, flow, self.gate, self._voice_machine, parent=self)
 
     def _voice_machine(self) -> str | None:

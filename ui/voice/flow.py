@@ -56,18 +56,18 @@ def make_flow(ctx: StationContext, speaker: Talker | None, source: AudioSource |
     return VoiceFlow(ctx.station, listener, source, speaker, locale=st.voice_locale)
 
 
-def microphone() -> AudioSource | None:
-    """The default microphone (``None`` when sounddevice or a device is missing)."""
+def microphone() -> tuple[AudioSource | None, str | None]:
+    """The default microphone, or ``None`` and the sentence that says why there is none."""
     try:
         from copilot.voice.audio import SounddeviceSource
     except ImportError:
-        return None
+        return None, "speech capture is not installed (the voice extra)"
     try:
         source: Any = SounddeviceSource()
-    except Exception as exc:  # no audio device: voice says so when pressed
+    except Exception as exc:  # MicrophoneUnavailable: its own sentence
         log.info("voice: no microphone: %s", exc)
-        return None
-    return source  # type: ignore[no-any-return]
+        return None, str(exc) or "no microphone found"
+    return source, None
 
 
 class QtVoice(QObject):
