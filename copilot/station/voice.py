@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -124,7 +125,7 @@ class VoiceStats:
     clipped_s: float = 0.0  # audio dropped: past MAX_UTTERANCE_S
     dispatched: int = 0
     handed_to_touch: int = 0
-    decode_ms: list[float] = field(default_factory=list)
+    decode_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))  # the latest
 
 
 @dataclass(frozen=True)
