@@ -355,13 +355,18 @@ def build_grammar(context: Context, templates: Templates) -> Grammar:
 
 
 def default_spoken(machine_id: str, templates: Templates) -> tuple[str, ...]:
-    """Spoken forms of a machine id: ``press-02`` → ``("press two",)``, names via [names]."""
+    """Spoken forms of a machine id: ``press-02`` → ``("press two",)``, names via [names].
+
+    A locale's ``machine_suffix`` follows the number (Korean "프레스 이 호기").
+    """
     words: list[str] = []
     for tok in re.split(r"[-_\s]+", machine_id.lower()):
         if tok.isdigit():
             words.extend(number_words(Decimal(int(tok)), templates.locale, templates.point))
         elif tok:
             words.append(templates.names.get(tok, tok))
+    if templates.machine_suffix:
+        words.append(templates.machine_suffix)
     return (" ".join(words),)
 
 

@@ -20,8 +20,8 @@ import numpy.typing as npt
 
 from copilot.voice.grammar import Grammar, build_grammar, check_vocabulary
 from copilot.voice.intent import resolve
-from copilot.voice.reject import RejectSettings, judge
-from copilot.voice.sphinx import SphinxEngine, SphinxSettings
+from copilot.voice.reject import RejectSettings, frame_energy, judge
+from copilot.voice.sphinx import Decoded, SphinxEngine, SphinxSettings
 from copilot.voice.templates import Templates, load_templates
 from copilot.voice.types import Context, Heard, Intent, Listener, Locale, VoiceSetupError
 
@@ -61,6 +61,7 @@ class SphinxListener:
         self.reject = reject or RejectSettings()
         self._grammars = _GrammarCache(templates)
         self._checked: set[str] = set()
+        self.last: tuple[Grammar, Decoded, Decoded] | None = None  # for the evaluation
 
     @property
     def engine_name(self) -> str:
@@ -72,6 +73,7 @@ class SphinxListener:
         grammar = self._grammars.get(context)
         if grammar.version not in self._checked:
             check_vocabulary(grammar, self.engine.has_word, "pocketsphinx dictionary")
+            self.engine.add_variants(grammar.words())
             self.engine.use_grammar(grammar.jsgf(), grammar.version)
             self._checked.add(grammar.version)
         else:
@@ -83,7 +85,8 @@ class SphinxListener:
         t0 = time.perf_counter()
         grammar = self.prepare(context)
         decoded, phones = self.engine.decode(pcm)
-        verdict = judge(decoded, phones, self.reject)
+        self.last = (grammar, decoded, phones)
+        verdict = judge(decoded, phones, self.reject, frame_energy(pcm))
         transcript = " ".join(decoded.words)
 
         def heard(intent: Intent | None, reason: str) -> Heard:
@@ -99,8 +102,14 @@ class SphinxListener:
 
         if not verdict.accept:
             return heard(None, verdict.reason)
-        hypotheses = [decoded.words, *(h for h in decoded.nbest if h != decoded.words)]
-        resolved = resolve(hypotheses, grammar, context)
+        resolved = resolve([decoded.words], grammar, context)
+        if resolved.intent is None and self.engine.settings.nbest > 1:
+            # N-best only when the best does not apply: a command that cannot apply to that
+            # machine now ranks below one that can.
+            alts = self.engine.alternatives()
+            resolved = resolve(
+                [decoded.words, *(a for a in alts if a != decoded.words)], grammar, context
+            )
         return heard(resolved.intent, resolved.reason)
 
 

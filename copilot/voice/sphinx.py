@@ -29,6 +29,9 @@ from copilot.voice.types import VoiceSetupError
 
 SAMPLE_RATE = 16000
 FRAME_RATE = 100  # pocketsphinx frames per second
+VOWELS = frozenset(
+    ["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"]
+)
 FILLERS = frozenset({"<sil>", "<s>", "</s>", "(NULL)", "[NOISE]", "SIL", "+NSN+", "+SPN+"})
 
 
@@ -45,6 +48,7 @@ class SphinxSettings:
     pbeam: float = 1e-48
     remove_noise: bool | None = None  # None: the model's own choice
     nbest: int = 5
+    nonrhotic: bool = True  # add "staat" for "start": British and Caribbean talkers
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Segment:
     word: str
     start: int
     end: int
+    ascore: float = 0.0  # natural log of the acoustic score, as the decoder normalises it
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,29 @@ class SphinxEngine:
         """Whether the dictionary can pronounce ``word``."""
         return self._grammar.lookup_word(word) is not None
 
+    def add_variants(self, words: set[str]) -> None:
+        """Give each of ``words`` its non-rhotic pronunciation as an alternative, if it differs.
+
+        ``start`` S T AA R T gets S T AA T, ``conveyor`` … EY ER gets … EY AH: the dictionary
+        is American, many talkers (and espeak-ng's British voices) drop post-vocalic R.
+        """
+        if not self.settings.nonrhotic:
+            return
+        for word in sorted(words):
+            pron = self._grammar.lookup_word(word)
+            alt_name = f"{word}(9)"
+            if pron is None or self._grammar.lookup_word(alt_name) is not None:
+                continue
+            phones = pron.split()
+            out: list[str] = []
+            for i, ph in enumerate(phones):
+                nxt = phones[i + 1] if i + 1 < len(phones) else ""
+                if ph == "R" and out and out[-1] in VOWELS and nxt not in VOWELS:
+                    continue
+                out.append("AH" if ph == "ER" and not nxt else ph)
+            if out != phones:
+                self._grammar.add_word(alt_name, " ".join(out), False)
+
     def use_grammar(self, jsgf: str, version: str) -> None:
         """Make ``jsgf`` the active search (compiled once per version, a few kept)."""
         name = f"g{version}"
@@ -134,6 +162,23 @@ class SphinxEngine:
             self._searches[name] = jsgf
         self._grammar.activate_search(name)
 
+    def alternatives(self, limit: int | None = None) -> list[tuple[str, ...]]:
+        """The grammar search's N-best word sequences of the last utterance, best first.
+
+        Costly (about twice the decode itself on this CPU): the listener asks only when the
+        best hypothesis does not parse to an applicable intent.
+        """
+        out: list[tuple[str, ...]] = []
+        for n in self._grammar.nbest():
+            if n is None:
+                break
+            w = tuple(n.hypstr.split())
+            if w not in out:
+                out.append(w)
+            if len(out) >= (limit or self.settings.nbest):
+                break
+        return out
+
     def _run(self, decoder: Any, pcm: bytes, nbest: int) -> Decoded:
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
@@ -142,7 +187,10 @@ class SphinxEngine:
         frames = int(decoder.n_frames())
         if hyp is None:
             return Decoded((), (), -1e9, frames)
-        segs = tuple(Segment(s.word, int(s.start_frame), int(s.end_frame)) for s in decoder.seg())
+        segs = tuple(
+            Segment(s.word, int(s.start_frame), int(s.end_frame), _log(s.ascore))
+            for s in decoder.seg()
+        )
         alts: list[tuple[str, ...]] = []
         if nbest:
             for n in decoder.nbest():
@@ -165,6 +213,6 @@ class SphinxEngine:
             daemon=True,
         )
         helper.start()
-        grammar = self._run(self._grammar, raw, self.settings.nbest)
+        grammar = self._run(self._grammar, raw, 0)
         helper.join()
         return grammar, box[0]

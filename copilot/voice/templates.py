@@ -41,6 +41,7 @@ class Templates:
     choices: dict[str, tuple[str, ...]]
     names: dict[str, str]
     point: str
+    machine_suffix: str
     oog_tune: tuple[str, ...]
     oog_held_out: tuple[str, ...]
     source: str
@@ -84,6 +85,7 @@ def parse_templates(text: str, source: str) -> Templates:
         choices=_table(data, "choices", source),
         names=names,
         point=str(data.get("numbers", {}).get("point", "point")),
+        machine_suffix=str(data.get("numbers", {}).get("machine_suffix", "")),
         oog_tune=_strings(oog.get("tune", []), f"eval.out_of_grammar.tune in {source}"),
         oog_held_out=_strings(oog.get("held_out", []), f"eval.out_of_grammar.held_out in {source}"),
         source=source,
