@@ -22,8 +22,9 @@ interface), a :class:`~copilot.voice.types.Listener`, the pure
   10 Hz while voice is active) and at the release — is silenced out of the utterance, with
   :data:`MUTE_PAD_S` either side, before the listener hears it (``stats.muted_s``).
 
-The audio source is :class:`copilot.voice.audio.AudioSource`'s shape (``start()`` on press,
-``stop()`` on release returns the utterance, ``level()`` for the meter). Public methods may be
+The audio source is a :class:`copilot.voice.audio.AudioSource` (``start()`` on press,
+``stop()`` on release returns the utterance, ``level()`` for the meter): a microphone or a
+WAV file. Public methods may be
 called from any thread (the GUI calls press/release/confirm/cancel/tick; the station's
 listeners run on its dispatch thread); one lock guards the dialogue, and effects run outside
 it.
@@ -49,6 +50,7 @@ from copilot.station.station import Station
 from copilot.station.store import MachineSnapshot
 from copilot.station.worker import Worker
 from copilot.voice.answers import attention_answer, status_answer
+from copilot.voice.audio import AudioSource
 from copilot.voice.dialogue import (
     Dialogue,
     DialogueView,
@@ -81,22 +83,6 @@ MUTE_PAD_S = 0.15
 """Silenced either side of station speech seen during capture (the sightings are ~0.1 s apart)."""
 
 PCM = npt.NDArray[np.int16]
-
-
-class AudioSource(Protocol):
-    """Push-to-talk capture (:class:`copilot.voice.audio.AudioSource`: a microphone, a WAV)."""
-
-    def start(self) -> None:
-        """Begin capturing (the button went down)."""
-        ...
-
-    def stop(self) -> PCM:
-        """End capturing; the whole utterance, 16 kHz mono int16."""
-        ...
-
-    def level(self) -> float:
-        """The input level of the last block, dBFS."""
-        ...
 
 
 class Talker(Protocol):

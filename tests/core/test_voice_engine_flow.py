@@ -4,13 +4,14 @@ A hub process with the gate, the in-process press of :class:`tests.helpers.Gated
 ("Press 1": ``stop`` one tap, ``set_speed`` confirm, ``reset`` signed), a station, the real
 Speaker writing WAVs, and :class:`copilot.station.voice.VoiceFlow` with the listener
 :func:`copilot.voice.listener.make_listener` builds. Each utterance is synthesized
-(:func:`copilot.voice.synth.synthesize`, 16 kHz mono) and played into the flow by a source that
-behaves like a microphone (:class:`copilot.voice.audio.AudioSource`'s shape).
+(:func:`copilot.voice.synth.synthesize`, 16 kHz mono), written to a WAV file and given to the
+flow as a :class:`copilot.voice.audio.WavSource` (the microphone's interface).
 The dialogue's clock is injected: the 6-second timeout is tested without waiting for it.
 """
 
 from __future__ import annotations
 
+import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from copilot.gate.audit import AuditRow, audit_path, query
 from copilot.speech import Speaker
 from copilot.speech.backends import WavFileSink
 from copilot.station import Station
-from copilot.station.voice import PCM, VoiceFlow
+from copilot.station.voice import VoiceFlow
+from copilot.voice.audio import WavSource
 from copilot.voice.dialogue import CONFIRM_S, Proposal
 from copilot.voice.synth import espeak_available, synthesize
 from tests.helpers import GatedAgent, Plant, add_person, login, settled, wait_until
@@ -39,23 +41,15 @@ commands = ["stop", "set_speed", "reset"]
 """
 
 
-class SpeechSource:
-    """A microphone that hears ``next_text`` (synthesized by espeak-ng) while the button is held."""
-
-    def __init__(self) -> None:
-        self.next_text = ""
-        self._pcm: PCM | None = None
-
-    def start(self) -> None:
-        self._pcm = synthesize(self.next_text)
-
-    def stop(self) -> PCM:
-        pcm, self._pcm = self._pcm, None
-        assert pcm is not None
-        return pcm
-
-    def level(self) -> float:
-        return -20.0
+def spoken_wav(folder: Path, text: str) -> WavSource:
+    """``text`` synthesized by espeak-ng into a 16 kHz WAV file, as a push-to-talk source."""
+    path = folder / f"{len(list(folder.glob('*.wav'))):03d}.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(synthesize(text).tobytes())
+    return WavSource(path)
 
 
 class Clock:
@@ -70,7 +64,7 @@ class Clock:
 class Rig:
     station: Station
     flow: VoiceFlow
-    mic: SpeechSource
+    wavs: Path
     clock: Clock
     sink: WavFileSink
     speaker: Speaker
@@ -79,7 +73,7 @@ class Rig:
     def say(self, text: str) -> str:
         """Hold the button while ``text`` is spoken, let go; the phase the flow ends in."""
         self.speaker.wait_idle(10)  # the operator hears the station out, then speaks
-        self.mic.next_text = text
+        self.flow.source = spoken_wav(self.wavs, text)
         before = self.flow.stats.utterances
         self.flow.press()
         self.flow.release()
@@ -121,20 +115,21 @@ def rig(agent: GatedAgent, stations: Callable[..., Station], tmp_path: Path) -> 
     sink = WavFileSink(tmp_path / "spoken")
     speaker = Speaker([lambda: sink], name="voice-engine-test-speaker")
     speaker.start()
-    mic = SpeechSource()
+    wavs = tmp_path / "said"
+    wavs.mkdir()
     clock = Clock()
     handed: list[Proposal] = []
     flow = VoiceFlow(
         station,
         lambda: make_listener("pocketsphinx", "en"),
-        mic,
+        None,
         speaker,
         clock=clock,
         hand_to_touch=handed.append,
     )
     flow.start()
     assert flow.wait_ready(30) and flow.unavailable is None, flow.unavailable
-    yield Rig(station, flow, mic, clock, sink, speaker, handed)
+    yield Rig(station, flow, wavs, clock, sink, speaker, handed)
     flow.stop()
     speaker.stop()
 

@@ -44,6 +44,8 @@ class ScriptedListener:
 class LoudSource:
     """A headset at −30 dBFS that hears a short tone."""
 
+    name = "loud"
+
     def start(self) -> None:
         pass
 
