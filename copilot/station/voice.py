@@ -112,6 +112,8 @@ class VoiceStats:
     dispatched: int = 0
     handed_to_touch: int = 0
     decode_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))  # the latest
+    # release of the button → the read-back or answer queued to the speaker (the latest)
+    reply_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,7 @@ class VoiceFlow:
         self._lock = threading.RLock()
         self._capturing = False
         self._pressed_at = 0.0
+        self._released_at = 0.0  # perf_counter of the last release
         self._speech_seen: list[float] = []  # capture times (s) the station was seen speaking
         self._acks: dict[int, str] = {}  # alarm acts asked by voice: request id → machine
         self._worker: Worker[_Build | _Hear] = station.worker("voice", self._work, maxsize=8)
@@ -327,6 +330,7 @@ class VoiceFlow:
     def release(self) -> None:
         """Push-to-talk up: the utterance goes to the worker to be recognised."""
         with self._lock:
+            self._released_at = time.perf_counter()
             pcm = self._stop_capture()
             effects = self.dialogue.release(self.clock())
         self._perform(effects, pcm)
@@ -519,6 +523,8 @@ class VoiceFlow:
         with self._lock:
             effects = self.dialogue.heard(seq, heard, self.clock())
         self._perform(effects)
+        if any(isinstance(e, Say) for e in effects):
+            self.stats.reply_ms.append((time.perf_counter() - self._released_at) * 1000)
 
     # -- the station's dispatch thread -------------------------------------------------------------
 
