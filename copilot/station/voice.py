@@ -462,21 +462,12 @@ class VoiceFlow:
         return self.station.grant(machine, name)
 
     def context(self, confirm_only: bool = False) -> Context:
-        """What the listener may hear now: the plant's machines, the one on screen, the grants."""
-        machines = []
-        for snap in self.station.store.machines():
-            state = self.station.store.reading(snap.info.id, "state")
-            label = ""
-            if state is not None and state.good and state.spec.labels:
-                label = str(state.value)
-            machines.append(
-                VoiceMachine(
-                    name=snap.info.id,
-                    spoken=self.words.spoken_forms(snap.info.id),
-                    commands=tuple(snap.commands),
-                    state=label,
-                )
-            )
+        """What the listener may hear now: the plant's machines, the one on screen, the grants.
+
+        With someone logged in, a machine's commands are those the person may issue (any tier:
+        a tier-3 one is heard so it can be handed to touch): the grammar stays small and holds
+        no words of commands nobody here can give.
+        """
         session = self.station.session
         self.words.on_screen = self.on_screen
 
@@ -484,6 +475,23 @@ class VoiceFlow:
             grant = self.station.grant(machine, command)
             return grant is not None and grant.allowed
 
+        machines = []
+        for snap in self.station.store.machines():
+            state = self.station.store.reading(snap.info.id, "state")
+            label = ""
+            if state is not None and state.good and state.spec.labels:
+                label = str(state.value)
+            commands = [
+                c for c in snap.commands if session is None or allowed(snap.info.id, c.name)
+            ]
+            machines.append(
+                VoiceMachine(
+                    name=snap.info.id,
+                    spoken=self.words.spoken_forms(snap.info.id),
+                    commands=tuple(commands),
+                    state=label,
+                )
+            )
         return Context(
             locale=self.locale,
             machines=tuple(machines),
@@ -515,7 +523,12 @@ class VoiceFlow:
                     self._heard(seq, Heard(None, "", "", 0.0, "", reason=why))
                     return
                 started = time.perf_counter()
-                heard = listener.hear(pcm, context)
+                try:
+                    heard = listener.hear(pcm, context)
+                except Exception as exc:  # e.g. a grammar word the engine lacks: say it, once
+                    self.unavailable = str(exc)[:300] or type(exc).__name__
+                    log.exception("voice: the listener failed")
+                    heard = Heard(None, "", "", 0.0, "", reason="listener_failed")
                 self.stats.decode_ms.append((time.perf_counter() - started) * 1000)
                 self._heard(seq, heard)
 

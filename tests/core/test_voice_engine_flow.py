@@ -34,6 +34,9 @@ pytestmark = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not
 POLICY = """
 version = 1
 [[allow]]
+commands = ["stop", "start"]
+roles = ["Engineer", "Operator", "Supervisor"]
+[[allow]]
 commands = ["*"]
 roles = ["Operator", "Supervisor"]
 [voice]
@@ -41,14 +44,14 @@ commands = ["stop", "set_speed", "reset"]
 """
 
 
-def spoken_wav(folder: Path, text: str) -> WavSource:
+def spoken_wav(folder: Path, text: str, voice: str = "en-us") -> WavSource:
     """``text`` synthesized by espeak-ng into a 16 kHz WAV file, as a push-to-talk source."""
     path = folder / f"{len(list(folder.glob('*.wav'))):03d}.wav"
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(16000)
-        w.writeframes(synthesize(text).tobytes())
+        w.writeframes(synthesize(text, voice=voice).tobytes())
     return WavSource(path)
 
 
@@ -92,6 +95,7 @@ class Rig:
 @pytest.fixture
 def gated(plant: Plant, tmp_path: Path) -> Plant:
     add_person(plant.data_dir, "ana", "Operator", "1111")
+    add_person(plant.data_dir, "kim", "Engineer", "2222")  # stop and start only
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
     plant.hub("--policy", str(policy))
@@ -217,3 +221,47 @@ def test_out_of_grammar_speech_proposes_nothing(rig: Rig) -> None:
     assert phase in ("not_understood", "cancelled")
     assert rig.flow.view().proposal is None
     assert rig.station.store.commands == {}
+
+
+def test_korean_through_vosk_confirmed_by_voice_reaches_the_machine(
+    rig: Rig, agent: GatedAgent, gated: Plant, stations: Callable[..., Station]
+) -> None:
+    """The grammar holds what the person may command: kim's two commands have Korean words."""
+    pytest.importorskip("vosk")
+    from copilot.voice.listener import make_listener
+
+    station = stations()
+    wait_until(lambda: station.store.reading("press-1", "speed") is not None, 15, "press-1 known")
+    login(station, "kim", "2222")
+    flow = VoiceFlow(station, lambda: make_listener("auto", "ko"), None, rig.speaker, locale="ko")
+    flow.start()
+    try:
+        assert flow.wait_ready(60) and flow.unavailable is None, flow.unavailable
+
+        def say(text: str) -> str:
+            flow.source = spoken_wav(rig.wavs, text, voice="ko")
+            before = flow.stats.utterances
+            flow.press()
+            flow.release()
+            wait_until(
+                lambda: flow.stats.utterances > before and flow.view().phase != "recognizing",
+                30,
+                f"the flow heard {text!r}",
+            )
+            return flow.view().phase
+
+        assert [c.name for c in flow.context().machines[0].commands] == ["stop", "start"]
+        assert say("프레스 일 호기 정지") == "confirming"
+        proposal = flow.view().proposal
+        assert proposal is not None and (proposal.machine, proposal.command) == ("press-1", "stop")
+        assert proposal.cmd_id not in station.store.commands
+        assert say("확인") == "dispatched"
+        assert settled(station, proposal.cmd_id).state == "COMPLETED"
+        assert agent.origins == ["voice"]
+        wait_until(lambda: any(r.kind == "dispatched" for r in audit(gated)), 5, "audited")
+        (row,) = [r for r in audit(gated) if r.kind == "dispatched"]
+        facts = row.details()["voice"]
+        assert facts["transcript"] == "프레스 일 호기 정지"
+        assert facts["engine"].startswith("vosk")
+    finally:
+        flow.stop()

@@ -390,3 +390,33 @@ def test_a_korean_station_reads_back_in_korean(rig: Rig, agent: GatedAgent) -> N
         assert rig.station.store.commands == {}
     finally:
         flow.stop()
+
+
+def test_a_listener_that_fails_leaves_the_dialogue_and_says_why(rig: Rig) -> None:
+    from copilot.voice.types import VoiceSetupError
+
+    class Broken:
+        def hear(self, pcm: PCM, context: Context) -> Heard:
+            raise VoiceSetupError("the word 'frobnicate' is not in the pocketsphinx dictionary")
+
+    rig.flow.use_listener(Broken())
+    rig.flow.press()
+    rig.flow.release()
+    wait_until(lambda: rig.flow.view().phase != "recognizing", 10, "the dialogue moved on")
+    assert rig.flow.view().phase == "not_understood"
+    assert rig.flow.unavailable is not None and "'frobnicate'" in rig.flow.unavailable
+
+
+def test_the_grammar_holds_only_what_the_person_may_command(rig: Rig) -> None:
+    (press,) = rig.flow.context().machines
+    assert press.spoken == ("press one",)
+    assert {c.name for c in press.commands} == {
+        "stop",
+        "set_speed",
+        "start",
+        "reset",
+        "purge",
+        "slow",
+    }
+    rig.station.logout()
+    assert rig.flow.context().allowed is None  # nobody: every command heard, then "log in first"
