@@ -41,6 +41,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quick", action="store_true", help="a smaller set (under ~3 minutes)")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     p.add_argument(
+        "--limit", type=int, help="at most this many phrases and negatives (a smoke run)"
+    )
+    p.add_argument(
         "--retune",
         action="store_true",
         help="choose rejection thresholds on the tuning part and report the held-out part "
@@ -79,7 +82,7 @@ def _eval(args: argparse.Namespace) -> int:
     engine = args.engine
     os.nice(10)
     t0 = time.perf_counter()
-    clips = ev.build_set(locale, quick=args.quick)
+    clips = ev.build_set(locale, quick=args.quick, limit=args.limit)
     try:
         outcomes = ev.run(clips, engine, locale, workers=max(1, args.workers), niceness=0)
     except VoiceSetupError as exc:
@@ -94,6 +97,7 @@ def _eval(args: argparse.Namespace) -> int:
     rep["clips"] = len(clips)
     rep["quick"] = bool(args.quick)
     rep["seconds"] = round(time.perf_counter() - t0, 1)
+    rep["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     if tuned is not None:
         rep["rejection_thresholds"] = {
             "min_ratio": tuned.min_ratio,
@@ -131,8 +135,9 @@ def _print(rep: dict[str, Any]) -> None:
         f"   [{_pct(t['false_accept_rate'])}]"
     )
     print(
-        f"end of speech → read-back p90  {rep['readback_latency_p90_ms']:.0f} ms "
-        f"(goal ≤ {LATENCY_GOAL_MS:.0f})"
+        f"end of speech → read-back p90  {rep['readback_latency_p90_ms']:.0f} ms wall, "
+        f"{rep['readback_latency_p90_cpu_ms']:.0f} ms CPU (goal ≤ {LATENCY_GOAL_MS:.0f}; "
+        f"load average {rep['load_average']})"
     )
     if rep["false_accepts"]:
         print("accepted although not a command: " + "; ".join(rep["false_accepts"][:8]))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import time
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -107,8 +108,14 @@ def intent_dict(intent: Intent | None) -> dict[str, Any] | None:
     }
 
 
-def build_set(locale: Locale, quick: bool = False, seed: int = 12) -> list[Clip]:
-    """The clip list; ``quick`` takes about a third of the phrases."""
+def build_set(
+    locale: Locale, quick: bool = False, seed: int = 12, limit: int | None = None
+) -> list[Clip]:
+    """The clip list.
+
+    ``quick`` takes about a third of the phrases; ``limit`` caps the phrases and the
+    negatives of each part (a smoke run).
+    """
     rng = random.Random(seed)
     templates = load_templates(locale)
     machines = fleet(locale)
@@ -119,6 +126,8 @@ def build_set(locale: Locale, quick: bool = False, seed: int = 12) -> list[Clip]
     rng.shuffle(phrases)
     if quick:
         phrases = phrases[:36]
+    if limit is not None:
+        phrases = phrases[:limit]
     for i, (text, intent) in enumerate(phrases):
         for snr in SNRS:
             part = PARTS[(i + snr) % 2]
@@ -139,7 +148,8 @@ def build_set(locale: Locale, quick: bool = False, seed: int = 12) -> list[Clip]
             )
     for part in PARTS:
         sentences = templates.oog_tune if part == "tune" else templates.oog_held_out
-        reps = 1 if quick else 2
+        sentences = sentences[:limit] if limit is not None else sentences
+        reps = 1 if quick or limit is not None else 2
         for text in sentences:
             for _ in range(reps):
                 clips.append(
@@ -157,7 +167,7 @@ def build_set(locale: Locale, quick: bool = False, seed: int = 12) -> list[Clip]
                         on_screen,
                     )
                 )
-        for _ in range(8 if quick else 20):
+        for _ in range(limit if limit is not None else 8 if quick else 20):
             clips.append(
                 Clip(
                     part,
@@ -244,11 +254,14 @@ def _one(clip: Clip) -> Outcome:
     from copilot.voice.intent import resolve
     from copilot.voice.listener import SphinxListener
     from copilot.voice.reject import frame_energy, judge
+    from copilot.voice.vosk_engine import VoskListener
 
     listener = _STATE["listener"]
     pcm = audio(clip)
     ctx = Context(_STATE["locale"], _STATE["machines"], on_screen=clip.on_screen)
+    cpu0 = time.process_time()
     heard = listener.hear(pcm, ctx)
+    cpu_ms = (time.process_time() - cpu0) * 1000.0
     ratio = coverage = 0.0
     frames = 0
     parsed = intent_dict(heard.intent)
@@ -259,10 +272,11 @@ def _one(clip: Clip) -> Outcome:
             v = judge(decoded, phones, listener.reject, frame_energy(pcm))
             ratio, coverage, frames = v.ratio, v.coverage, v.speech_frames
             parsed = intent_dict(resolve([decoded.words], grammar, ctx).intent)
-    else:
-        ratio = heard.confidence
-        coverage = 1.0
-        frames = 100
+    elif isinstance(listener, VoskListener) and listener.last is not None:
+        grammar, words, conf = listener.last
+        # the vosk acceptance score is the lowest word confidence: tuned like the ratio
+        ratio, coverage, frames = conf, 1.0, 100 if words else 0
+        parsed = intent_dict(resolve([words], grammar, ctx).intent) if words else None
     return Outcome(
         clip,
         intent_dict(heard.intent),
@@ -273,6 +287,7 @@ def _one(clip: Clip) -> Outcome:
         coverage,
         frames,
         heard.decode_ms,
+        extra={"cpu_ms": cpu_ms},
     )
 
 
@@ -328,8 +343,8 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     oog = [o for o in negatives if o.clip.kind == "oog"]
     nz = [o for o in negatives if o.clip.kind == "noise"]
     fa = [o for o in negatives if o.intent is not None]
-    lat = sorted(o.decode_ms for o in outcomes)
-    p90 = lat[min(len(lat) - 1, math.ceil(0.9 * len(lat)) - 1)] if lat else 0.0
+    p90 = _p90([o.decode_ms for o in outcomes])
+    p90_cpu = _p90([o.extra.get("cpu_ms", 0.0) for o in outcomes])
     return {
         "accuracy_mean": sum(by_snr.values()) / len(by_snr) if by_snr else 0.0,
         "accuracy_by_snr": by_snr,
@@ -337,17 +352,23 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "false_accept_oog": sum(o.intent is not None for o in oog) / len(oog) if oog else 0.0,
         "false_accept_noise": sum(o.intent is not None for o in nz) / len(nz) if nz else 0.0,
         "readback_latency_p90_ms": p90,
+        "readback_latency_p90_cpu_ms": p90_cpu,
         "commands": sum(o.clip.kind == "command" for o in outcomes),
         "negatives": len(negatives),
         "false_accepts": [o.clip.text or f"noise:{o.clip.shape}" for o in fa],
     }
 
 
+def _p90(values: Sequence[float]) -> float:
+    lat = sorted(values)
+    return lat[min(len(lat) - 1, math.ceil(0.9 * len(lat)) - 1)] if lat else 0.0
+
+
 def tune_rejection(outcomes: Sequence[Outcome], max_fa: float = 0.01) -> Thresholds:
     """Thresholds that maximise accuracy on ``outcomes`` with false accepts ≤ ``max_fa``."""
     best: tuple[float, float, Thresholds] | None = None
     for cov in np.arange(0.5, 1.0, 0.025):
-        for ratio in np.arange(-6.0, 2.0, 0.1):
+        for ratio in np.arange(-6.0, 2.0, 0.05):
             t = Thresholds(float(round(ratio, 2)), float(round(cov, 3)))
             f = figures(apply(outcomes, t))
             fa = f["false_accept_rate"]

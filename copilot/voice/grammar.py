@@ -357,11 +357,15 @@ def build_grammar(context: Context, templates: Templates) -> Grammar:
 def default_spoken(machine_id: str, templates: Templates) -> tuple[str, ...]:
     """Spoken forms of a machine id: ``press-02`` → ``("press two",)``, names via [names].
 
-    A locale's ``machine_suffix`` follows the number (Korean "프레스 이 호기").
+    A locale's ``machine_numbers`` say a machine's number (Korean native "하나", "둘": the
+    Sino-Korean "일" and "이" are confused with each other and with number arguments), and its
+    ``machine_suffix``, if any, follows the number.
     """
     words: list[str] = []
     for tok in re.split(r"[-_\s]+", machine_id.lower()):
-        if tok.isdigit():
+        if tok.isdigit() and int(tok) < len(templates.machine_numbers):
+            words.append(templates.machine_numbers[int(tok)])
+        elif tok.isdigit():
             words.extend(number_words(Decimal(int(tok)), templates.locale, templates.point))
         elif tok:
             words.append(templates.names.get(tok, tok))

@@ -103,13 +103,12 @@ class SphinxListener:
         if not verdict.accept:
             return heard(None, verdict.reason)
         resolved = resolve([decoded.words], grammar, context)
-        if resolved.intent is None and self.engine.settings.nbest > 1:
-            # N-best only when the best does not apply: a command that cannot apply to that
-            # machine now ranks below one that can.
-            alts = self.engine.alternatives()
-            resolved = resolve(
-                [decoded.words, *(a for a in alts if a != decoded.words)], grammar, context
-            )
+        if resolved.reason in ("not_applicable", "not_allowed", "ambiguous"):
+            # The best parses but cannot apply now: a lower hypothesis that can ranks above it.
+            # (Not for a best that does not parse: N-best over a lattice without a complete
+            # sentence takes seconds and finds nothing.)
+            alts = [a for a in self.engine.alternatives() if a != decoded.words]
+            resolved = resolve([decoded.words, *alts], grammar, context)
         return heard(resolved.intent, resolved.reason)
 
 

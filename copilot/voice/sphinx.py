@@ -17,6 +17,7 @@ import math
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +42,13 @@ class SphinxSettings:
 
     bestpath: bool = False
     silprob: float = 0.1
-    topn: int = 8
-    lw: float = 3.0
-    beam: float = 1e-48
-    wbeam: float = 7e-29
-    pbeam: float = 1e-48
+    topn: int = 4
+    lw: float = 2.0
+    beam: float = 1e-40
+    wbeam: float = 1e-24
+    pbeam: float = 1e-40
+    phone_topn: int = 4
+    phone_beam: float = 1e-40
     remove_noise: bool | None = None  # None: the model's own choice
     nbest: int = 5
     nonrhotic: bool = True  # add "staat" for "start": British and Caribbean talkers
@@ -117,7 +120,8 @@ class SphinxEngine:
         self._grammar = pocketsphinx.Decoder(
             **common, bestpath=s.bestpath, silprob=s.silprob, lw=s.lw, wbeam=s.wbeam
         )
-        self._phones = pocketsphinx.Decoder(**common, allphone=str(self._phone_lm), lw=2.0)
+        phones = {**common, "topn": s.phone_topn, "beam": s.phone_beam, "pbeam": s.phone_beam}
+        self._phones = pocketsphinx.Decoder(**phones, allphone=str(self._phone_lm), lw=2.0)
         self._searches: dict[str, str] = {}
 
     def has_word(self, word: str) -> bool:
@@ -162,20 +166,25 @@ class SphinxEngine:
             self._searches[name] = jsgf
         self._grammar.activate_search(name)
 
-    def alternatives(self, limit: int | None = None) -> list[tuple[str, ...]]:
+    def alternatives(
+        self, limit: int | None = None, budget_s: float = 0.1
+    ) -> list[tuple[str, ...]]:
         """The grammar search's N-best word sequences of the last utterance, best first.
 
-        Costly (about twice the decode itself on this CPU): the listener asks only when the
-        best hypothesis does not parse to an applicable intent.
+        Costly: the A* over the lattice repeats hypotheses and can run for seconds on a long
+        utterance, so it stops after ``budget_s`` or three times ``limit`` candidates. The
+        listener asks only when the best hypothesis does not parse to an applicable intent.
         """
+        want = limit or self.settings.nbest
         out: list[tuple[str, ...]] = []
-        for n in self._grammar.nbest():
-            if n is None:
+        start = time.perf_counter()
+        for seen, n in enumerate(self._grammar.nbest()):
+            if n is None or seen >= 3 * want or time.perf_counter() - start > budget_s:
                 break
             w = tuple(n.hypstr.split())
             if w not in out:
                 out.append(w)
-            if len(out) >= (limit or self.settings.nbest):
+            if len(out) >= want:
                 break
         return out
 

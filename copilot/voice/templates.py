@@ -42,6 +42,7 @@ class Templates:
     names: dict[str, str]
     point: str
     machine_suffix: str
+    machine_numbers: tuple[str, ...]
     oog_tune: tuple[str, ...]
     oog_held_out: tuple[str, ...]
     source: str
@@ -86,6 +87,10 @@ def parse_templates(text: str, source: str) -> Templates:
         names=names,
         point=str(data.get("numbers", {}).get("point", "point")),
         machine_suffix=str(data.get("numbers", {}).get("machine_suffix", "")),
+        machine_numbers=_strings(
+            data.get("numbers", {}).get("machine_numbers", []),
+            f"numbers.machine_numbers in {source}",
+        ),
         oog_tune=_strings(oog.get("tune", []), f"eval.out_of_grammar.tune in {source}"),
         oog_held_out=_strings(oog.get("held_out", []), f"eval.out_of_grammar.held_out in {source}"),
         source=source,

