@@ -169,7 +169,7 @@ def test_spoken_setpoint_confirmed_by_voice_reaches_the_machine_and_the_audit(
     assert facts["grammar_version"] == proposal.heard.grammar_version != ""
     wait_until(lambda: len(rig.spoken()) >= 2, 10, "the result spoken")
     assert rig.spoken()[-1] == "Press one: set speed done. Speed 80 R P M, state idle."
-    # Release → read-back queued: decoding on the worker (docs/voice-flow.md has the figures).
+    # Release → read-back queued, decoding on the worker (figures: docs/voice.md, "The flow").
     assert len(rig.flow.stats.reply_ms) >= 1 and max(rig.flow.stats.reply_ms) < 5000
 
 
@@ -250,8 +250,10 @@ def test_korean_through_vosk_confirmed_by_voice_reaches_the_machine(
             )
             return flow.view().phase
 
-        assert [c.name for c in flow.context().machines[0].commands] == ["stop", "start"]
-        assert say("프레스 일 호기 정지") == "confirming"
+        (press,) = flow.context().machines
+        assert [c.name for c in press.commands] == ["stop", "start"]
+        stop = f"{press.spoken[0]} 정지"  # "프레스 하나 정지", as the Korean templates say it
+        assert say(stop) == "confirming"
         proposal = flow.view().proposal
         assert proposal is not None and (proposal.machine, proposal.command) == ("press-1", "stop")
         assert proposal.cmd_id not in station.store.commands
@@ -261,7 +263,7 @@ def test_korean_through_vosk_confirmed_by_voice_reaches_the_machine(
         wait_until(lambda: any(r.kind == "dispatched" for r in audit(gated)), 5, "audited")
         (row,) = [r for r in audit(gated) if r.kind == "dispatched"]
         facts = row.details()["voice"]
-        assert facts["transcript"] == "프레스 일 호기 정지"
+        assert facts["transcript"] == stop
         assert facts["engine"].startswith("vosk")
     finally:
         flow.stop()

