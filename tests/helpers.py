@@ -519,6 +519,7 @@ class GatedAgent:
         self.bus = Bus(plant.security("agent"))
         self.values: dict[str, float] = {"speed": 40.0, "guard_door": 0.0, "state": 1.0}
         self.actuations: list[tuple[str, dict[str, object]]] = []
+        self.origins: list[str] = []  # the origin of every command that reached the machine
         self._lock = threading.Lock()
         tags = [
             TagSpec(name="speed", alias=0, unit="rpm", eng_range=Range(0, 100), writable=True),
@@ -558,6 +559,7 @@ class GatedAgent:
                 time.sleep(2.0)  # a machine that takes its time (the answer can be lost)
             with self._lock:
                 self.actuations.append((cmd.name, dict(cmd.args)))
+                self.origins.append(cmd.origin)
                 if cmd.name == "set_speed":
                     self.values["speed"] = float(cmd.args["speed"])  # type: ignore[arg-type]
                 elif cmd.name == "start":

@@ -334,6 +334,7 @@ class MainWindow(QMainWindow):
         self.alarm_row = QtAlarmRow(ctx)
         self.flood_banner = QtFloodBanner(ctx, self.alarm_row.watch)
         self.sounder = self._make_sounder()
+        self.voice = self._make_voice()  # push-to-talk (docs/voice.md); None when switched off
         self.gate.chime = lambda: self.sounder.chime("low")
         self.gate.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.gate.session_changed.connect(lambda s: self._on_session(s))
@@ -345,6 +346,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.alarm_row)
         layout.addWidget(self.flood_banner)
         layout.addWidget(self.gate.idle_banner)
+        if self.voice is not None:
+            layout.addWidget(self.voice.bar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.status = QtStatusBar(ctx, self, self.banner.watch)
@@ -382,6 +385,24 @@ class MainWindow(QMainWindow):
         watch = self.alarm_row.watch
         watch.changed.connect(lambda: sounder.update(watch.alarms.values()))
         return sounder
+
+    def _make_voice(self) -> Any:
+        """Push-to-talk voice unless ``station.voice`` is off (no microphone offscreen)."""
+        if not self.ctx.settings.station.voice:
+            return None
+        from ui.voice import QtVoice, make_flow, microphone
+
+        offscreen = QGuiApplication.platformName() == "offscreen"
+        source, why = (None, None) if offscreen else microphone()
+        flow = make_flow(self.ctx, self._speaker, source)
+        flow.unavailable = why  # no headset: the Talk button says so and stays off
+        flow.start(build_now=not offscreen and why is None)  # loads on the voice worker
+        return QtVoice(self.ctx, flow, self.gate, self._voice_machine, parent=self)
+
+    def _voice_machine(self) -> str | None:
+        """The machine on screen: its commands need no machine name when spoken."""
+        kind, _, rest = self._current.partition(":")
+        return rest.split("/", 1)[0] if kind in ("machine", "trend") and rest else None
 
     def silence(self) -> None:
         """Quiet the alarm tone for a while (F4); silence is not acknowledgement."""
@@ -447,6 +468,8 @@ class MainWindow(QMainWindow):
             "Log in", ["Ctrl+L"], self.lock, "Log in, or lock so the next person logs in"
         )
         self._on_session(None)  # nobody yet: the bar shows what anyone may use
+        if self.voice is not None:  # hold to talk, where the operator's hand is: the top bar
+            bar.addWidget(self.voice.talk)
         self.title = QLabel()
         self.title.setObjectName("viewTitle")
         bar.addWidget(self.title)
@@ -648,6 +671,8 @@ class MainWindow(QMainWindow):
         """Close the window for good, in kiosk mode too (a signal, the end of a screenshot)."""
         self._may_close = True
         self.sounder.close()
+        if self.voice is not None:
+            self.voice.close()
         if self._speaker is not None:
             self._speaker.stop()
         self.close()

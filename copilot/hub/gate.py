@@ -76,6 +76,7 @@ from copilot.protocol import (
     SessionPing,
     Signature,
     Value,
+    VoiceFacts,
     approval_topic,
     authority_topic,
 )
@@ -256,6 +257,8 @@ class GateService(Service):
             user, name, station = user or session.user, name or session.name, session.station
         if req is not None:  # the request it is about (its fields bounded: a peer chose them)
             machine, command, cmd_id = req.machine[:64], req.name[:64], req.cmd_id[:128]
+            if req.voice is not None:  # what the recogniser heard: every row about it says
+                detail["voice"] = _voice_facts(req.voice)
         entry = AuditEntry(
             at=time.time_ns(),
             kind=kind,
@@ -1124,6 +1127,17 @@ def _record(row: AuditRow) -> AuditRecord:
         outcome=row.outcome,
         detail=row.detail,
     )
+
+
+def _voice_facts(voice: VoiceFacts) -> dict[str, object]:
+    """A request's voice facts as an audit row keeps them (texts bounded, confidence a number)."""
+    confidence = voice.confidence if 0.0 <= voice.confidence <= 1.0 else None
+    return {
+        "transcript": voice.transcript[:AUDIT_TEXT_MAX],
+        "engine": voice.engine[:64],
+        "confidence": None if confidence is None else round(confidence, 4),
+        "grammar_version": voice.grammar_version[:64],
+    }
 
 
 def _bounded(value: object) -> object:

@@ -783,6 +783,20 @@ class Signature(msgspec.Struct, omit_defaults=True):
     reason: str = ""
 
 
+class VoiceFacts(msgspec.Struct, omit_defaults=True):
+    """What voice heard when a person commanded by voice, kept in the audit trail.
+
+    ``transcript``: the recogniser's words; ``engine``: ``pocketsphinx`` or ``vosk:<model>``;
+    ``confidence``: 0..1, the score its rejection accepted; ``grammar_version``: a short hash
+    of the grammar it listened with.
+    """
+
+    transcript: str
+    engine: str
+    confidence: float = 0.0
+    grammar_version: str = ""
+
+
 class CommandRequest(msgspec.Struct, tag="CMD_REQ", tag_field="t", omit_defaults=True):
     """Station/CLI → hub: ask the gate to run a command (the only way a person commands).
 
@@ -791,7 +805,7 @@ class CommandRequest(msgspec.Struct, tag="CMD_REQ", tag_field="t", omit_defaults
     approver). ``not_after`` (ns UTC) bounds when it may still be dispatched (tier 1–3; a
     two-person request waits for its approval window instead). Answered by ``CMD_STATUS``
     with the same ``request_id``; a ``cmd_id`` sent again gets its current status, never a
-    second run.
+    second run. ``voice``: what the recogniser heard, for a request with origin ``voice``.
     """
 
     token: str
@@ -804,6 +818,7 @@ class CommandRequest(msgspec.Struct, tag="CMD_REQ", tag_field="t", omit_defaults
     confirmed: bool = False
     sign: Signature | None = None
     request_id: int = 0
+    voice: VoiceFacts | None = None  # origin voice: what was heard (audited); older hubs ignore it
 
 
 class CommandCancel(msgspec.Struct, tag="CMD_CANCEL", tag_field="t", omit_defaults=True):

@@ -40,6 +40,7 @@ from copilot.protocol import (
     Session,
     SessionPing,
     Signature,
+    VoiceFacts,
 )
 from copilot.station.events import (
     ApprovalsChanged,
@@ -127,8 +128,12 @@ class StationGate:
         sign: Signature | None = None,
         ttl_s: float = 10.0,
         cmd_id: str | None = None,
+        voice: VoiceFacts | None = None,
     ) -> str:
-        """Ask the gate to run a command; its statuses come as CommandUpdated events."""
+        """Ask the gate to run a command; its statuses come as CommandUpdated events.
+
+        ``voice``: what the recogniser heard (origin ``voice``), for the hub's audit trail.
+        """
         cmd_id = cmd_id or uuid.uuid4().hex
         now = time.time_ns()
         session = self.session
@@ -170,6 +175,7 @@ class StationGate:
                 confirmed=confirmed,
                 sign=sign,
                 request_id=request_id,
+                voice=voice,
             )
         )
         return cmd_id

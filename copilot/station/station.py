@@ -58,6 +58,7 @@ from copilot.protocol import (
     Signature,
     SnapshotEnd,
     SnapshotItem,
+    VoiceFacts,
 )
 from copilot.settings import StationSettings
 from copilot.station.alarms import AlarmRequests, StationAlarms
@@ -307,8 +308,12 @@ class Station:
         sign: Signature | None = None,
         ttl_s: float = 10.0,
         cmd_id: str | None = None,
+        voice: VoiceFacts | None = None,
     ) -> str:
-        """Ask the gate to run a command as the logged-in person; follow :class:`CommandUpdated`."""
+        """Ask the gate to run a command as the logged-in person; follow :class:`CommandUpdated`.
+
+        ``voice`` carries what the recogniser heard (origin ``voice``) into the hub's audit.
+        """
         return self.gate.request(
             machine,
             name,
@@ -318,6 +323,7 @@ class Station:
             sign=sign,
             ttl_s=ttl_s,
             cmd_id=cmd_id,
+            voice=voice,
         )
 
     def cancel_command(self, cmd_id: str) -> int:

