@@ -29,7 +29,17 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy.typing as npt
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import (
     QBrush,
     QFont,
@@ -124,6 +134,7 @@ COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
 # Quality needs ~232 px ("comm lost since 23:59:59" whole), the range bar ~80 px of track; the
 # side panel yields, so a human name ("Hydraulic pump motor current") fits whole at 1280 px.
 SHORT_VIEW_H = 760  # a machine view shorter than this leaves the trend's signal picker out
+TREND_MIN_H = 180  # the side panel's trend below this is no use: it gives way to the commands
 LAYOUTS = (
     (0, {COL_VALUE: 125, COL_RANGE: 125, COL_QUALITY: 232}, 300),
     (1200, {COL_VALUE: 140, COL_RANGE: 168, COL_QUALITY: 232}, 400),
@@ -532,7 +543,6 @@ QFrame#trendPanel QLabel { background: transparent; border: none; }
 QLabel#panelTitle { font-size: 18px; font-weight: bold; color: @text_dim@; }
 QLabel#panelNote { font-size: 16px; color: @text_dim@; font-style: italic; }
 QLabel#commandLine { font-size: 16px; color: @text@; }
-QScrollArea#commandsScroll, QScrollArea#commandsScroll > QWidget > QWidget { background: @panel@; }
 QPushButton#trendSignal, QPushButton#trendRange { font-size: 16px; padding: 0 6px;
                                                   min-width: 0px; }
 QTableWidget#tagTable QHeaderView::section { font-size: 16px; }
@@ -634,6 +644,9 @@ class QtMachineView(QWidget):
         # One larger trend with a signal picker and a range picker that fit the panel.
         self.trend_panel = QFrame(self)
         self.trend_panel.setObjectName("trendPanel")
+        # The trend takes what the command buttons leave (never the other way round): its own
+        # minimum must not squeeze the buttons together; too little left, it hides (_fit_side).
+        self.trend_panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         trend_layout = QVBoxLayout(self.trend_panel)
         trend_layout.setContentsMargins(SPACING, 8, SPACING, SPACING)
         trend_layout.setSpacing(6)
@@ -679,7 +692,8 @@ class QtMachineView(QWidget):
         # The panel takes the height its buttons need (never scrolled); the trend the rest. This
         # machine's alarms are on the alarm row above every view (and F2), not repeated here.
         self.commands_panel = QtCommandPanel(self.theme, self)
-        side.addWidget(self.commands_panel, 0)
+        side.addWidget(self.commands_panel, 0, Qt.AlignmentFlag.AlignTop)
+        self.commands_panel.installEventFilter(self)  # its buttons change: fit the side again
         if gate is not None:
             gate.attach(self.commands_panel, lambda: self._machine)
 
@@ -810,6 +824,25 @@ class QtMachineView(QWidget):
             layout = self.layout()
             if layout is not None:
                 layout.activate()  # now, so the table's columns are right on the first paint
+        self._fit_side()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """The command panel's layout changed (other buttons, a pending line): fit it again."""
+        if watched is self.commands_panel and event.type() == QEvent.Type.LayoutRequest:
+            QTimer.singleShot(0, self, self._fit_side)
+        return super().eventFilter(watched, event)
+
+    def _fit_side(self) -> None:
+        """The command buttons stay whole: too short for both, the side panel drops the trend.
+
+        A bar above the views (the voice read-back, a banner) can take the height the trend
+        and the buttons shared at 1280×800; the buttons matter more (an operator is about to
+        act), and the tag table still opens any tag's trend.
+        """
+        need = self.commands_panel.sizeHint().height() + SPACING + TREND_MIN_H
+        fits = self.side_box.height() >= need
+        if self.trend_panel.isVisibleTo(self) != fits:
+            self.trend_panel.setVisible(fits)
 
     # -- public API -------------------------------------------------------------------------
 

@@ -8,14 +8,23 @@ import time
 import types
 
 import pytest
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
+from copilot.gate.panel import ButtonState
 from copilot.protocol import Limits, MachineInfo, Quality, Range, TagSpec
 from copilot.station import MachineSnapshot, Reading
 from tests.ui.conftest import save_screenshot
-from ui.machine import COL_QUALITY, COL_RANGE, DASH, SHORT_VIEW_H, QtMachineView, row_state
+from ui.machine import (
+    COL_QUALITY,
+    COL_RANGE,
+    DASH,
+    SHORT_VIEW_H,
+    TREND_MIN_H,
+    QtMachineView,
+    row_state,
+)
 from ui.theme import DARK, LIGHT
 
 MACHINE = "cnc-01"
@@ -387,3 +396,34 @@ def test_follows_a_theme_switch(qtbot) -> None:  # type: ignore[no-untyped-def]
     ctx.frame.emit(time.time())
     assert view.theme is DARK and view.header.theme is DARK
     assert DARK.panel in view.styleSheet() and LIGHT.panel not in view.styleSheet()
+
+
+@pytest.mark.parametrize("height", [480, 560, 690, 900])
+def test_command_buttons_stay_whole_and_apart_however_short_the_view(qtbot, height: int) -> None:  # type: ignore[no-untyped-def]
+    """A bar above the views (the voice read-back) takes height: the trend gives way first."""
+    view = QtMachineView(_Ctx())  # type: ignore[arg-type]
+    qtbot.addWidget(view)
+    panel = view.commands_panel
+    names = ["start", "stop", "reset_fault", "set_speed", "set_mode"]
+    panel.set_buttons(
+        [
+            ButtonState(n, n.replace("_", " ").title(), 2, i % 2 == 0, "why", caption="confirm")
+            for i, n in enumerate(names)
+        ]
+    )
+    view.resize(1280, height)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: not panel.buttons["set_mode"].geometry().isEmpty())
+    rects = [
+        QRect(b.mapTo(view, QPoint(0, 0)), b.size()) for b in (panel.buttons[n] for n in names)
+    ]
+    for i, a in enumerate(rects):
+        assert a.height() >= 64, (height, a)
+        assert view.rect().contains(a), (height, a, view.rect())  # whole, not cut at the bottom
+        for b in rects[i + 1 :]:
+            assert not a.intersects(b), (height, a, b)
+    trend_h = view.trend_panel.height() if view.trend_panel.isVisible() else 0
+    assert trend_h == 0 or trend_h >= TREND_MIN_H, "a trend too small to read is left out"
+    if height >= 900:
+        assert view.trend_panel.isVisible(), "a tall view keeps its trend"

@@ -101,7 +101,7 @@ class QtCommandPanel(QFrame):
             for i, s in enumerate(states):
                 b = QPushButton(self.grid_host)
                 b.setObjectName("gateCommand")
-                b.setFixedHeight(BUTTON_H)
+                b.setMinimumHeight(BUTTON_H)  # the style adds padding and border: ~74 px
                 b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 b.clicked.connect(lambda _=False, n=s.name: self.press(n))
                 self.buttons[s.name] = b
