@@ -365,16 +365,27 @@ def _p90(values: Sequence[float]) -> float:
 
 
 def tune_rejection(outcomes: Sequence[Outcome], max_fa: float = 0.01) -> Thresholds:
-    """Thresholds that maximise accuracy on ``outcomes`` with false accepts ≤ ``max_fa``."""
+    """Thresholds that maximise mean accuracy on ``outcomes`` with false accepts ≤ ``max_fa``.
+
+    Works on the stored features (no decoding): a grid over the ratio and the coverage.
+    """
+    cmd = np.array([o.clip.kind == "command" for o in outcomes])
+    right = np.array([o.parsed is not None and o.parsed == o.clip.expected for o in outcomes])
+    some = np.array([o.parsed is not None for o in outcomes])
+    ratio = np.array([o.ratio for o in outcomes])
+    cov = np.array([o.coverage for o in outcomes])
+    enough = np.array([o.speech_frames >= 15 for o in outcomes])
+    snr = np.array([o.clip.snr for o in outcomes])
+    levels = [s for s in SNRS if np.any(cmd & (snr == s))]
     best: tuple[float, float, Thresholds] | None = None
-    for cov in np.arange(0.5, 1.0, 0.025):
-        for ratio in np.arange(-6.0, 2.0, 0.05):
-            t = Thresholds(float(round(ratio, 2)), float(round(cov, 3)))
-            f = figures(apply(outcomes, t))
-            fa = f["false_accept_rate"]
-            score = f["accuracy_mean"] - (10.0 if fa > max_fa else 0.0)
+    for c in np.arange(0.5, 1.0, 0.025):
+        for r in np.arange(-6.0, 2.0, 0.05):
+            accept = some & enough & (cov >= c) & (ratio >= r)
+            acc = np.mean([np.mean((accept & right)[cmd & (snr == s)]) for s in levels])
+            fa = float(np.mean(accept[~cmd])) if np.any(~cmd) else 0.0
+            score = float(acc) - (10.0 if fa > max_fa else 0.0)
             if best is None or (score, -fa) > (best[0], best[1]):
-                best = (score, -fa, t)
+                best = (score, -fa, Thresholds(round(float(r), 2), round(float(c), 3)))
     assert best is not None
     return best[2]
 
