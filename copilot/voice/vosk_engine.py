@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from copilot.voice.grammar import Grammar, check_vocabulary
+from copilot.voice.grammar import Grammar, check_vocabulary, context_key
 from copilot.voice.intent import resolve
 from copilot.voice.templates import Templates
 from copilot.voice.types import Context, Heard, Intent, VoiceSetupError
@@ -87,7 +87,7 @@ class VoskListener:
             f"vosk:{model_dir.parent.name if model_dir.name == 'model' else model_dir.name}"
         )
         self._recognizers: dict[str, Any] = {}
-        self._grammars: dict[tuple[object, ...], Grammar] = {}
+        self._grammars: dict[bytes, Grammar] = {}
         self.last: tuple[Grammar, tuple[str, ...], float] | None = None
 
     def has_word(self, word: str) -> bool:
@@ -98,12 +98,7 @@ class VoskListener:
         """Build and check the grammar of ``context`` and its recognizer."""
         from copilot.voice.grammar import build_grammar
 
-        key = (
-            context.locale,
-            context.on_screen,
-            context.confirm_only,
-            tuple((m.name, m.spoken, tuple(c.name for c in m.commands)) for m in context.machines),
-        )
+        key = context_key(context)
         grammar = self._grammars.get(key)
         if grammar is None:
             grammar = build_grammar(context, self.templates)
