@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -190,12 +191,12 @@ def build_set(
 _STATE: dict[str, Any] = {}
 
 
-def _init(engine: str, locale: Locale, niceness: int) -> None:
+def _init(engine: str, locale: Locale, niceness: int, model_dir: Path | None) -> None:
     if niceness:
         os.nice(niceness)
     from copilot.voice.listener import make_listener
 
-    _STATE["listener"] = make_listener(engine, locale)
+    _STATE["listener"] = make_listener(engine, locale, model_dir)
     _STATE["machines"] = fleet(locale)
     _STATE["locale"] = locale
     _STATE["babble"] = {}
@@ -292,11 +293,30 @@ def _one(clip: Clip) -> Outcome:
 
 
 def run(
-    clips: Sequence[Clip], engine: str, locale: Locale, workers: int = 2, niceness: int = 10
+    clips: Sequence[Clip],
+    engine: str,
+    locale: Locale,
+    workers: int = 2,
+    niceness: int = 10,
+    model_dir: Path | None = None,
 ) -> list[Outcome]:
-    """Recognise every clip in ``workers`` processes; order kept."""
+    """Recognise every clip in ``workers`` processes; order kept.
+
+    The listener is built and its grammar checked here first, so a setup error (an engine
+    without that locale, a word missing from the vocabulary) is one VoiceSetupError, not a
+    broken worker pool.
+    """
+    from copilot.voice.listener import make_listener
+
+    probe = make_listener(engine, locale, model_dir)
+    prepare = getattr(probe, "prepare", None)
+    if prepare is not None and clips:
+        prepare(Context(locale, fleet(locale), on_screen=clips[0].on_screen))
+    del probe
     chunk = max(1, len(clips) // (workers * 8))
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(engine, locale, niceness)) as ex:
+    with ProcessPoolExecutor(
+        workers, initializer=_init, initargs=(engine, locale, niceness, model_dir)
+    ) as ex:
         out = list(ex.map(_one, clips, chunksize=chunk))
     for o in out:
         o.correct = o.clip.kind == "command" and o.intent == o.clip.expected

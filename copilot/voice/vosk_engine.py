@@ -71,7 +71,8 @@ class VoskListener:
         if model_dir is None:
             if templates.locale != "ko":
                 raise VoiceSetupError(
-                    "vosk needs a model folder for English: name one in the settings."
+                    "vosk needs a model folder for English: "
+                    "name one (--model-dir, or the voice settings)."
                 )
             model_dir = packaged_korean_model()
         if not (model_dir / "am").is_dir() and not (model_dir / "final.mdl").exists():
