@@ -400,6 +400,6 @@ def check_vocabulary(grammar: Grammar, has_word: Callable[[str], bool], engine: 
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise VoiceSetupError(
-            f"the word {missing[0]!r}{more} is not in the {engine} vocabulary: give the machine "
+            f"the word {missing[0]!r}{more} is not in the {engine}: give the machine "
             f"or command a spoken alias without it in assets/voice/{grammar.locale}.toml."
         )

@@ -107,7 +107,7 @@ class VoskListener:
         grammar = self._grammars.get(key)
         if grammar is None:
             grammar = build_grammar(context, self.templates)
-            check_vocabulary(grammar, self.has_word, f"{self.engine_name} model")
+            check_vocabulary(grammar, self.has_word, f"{self.engine_name} model's vocabulary")
             if len(self._grammars) > 8:
                 self._grammars.clear()
             self._grammars[key] = grammar
