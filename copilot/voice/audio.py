@@ -52,6 +52,22 @@ def level_dbfs(pcm: Pcm) -> float:
     return max(-120.0, 20.0 * float(np.log10(max(rms, 1e-9) / 32768.0)))
 
 
+def with_noise_floor(pcm: Pcm, below_db: float) -> Pcm:
+    """``pcm`` with a pink noise floor ``below_db`` under its voiced speech power.
+
+    pocketsphinx decodes near-silent pauses badly (its noise estimate and silence model expect
+    a room): on the evaluation, clean speech was understood less often than speech in 24-dB
+    hum. A fixed, faint floor relative to the talker's level makes every microphone look like
+    a room. The floor is the same for the same length (seeded), so decoding is reproducible.
+    """
+    if len(pcm) == 0:
+        return pcm
+    from copilot.voice.noise import broadband, mix
+
+    floor = broadband(len(pcm), np.random.default_rng(len(pcm)))
+    return mix(pcm.astype(np.float64), floor, below_db)
+
+
 def read_wav(path: Path) -> Pcm:
     """A WAV file as 16 kHz mono int16 (mixed down and resampled when needed)."""
     try:

@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -190,12 +191,12 @@ def build_set(
 _STATE: dict[str, Any] = {}
 
 
-def _init(engine: str, locale: Locale, niceness: int) -> None:
+def _init(engine: str, locale: Locale, niceness: int, model_dir: Path | None) -> None:
     if niceness:
         os.nice(niceness)
     from copilot.voice.listener import make_listener
 
-    _STATE["listener"] = make_listener(engine, locale)
+    _STATE["listener"] = make_listener(engine, locale, model_dir)
     _STATE["machines"] = fleet(locale)
     _STATE["locale"] = locale
     _STATE["babble"] = {}
@@ -292,11 +293,30 @@ def _one(clip: Clip) -> Outcome:
 
 
 def run(
-    clips: Sequence[Clip], engine: str, locale: Locale, workers: int = 2, niceness: int = 10
+    clips: Sequence[Clip],
+    engine: str,
+    locale: Locale,
+    workers: int = 2,
+    niceness: int = 10,
+    model_dir: Path | None = None,
 ) -> list[Outcome]:
-    """Recognise every clip in ``workers`` processes; order kept."""
+    """Recognise every clip in ``workers`` processes; order kept.
+
+    The listener is built and its grammar checked here first, so a setup error (an engine
+    without that locale, a word missing from the vocabulary) is one VoiceSetupError, not a
+    broken worker pool.
+    """
+    from copilot.voice.listener import make_listener
+
+    probe = make_listener(engine, locale, model_dir)
+    prepare = getattr(probe, "prepare", None)
+    if prepare is not None and clips:
+        prepare(Context(locale, fleet(locale), on_screen=clips[0].on_screen))
+    del probe
     chunk = max(1, len(clips) // (workers * 8))
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(engine, locale, niceness)) as ex:
+    with ProcessPoolExecutor(
+        workers, initializer=_init, initargs=(engine, locale, niceness, model_dir)
+    ) as ex:
         out = list(ex.map(_one, clips, chunksize=chunk))
     for o in out:
         o.correct = o.clip.kind == "command" and o.intent == o.clip.expected
@@ -365,16 +385,27 @@ def _p90(values: Sequence[float]) -> float:
 
 
 def tune_rejection(outcomes: Sequence[Outcome], max_fa: float = 0.01) -> Thresholds:
-    """Thresholds that maximise accuracy on ``outcomes`` with false accepts ≤ ``max_fa``."""
+    """Thresholds that maximise mean accuracy on ``outcomes`` with false accepts ≤ ``max_fa``.
+
+    Works on the stored features (no decoding): a grid over the ratio and the coverage.
+    """
+    cmd = np.array([o.clip.kind == "command" for o in outcomes])
+    right = np.array([o.parsed is not None and o.parsed == o.clip.expected for o in outcomes])
+    some = np.array([o.parsed is not None for o in outcomes])
+    ratio = np.array([o.ratio for o in outcomes])
+    cov = np.array([o.coverage for o in outcomes])
+    enough = np.array([o.speech_frames >= 15 for o in outcomes])
+    snr = np.array([o.clip.snr for o in outcomes])
+    levels = [s for s in SNRS if np.any(cmd & (snr == s))]
     best: tuple[float, float, Thresholds] | None = None
-    for cov in np.arange(0.5, 1.0, 0.025):
-        for ratio in np.arange(-6.0, 2.0, 0.05):
-            t = Thresholds(float(round(ratio, 2)), float(round(cov, 3)))
-            f = figures(apply(outcomes, t))
-            fa = f["false_accept_rate"]
-            score = f["accuracy_mean"] - (10.0 if fa > max_fa else 0.0)
+    for c in np.arange(0.5, 1.0, 0.025):
+        for r in np.arange(-6.0, 2.0, 0.05):
+            accept = some & enough & (cov >= c) & (ratio >= r)
+            acc = np.mean([np.mean((accept & right)[cmd & (snr == s)]) for s in levels])
+            fa = float(np.mean(accept[~cmd])) if np.any(~cmd) else 0.0
+            score = float(acc) - (10.0 if fa > max_fa else 0.0)
             if best is None or (score, -fa) > (best[0], best[1]):
-                best = (score, -fa, t)
+                best = (score, -fa, Thresholds(round(float(r), 2), round(float(c), 3)))
     assert best is not None
     return best[2]
 

