@@ -1,7 +1,7 @@
 """Read-back and result sentences, per locale: the target first, then the numbers.
 
 A command heard by voice is read back before anything is sent, on screen and aloud:
-"Conveyor two: stop. Say confirm." / "Press one: set speed to 80 R P M. Say confirm." The
+"Conveyor two: stop. Say yes confirm." / "Press one: set speed to 80 R P M. Say yes confirm." The
 screen line carries old → new with the unit (what a tier-2 confirmation must show); the spoken
 line is short, names the machine first, then the command, then the value and its unit in words
 (a synthesiser reads symbols badly). When the command is final the result is said from the
@@ -25,8 +25,8 @@ from copilot.voice.types import Locale
 
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
-        "confirm_prompt": "Say confirm.",
-        "confirm_or_cancel": "Say confirm or cancel.",
+        "confirm_prompt": "Say yes confirm.",
+        "confirm_or_cancel": "Say yes confirm or cancel.",
         "cancelled": "Cancelled.",
         "timed_out": "No confirmation: cancelled.",
         "not_understood": "Not understood. Say it again.",

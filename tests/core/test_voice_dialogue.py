@@ -48,7 +48,7 @@ class FakeWords:
             return None
         return Readback(
             screen=f"{intent.machine}: {intent.command} {dict(intent.args)}",
-            spoken=f"{intent.machine}: {intent.command}. Say confirm.",
+            spoken=f"{intent.machine}: {intent.command}. Say yes confirm.",
         )
 
     def answer(self, intent: Intent) -> str:

@@ -154,7 +154,7 @@ def test_spoken_setpoint_confirmed_by_voice_reaches_the_machine_and_the_audit(
         {"speed": 80.0},
     )
     assert proposal.cmd_id not in rig.station.store.commands  # nothing sent yet
-    assert rig.spoken() == ["Press one: set speed to 80 R P M. Say confirm."]
+    assert rig.spoken() == ["Press one: set speed to 80 R P M. Say yes confirm."]
     rig.clock.t += 2.0
     assert rig.say("yes confirm") == "dispatched"
     assert settled(rig.station, proposal.cmd_id).state == "COMPLETED"

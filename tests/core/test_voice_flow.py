@@ -178,7 +178,7 @@ def test_a_confirmed_voice_command_reaches_the_machine_with_origin_voice_and_is_
     )
     # Nothing is dispatched without the confirmation: the station sent nothing at all.
     assert view.proposal.cmd_id not in rig.station.store.commands
-    assert rig.spoken() == ["Press one: set speed to 80 R P M. Say confirm."]  # heard it out
+    assert rig.spoken() == ["Press one: set speed to 80 R P M. Say yes confirm."]  # heard it out
     rig.clock.t += CONFIRM_S - 1  # confirmed within the 6 s
     rig.utter(CONFIRM)
     assert rig.flow.view().phase == "dispatched"
@@ -204,7 +204,7 @@ def test_a_confirmed_voice_command_reaches_the_machine_with_origin_voice_and_is_
     # The read-back was said first, the result only after the machine reported its new state.
     wait_until(lambda: len(rig.spoken()) >= 2, 10, "the result spoken")
     texts = rig.spoken()
-    assert texts[0] == "Press one: set speed to 80 R P M. Say confirm."
+    assert texts[0] == "Press one: set speed to 80 R P M. Say yes confirm."
     assert texts[-1] == "Press one: set speed done. Speed 80 R P M, state idle."
     # The listener ran on the flow's worker, never on the GUI or the station's I/O thread.
     assert set(rig.listener.threads) == {"voice"}
@@ -351,17 +351,17 @@ def test_the_hub_bounds_what_a_peer_says_it_heard() -> None:
 
 
 def test_acknowledge_alarm_by_voice_after_the_confirmation(rig: Rig, agent: GatedAgent) -> None:
-    agent.close()  # the press goes silent: the hub raises its link alarm
+    agent.set(speed=float("nan"))  # the speed sensor fails: the hub raises its dropout alarm
     wait_until(
         lambda: any(a.state == "unack" for a in rig.station.alarms.all().values()),
         20,
-        "the link alarm",
+        "the dropout alarm",
     )
     rig.utter(said(Intent("ack_alarm", "press-1"), "acknowledge alarm on press one"))
     assert rig.flow.view().phase == "confirming"
     unacked = [a for a in rig.station.alarms.all().values() if a.state == "unack"]
     (readback,) = rig.spoken()
-    assert re.fullmatch(r"Press one: acknowledge \d+ alarms?\. Say confirm\.", readback)
+    assert re.fullmatch(r"Press one: acknowledge \d+ alarms?\. Say yes confirm\.", readback)
     assert unacked and all(a.acked_by == "" for a in unacked)  # nothing acknowledged yet
     rig.utter(CONFIRM)
     wait_until(

@@ -55,13 +55,13 @@ def test_korean_numbers() -> None:
 
 def test_a_command_without_arguments_reads_back_target_then_command() -> None:
     rb = command_readback("conveyor two", "Conveyor 2", STOP, {}, TAGS, {})
-    assert rb.spoken == "Conveyor two: stop. Say confirm."
+    assert rb.spoken == "Conveyor two: stop. Say yes confirm."
     assert rb.screen == "Conveyor 2: Stop"
 
 
 def test_a_setpoint_reads_back_its_number_and_unit_after_the_target() -> None:
     rb = command_readback("press one", "Press 1", SPEED, {"speed": 80}, TAGS, {"speed": 40.0})
-    assert rb.spoken == "Press one: set speed to 80 R P M. Say confirm."
+    assert rb.spoken == "Press one: set speed to 80 R P M. Say yes confirm."
     assert (
         rb.screen == "Press 1: Set speed · 40.0 → 80.0 rpm"
     )  # old → new, as the touch sheet shows it
@@ -74,7 +74,7 @@ def test_korean_readback() -> None:
 
 def test_acknowledge_readback_counts_the_alarms() -> None:
     assert ack_readback("press one", "Press 1", 2).spoken == (
-        "Press one: acknowledge 2 alarms. Say confirm."
+        "Press one: acknowledge 2 alarms. Say yes confirm."
     )
 
 

@@ -143,7 +143,7 @@ def test_a_spoken_setpoint_is_read_back_and_waits_for_confirmation_then_runs(
     voice.refresh()
     bar = voice.bar
     assert bar.isVisible()
-    assert bar.state.text().startswith("Say “confirm” · ")
+    assert bar.state.text().startswith("Say “yes confirm” · ")
     assert bar.readback.text().startswith("Press 1: Set barrel temperature\n")
     assert bar.readback.text().endswith("→ 230.0 °C")
     assert bar.heard.text() == "Heard: “set target to two hundred thirty degrees”"

@@ -33,7 +33,7 @@ STATE_WORDS: dict[str, str] = {
     "idle": "Voice",
     "listening": "● Listening…",
     "recognizing": "… Recognising",
-    "confirming": "Say “confirm”",
+    "confirming": "Say “yes confirm”",
     "answering": "Answer",
     "dispatched": "✓ Sent",
     "cancelled": "✕ Cancelled",
@@ -204,7 +204,7 @@ class QtVoiceBar(QFrame):
         confirming = view.proposal is not None
         words = STATE_WORDS.get(phase, phase)
         if confirming and view.seconds_left is not None and phase == "confirming":
-            words = f"Say “confirm” · {view.seconds_left:.0f} s"
+            words = f"Say “yes confirm” · {view.seconds_left:.0f} s"
         elif confirming:
             words = "● Listening… (confirm / cancel)" if phase == "listening" else words
         self.state.setText(words)
