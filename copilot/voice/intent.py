@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from copilot.protocol import Check, CommandSpec
+from copilot.gate.checks import holds
+from copilot.protocol import CommandSpec
 from copilot.voice.grammar import Grammar
 from copilot.voice.types import Context, Intent
 
@@ -32,27 +33,6 @@ class Resolved:
     words: tuple[str, ...] = ()
 
 
-def _holds(check: Check, value: float) -> bool:
-    values = check.values or [check.value]
-    match check.op:
-        case "eq":
-            return value == check.value
-        case "ne":
-            return value != check.value
-        case "lt":
-            return value < check.value
-        case "le":
-            return value <= check.value
-        case "gt":
-            return value > check.value
-        case "ge":
-            return value >= check.value
-        case "in":
-            return value in values
-        case "not_in":
-            return value not in values
-
-
 def applicable(spec: CommandSpec, state: str) -> bool:
     """Whether ``spec`` can apply to a machine in ``state`` (unknown state: yes)."""
     if state not in STATE_LABELS:
@@ -61,8 +41,8 @@ def applicable(spec: CommandSpec, state: str) -> bool:
     for check in spec.checks:
         if check.tag != "state":
             continue
-        holds = _holds(check, value)
-        if (check.kind == "interlock" and holds) or (check.kind == "permissive" and not holds):
+        met = holds(check, value)  # as the gate judges it
+        if (check.kind == "interlock" and met) or (check.kind == "permissive" and not met):
             return False
     return True
 

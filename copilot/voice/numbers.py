@@ -81,6 +81,11 @@ def _ko_int(n: int) -> list[str]:
     return words
 
 
+def int_words(n: int, locale: Locale) -> list[str]:
+    """The words of a whole number ``0 <= n < 1,000,000`` (Korean: below 100,000)."""
+    return _en_int(n) if locale == "en" else _ko_int(n)
+
+
 def number_words(value: Decimal, locale: Locale, point: str) -> tuple[str, ...]:
     """The words of ``value`` (non-negative, at most one decimal) in ``locale``."""
     if value < 0:

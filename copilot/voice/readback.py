@@ -21,6 +21,7 @@ from copilot.arguments import current_tag
 from copilot.gate.panel import cause_sentence, change_text, label_of
 from copilot.protocol import CommandSpec, CommandStatus, Scalar, TagSpec, Value
 from copilot.voice.dialogue import Readback
+from copilot.voice.numbers import int_words
 from copilot.voice.types import Locale
 
 PHRASES: dict[str, dict[str, str]] = {
@@ -76,31 +77,6 @@ COMMAND_WORDS_KO: dict[str, str] = {
 }
 """Korean words for common command names (a command not listed is read by its label)."""
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_KO_DIGITS = ["영", "일", "이", "삼", "사", "오", "육", "칠", "팔", "구"]
-
 
 def phrase(key: str, locale: Locale = "en") -> str:
     """A fixed sentence (English when the locale lacks it)."""
@@ -108,33 +84,16 @@ def phrase(key: str, locale: Locale = "en") -> str:
 
 
 def number_name(n: int, locale: Locale = "en") -> str:
-    """A whole number in words: 2 → "two", 42 → "forty two", 7 (ko) → "칠"."""
-    if locale == "ko":
-        return _ko_number(n)
-    if n < 0:
-        return f"minus {number_name(-n)}"
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {number_name(rest)}" if rest else "")
-    return " ".join(_ONES[int(d)] for d in str(n))  # ids past 999: digit by digit
+    """A whole number in words: 2 → "two", 42 → "forty two", 230 (ko) → "이백삼십".
 
-
-def _ko_number(n: int) -> str:
+    Ids past 999 (English) or 99,999 (Korean) are read digit by digit.
+    """
     if n < 0:
-        return f"마이너스 {_ko_number(-n)}"
-    if n == 0:
-        return _KO_DIGITS[0]
-    out = ""
-    for value, word in ((1000, "천"), (100, "백"), (10, "십")):
-        count, n = divmod(n, value)
-        if count:
-            out += ("" if count == 1 else _KO_DIGITS[count]) + word
-    return out + (_KO_DIGITS[n] if n else "")
+        return ("마이너스 " if locale == "ko" else "minus ") + number_name(-n, locale)
+    joiner = "" if locale == "ko" else " "  # Korean numerals are written as one word
+    if n >= (100_000 if locale == "ko" else 1000):
+        return " ".join(int_words(int(d), locale)[0] for d in str(n))
+    return joiner.join(int_words(n, locale))
 
 
 def spoken_name(name: str, locale: Locale = "en") -> str:
