@@ -23,8 +23,9 @@ QT_PACKAGES := libegl1 libgl1 libfontconfig1 libfreetype6 libglib2.0-0t64|libgli
                libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 \
                libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 \
                libxcb-xfixes0 libxcb-xkb1 libxkbcommon0 libxkbcommon-x11-0
-# ...plus a font, venv support, speech and audio tools.
-DEB_PACKAGES := $(QT_PACKAGES) fonts-dejavu-core python3-venv espeak-ng sox
+# ...plus a font, venv support, speech and audio tools, and PortAudio (the microphone, for
+# push-to-talk through sounddevice).
+DEB_PACKAGES := $(QT_PACKAGES) fonts-dejavu-core python3-venv espeak-ng sox libportaudio2
 # CI only (`make demo-check`): a virtual X server and xwd, to screenshot the real window.
 CI_DISPLAY_PACKAGES := xvfb xauth x11-apps
 PYTEST_FLAGS ?= -q
