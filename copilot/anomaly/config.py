@@ -37,6 +37,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     persistence_n: int = 5
     extreme_factor: float = 2.0
     threshold_scale: float = 3.0
+    threshold_scales: dict[str, float] = msgspec.field(default_factory=dict)
     cluster_samples: float = 10.0
     fast_tau_s: float = 5.0
     slow_tau_s: float = 300.0
@@ -66,6 +67,10 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "spe": 3.0,
         }
     )
+
+    def scale_of(self, detector: str) -> float:
+        """The threshold scale of one detector (``threshold_scales`` or the global one)."""
+        return self.threshold_scales.get(detector, self.threshold_scale)
 
     @property
     def alerts_per_machine_hour(self) -> float:

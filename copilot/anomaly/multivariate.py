@@ -122,7 +122,7 @@ class MvBank:
         """Recompute mode ``m``'s two thresholds from its histograms."""
         floors = np.array([self.cfg.min_threshold["t2"], self.cfg.min_threshold["spe"]])
         thr = thresholds(self.hist[m].astype(np.float64), p_target, floors)
-        self.thr[m] = thr * self.cfg.threshold_scale * self.feedback[m]
+        self.thr[m] = thr * self.cfg.scale_of("multivariate") * self.feedback[m]
 
     def _model(self, m: int) -> tuple[npt.NDArray[np.intp], F64, F64, F64, F64] | None:
         model = self.models[m]

@@ -54,6 +54,8 @@ class MachineState(msgspec.Struct):
     alerts_raised: dict[str, int]
     last_t: int
     mode: int
+    relax_change_t: int = 0
+    relax_stage: int = 10_000  # past every sample: nothing to fit
 
 
 class EngineState(msgspec.Struct):
@@ -78,6 +80,8 @@ def dump(md: MachineDetectors) -> MachineState:
         alerts_raised=dict(md.alerts_raised),
         last_t=md.last_t,
         mode=md.mode,
+        relax_change_t=md.signals.relax_change_t,
+        relax_stage=md.signals.relax_stage,
     )
 
 
@@ -102,6 +106,8 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
     old_m = np.array([p[1] for p in mode_pairs])
     sig = md.signals
     for f in LEARNED_FIELDS:
+        if f not in st.learned:  # a blob from before this field: keep what was built
+            continue
         src = st.learned[f].array()
         dst = getattr(sig, f)
         if dst.ndim == 2:  # (modes, n)
@@ -114,8 +120,12 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
             for a, b in zip(new_m, old_m, strict=True):
                 dst[a][:, new_i] = src[b][:, old_i]
     for f in LIVE_FIELDS:
+        if f not in st.live:
+            continue
         src = st.live[f].array()
         dst = getattr(sig, f)
+        if src.shape[1:] != dst.shape[1:]:
+            continue
         dst[new_i] = src[old_i]
     for a, b in zip(new_m, old_m, strict=True):
         md.learned_s[a] = st.modes_learned_s[b]
@@ -130,6 +140,7 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
             md.mv.feedback[a] = st.mv_feedback[b]
     md.alerts_raised.update(st.alerts_raised)
     md.last_t = st.last_t
+    sig.relax_change_t, sig.relax_stage = st.relax_change_t, st.relax_stage
     for a, b in mode_pairs:
         if b == st.mode:
             md.mode = a

@@ -286,3 +286,40 @@ def test_feedback_only_raises_thresholds() -> None:
 def test_restore_refuses_garbage() -> None:
     with pytest.raises(ValueError, match="not an anomaly engine state"):
         AnomalyEngine().restore(b"\x01\x02nonsense")
+
+
+def thermal(seed: int, plan: list[tuple[int, int]], levels: dict[int, float], tau: float) -> tuple:
+    """A slow first-order signal (time constant ``tau``) heading to each mode's level."""
+    modes = np.concatenate([np.full(n, m) for m, n in plan])
+    rng = np.random.default_rng(seed)
+    x = np.empty((modes.size, 2))
+    level = levels[int(modes[0])]
+    a = 1.0 - np.exp(-1.0 / tau)
+    for k, m in enumerate(modes):
+        level += (levels[int(m)] - level) * a
+        x[k, 0] = level
+    x[:, 1] = 50.0
+    x += 0.3 * rng.standard_normal(x.shape)
+    return np.round(x, 2), modes
+
+
+def test_slow_settling_after_a_mode_change_is_modelled_not_alerted() -> None:
+    # A temperature 30 °C (100 noise sigmas) apart between modes, time constant 400 s: it is
+    # still settling long after the settle time; the relaxation is fitted, not alerted.
+    plan = [(0, 1400), (1, 1600), (0, 1800), (1, 1800), (0, 1800)]
+    x, modes = thermal(3, plan, {0: 80.0, 1: 50.0}, 400.0)
+    engine = AnomalyEngine(config(settle_s=240.0, settle_max_s=900.0, multivariate=False))
+    engine.on_birth(birth(), T0)
+    assert raised(run(engine, x, modes)) == []
+    sig = engine.machines["m-01"].signals
+    learned = sig.relax_tau[:, 0][sig.relax_count[:, 0] > 0]
+    assert learned.size and np.all(np.abs(learned / 400.0 - 1.0) < 0.35), learned
+    # A ramp during the last settling is still caught before the 10-minute window ends.
+    drifted = x.copy()
+    onset = modes.size - 1500
+    drifted[onset:, 0] += 0.02 * np.arange(modes.size - onset)
+    engine2 = AnomalyEngine(config(settle_s=240.0, settle_max_s=900.0, multivariate=False))
+    engine2.on_birth(birth(), T0)
+    alerts = raised(run(engine2, drifted, modes))
+    assert alerts and all(t >= onset for t, _ in alerts), alerts
+    assert alerts[0][0] - onset < 600, alerts
