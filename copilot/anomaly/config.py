@@ -50,6 +50,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     dropout_after_s: float = 5.0
     dropout_bad_samples: int = 2
     recalibrate_s: float = 300.0
+    quarantine: bool = True
     detectors: list[str] = msgspec.field(default_factory=lambda: list(DETECTORS))
     multivariate: bool = True
     mv_explained: float = 0.95

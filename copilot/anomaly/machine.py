@@ -199,6 +199,8 @@ class MachineDetectors:
         if phase == "live":
             self.since_calibration_s[m] += min(dt_s, 10.0)
             if self.since_calibration_s[m] >= self.cfg.recalibrate_s:
+                self.signals.commit(m)
+                self.mv.commit(m)
                 self._calibrate(m)
         if raised.any() or cleared.any():
             self._signal_changes(m, t_now, sigma, raised, cleared, out)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from copilot.anomaly.calibrate import BINS, Persistence, bin_of, thresholds
+from copilot.anomaly.calibrate import BINS, PENDING_STAGES, Persistence, bin_of, thresholds
 from copilot.anomaly.config import DETECTORS, AnomalyConfig
 
 __all__ = ["LEARNED_FIELDS", "LIVE_FIELDS", "SignalBank"]
@@ -98,6 +98,10 @@ class SignalBank:
         self.low = np.full(shape, np.inf)
         self.high = np.full(shape, -np.inf)
         self.hist = np.zeros((modes, D, n, BINS), dtype=np.float32)
+        # Samples seen live wait PENDING_STAGES recalibrations before they count (dropped for
+        # a tag that raises an alert meanwhile: what led up to an anomaly is not normal).
+        self.pending = np.zeros((PENDING_STAGES, D, n, BINS), dtype=np.float32)
+        self.pending_mode = -1
         self.thr = np.full((modes, D, n), np.inf)
         self.feedback = np.ones((modes, D, n))
         # Settling after a mode change, modelled as a first-order approach to a new level:
@@ -161,6 +165,13 @@ class SignalBank:
     def varying(self, m: int) -> B:
         """Tags that move in mode ``m`` (a constant one, e.g. a setpoint, is not watched)."""
         return np.asarray((self.count[m] > 0) & (self.step_sq[m] > (1e-3 * self.floor) ** 2))
+
+    def commit(self, m: int) -> None:
+        """Live samples that waited long enough with no alert join mode ``m``'s histograms."""
+        if self.pending_mode == m:
+            self.hist[m] += self.pending[-1]
+            self.pending[1:] = self.pending[:-1].copy()
+            self.pending[0] = 0.0
 
     def calibrate(self, m: int, p_target: float) -> None:
         """Recompute mode ``m``'s thresholds from its histograms for ``p_target`` per sample."""
@@ -379,7 +390,7 @@ class SignalBank:
         cells = np.broadcast_to(watch, (D, self.n)).copy()
         cells[:ENVELOPE] &= ~held
         if phase == "calibrating":
-            self._fill(m, stat, cells)
+            self._fill(self.hist[m], stat, cells)
         if phase != "live":
             nothing = np.zeros((D, self.n), dtype=bool)
             self.since = np.where(cells, np.broadcast_to(t_ns, (D, self.n)), self.since)
@@ -403,11 +414,16 @@ class SignalBank:
             # While a modelled relaxation still has a way to go, the envelope waits for it.
             cells[ENVELOPE] &= ~(self.relax_on & (np.abs(self.offset) > s_lvl))
         calm = cells & (stat < thr) & ~self.persist.active
-        self._fill(m, stat, calm)
+        if self.pending_mode != m:
+            self.pending[...] = 0.0
+            self.pending_mode = m
+        self._fill(self.pending[0] if cfg.quarantine else self.hist[m], stat, calm)
         quiet = stat <= 0.5 * thr
         quiet[DRIFT] = stat[DRIFT] <= 1e-9
         self.since = np.where(cells & quiet, np.broadcast_to(t_ns, (D, self.n)), self.since)
         raised, cleared = self.persist.update(stat, thr, cells, int(t_ns.max()))
+        if raised.any():
+            self.pending[:, :, raised.any(axis=0)] = 0.0
         return stat, sigma, raised, cleared
 
     def _learn(self, m: int, go: B, step: F64, xs: F64) -> None:
@@ -424,7 +440,8 @@ class SignalBank:
         self.low[m] = np.where(go, np.minimum(self.low[m], self.fast), self.low[m])
         self.high[m] = np.where(go, np.maximum(self.high[m], self.fast), self.high[m])
 
-    def _fill(self, m: int, stat: F64, cells: B) -> None:
+    @staticmethod
+    def _fill(hist: npt.NDArray[np.float32], stat: F64, cells: B) -> None:
         det, tag = np.nonzero(cells)
         if det.size:
-            np.add.at(self.hist[m], (det, tag, bin_of(stat[det, tag])), 1.0)
+            np.add.at(hist, (det, tag, bin_of(stat[det, tag])), 1.0)
