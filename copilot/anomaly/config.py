@@ -30,6 +30,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     warmup_s: float = 2400.0
     settle_s: float = 240.0
     settle_max_s: float = 900.0
+    mv_settle_max_s: float = 1800.0
     clear_fraction: float = 0.7
     refractory_s: float = 600.0
     paused_modes: list[str] = msgspec.field(default_factory=lambda: ["fault", "maintenance"])

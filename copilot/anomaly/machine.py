@@ -179,6 +179,7 @@ class MachineDetectors:
         t_tag[sl] = ts[mine]
         settling = t_now < self.settle_until
         late = t_now >= self.mode_since + int(self.cfg.settle_max_s * _SEC)
+        mv_late = t_now >= self.mode_since + int(self.cfg.mv_settle_max_s * _SEC)
         if late:
             self.signals.settled[:] = True
         if settling:
@@ -206,7 +207,7 @@ class MachineDetectors:
             self._signal_changes(m, t_now, sigma, raised, cleared, out)
         if self.cfg.multivariate:
             t2, spe, up, down = self.mv.step(
-                m, t_now, fast, all_ok, phase == "live" and (late or self.signals.quiet(m))
+                m, t_now, fast, all_ok, phase == "live" and (mv_late or self.signals.quiet(m))
             )
             if up or down:
                 self._mv_change(m, t_now, t2, spe, up, out)

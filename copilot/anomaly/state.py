@@ -55,6 +55,8 @@ class MachineState(msgspec.Struct):
     last_t: int
     mode: int
     relax_change_t: int = 0
+    mode_since: int = 0
+    settle_until: int = 0
     relax_stage: int = 10_000  # past every sample: nothing to fit
 
 
@@ -81,6 +83,8 @@ def dump(md: MachineDetectors) -> MachineState:
         last_t=md.last_t,
         mode=md.mode,
         relax_change_t=md.signals.relax_change_t,
+        mode_since=md.mode_since,
+        settle_until=md.settle_until,
         relax_stage=md.signals.relax_stage,
     )
 
@@ -141,6 +145,7 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
     md.alerts_raised.update(st.alerts_raised)
     md.last_t = st.last_t
     sig.relax_change_t, sig.relax_stage = st.relax_change_t, st.relax_stage
+    md.mode_since, md.settle_until = st.mode_since, st.settle_until
     for a, b in mode_pairs:
         if b == st.mode:
             md.mode = a
