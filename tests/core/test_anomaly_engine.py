@@ -164,7 +164,7 @@ def relationship(n: int, seed: int) -> np.ndarray:
 
 def test_multivariate_catches_a_broken_relationship_no_single_signal_detector_flags() -> None:
     series = relationship(CHANGE + 600, 11)
-    series[CHANGE:, 1] += 4.0  # y (current) rises while x (speed) holds: inside y's own range
+    series[CHANGE:, 1] += 6.0  # y (current) rises while x (speed) holds: inside y's own range
     engine = AnomalyEngine(config())
     engine.on_birth(birth(), T0)
     alerts = raised(run(engine, series))
