@@ -160,6 +160,8 @@ class SignalBank:
         """Whether every tag has settled and no modelled relaxation has far to go."""
         if not self.settled.all():
             return False
+        if not self.relax_on.any():
+            return True
         return bool((np.abs(self.offset) <= self.scales(m)[1]).all())
 
     def varying(self, m: int) -> B:
@@ -316,8 +318,9 @@ class SignalBank:
             self._relax_track(m, int(t_ns.max()))
         # The expected relaxation after a mode change: the level and drift baselines follow it
         # (and the rate detector sees the slope without it).
-        slope = np.zeros(self.n)
-        if self.relax_on.any():
+        slope: F64 | float = 0.0
+        relaxing = bool(self.relax_on.any())
+        if relaxing:
             age = np.maximum((t_ns - self.relax_t0) / 1e9, 0.0)
             off = self.relax_off0 * np.exp(-age / self.relax_tau_now)
             incr = np.where(go & self.relax_on, off - self.offset, 0.0)
@@ -325,8 +328,12 @@ class SignalBank:
             self.ref += incr
             self.offset = np.where(self.relax_on, off, 0.0)
             slope = -self.offset / self.relax_tau_now
-            self.relax_on &= np.abs(off) > 1e-3 * self.floor
         noise, s_lvl, s_ref, s_step, s_rate = self.scales(m)
+        if relaxing:  # a relaxation within 1 % of a level scale of its end is over
+            done = self.relax_on & (np.abs(self.offset) < 0.01 * s_lvl)
+            if done.any():
+                self.relax_on &= ~done
+                self.offset[done] = 0.0
         level_dev = self.fast - self.slow
         ref_dev = self.fast - self.ref
         frozen = self.persist.active[LEVEL] | self.persist.active[DRIFT]
@@ -410,7 +417,7 @@ class SignalBank:
             self.reseed(go & wait)
             cells[:STUCK] &= ~wait
             cells[RATE:] &= ~wait
-        if self.relax_on.any():
+        if relaxing:
             # While a modelled relaxation still has a way to go, the envelope waits for it.
             cells[ENVELOPE] &= ~(self.relax_on & (np.abs(self.offset) > s_lvl))
         calm = cells & (stat < thr) & ~self.persist.active
