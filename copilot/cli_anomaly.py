@@ -3,7 +3,7 @@
 Runs :func:`copilot.anomaly.eval.evaluate` on the scored seeds (never tuned on), or on the
 tuning seeds or a list given with ``--seeds``; prints the figures against the goals, or the
 report as JSON with ``--json``. ``--quick`` runs one severity per fault kind, one hour of
-normal operation per machine and two scored seeds; ``--size tiny`` is for tests.
+normal operation per machine and two scored seeds; ``--size tiny`` (two machine kinds) is for tests.
 """
 
 from __future__ import annotations
