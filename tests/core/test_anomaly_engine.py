@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -323,3 +324,34 @@ def test_slow_settling_after_a_mode_change_is_modelled_not_alerted() -> None:
     alerts = raised(run(engine2, drifted, modes))
     assert alerts and all(t >= onset for t, _ in alerts), alerts
     assert alerts[0][0] - onset < 600, alerts
+
+
+def test_a_state_from_before_the_relaxation_model_still_restores() -> None:
+    engine = AnomalyEngine(config(multivariate=False))
+    engine.on_birth(birth(), T0)
+    run(engine, noise(9, 1500))
+    before = engine.status()[0]
+    # The blob as the previous version wrote it: no relaxation fields, no settle times.
+    data = msgspec.msgpack.decode(engine.state())
+    new_learned = {"relax_tau", "relax_count"}
+    new_live = {"settled", "relax_on", "relax_t0", "relax_off0", "relax_target"}
+    new_live |= {"relax_tau_now", "relax_pts", "offset"}
+    for m in data["machines"]:
+        for key in new_learned:
+            del m["learned"][key]
+        for key in new_live:
+            del m["live"][key]
+        for key in ("relax_change_t", "relax_stage", "mode_since", "settle_until"):
+            del m[key]
+    restored = AnomalyEngine(config(multivariate=False))
+    restored.restore(msgspec.msgpack.encode(data))
+    restored.on_birth(birth(), T0 + 1500 * SEC)
+    after = restored.status()[0]
+    assert not after.learning
+    assert [(b.tag, b.mean, b.thresholds) for b in after.tags] == [
+        (b.tag, b.mean, b.thresholds) for b in before.tags
+    ]
+    x = noise(10, 400)
+    x[300:, 0] += 8.0
+    alerts = raised(run(restored, x, start=1500))
+    assert alerts and alerts[0][1] == "level:x" and alerts[0][0] >= 1800
