@@ -13,6 +13,10 @@ the fast EWMA against the slow reference), variance change (log ratio of the squ
 to the mode's), stuck (the run of identical readings, as -log10 of its probability under the
 mode's repeat rate), rate change (the EWMA slope in learned units) and envelope (distance
 outside the range learned for the mode).
+
+After a mode change the bank fits each tag's settling as a first-order approach to a new level
+(:meth:`SignalBank._relax_fit`, time constants learned per tag and mode across changes); the
+level and drift baselines then follow that expected relaxation, so what is left is judged.
 """
 
 from __future__ import annotations
