@@ -3,7 +3,7 @@
 Runs :func:`copilot.anomaly.eval.evaluate` on the scored seeds (never tuned on), or on the
 tuning seeds or a list given with ``--seeds``; prints the figures against the goals, or the
 report as JSON with ``--json``. ``--quick`` runs one severity per fault kind, one hour of
-normal operation per machine and two scored seeds; ``--size tiny`` is for tests.
+normal operation per machine and two scored seeds; ``--size tiny`` (two machine kinds) is for tests.
 """
 
 from __future__ import annotations
@@ -167,7 +167,14 @@ def _lines(d: dict[str, Any]) -> list[str]:
         f"{_mark(fa <= GOALS['false_alerts_per_machine_hour'])}); by detector "
         f"{d['false_alerts_by_detector']}"
     )
-    out.append(f"projection coverage: not measured ({d['projection_coverage_reason']})")
+    cov = d["projection_coverage"]
+    if cov is None:
+        out.append(f"projection coverage: not measured ({d['projection_coverage_reason']})")
+    else:
+        out.append(
+            f"projection coverage {cov:.1%} (goal ≥ 80 %: {_mark(cov >= 0.8)}); "
+            f"{d['projection_coverage_reason']}"
+        )
     for e in d["missed"][:20]:
         out.append(f"  missed: {e['machine']} {e['kind']} severity {e['severity']} in {e['mode']}")
     return out

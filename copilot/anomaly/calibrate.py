@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BINS", "Persistence", "bin_of", "bin_upper", "thresholds"]
+__all__ = ["BINS", "PENDING_STAGES", "Persistence", "bin_of", "bin_upper", "thresholds"]
 
 BINS = 64
 _PER_OCTAVE = 4.0
 P1, P2 = 1e-2, 1e-3
 MIN_COUNT = 300  # below this many samples a histogram says nothing yet
+PENDING_STAGES = 3  # live samples wait this many recalibrations before they count
 
 F64 = npt.NDArray[np.float64]
 

@@ -29,9 +29,10 @@ from typing import Literal
 import msgspec
 import numpy as np
 
+from copilot.anomaly.advice import F64, Projector, Window, projectable
 from copilot.anomaly.config import AnomalyConfig
 from copilot.anomaly.engine import AnomalyEngine
-from copilot.protocol.messages import Birth
+from copilot.protocol.messages import Birth, TagSpec
 from copilot.sim.faults import APPLICABLE_FAULTS, FAULT_KINDS
 from copilot.sim.models import MODEL_CLASSES, MachineModel
 
@@ -42,6 +43,7 @@ __all__ = [
     "TUNING_SEEDS",
     "EvalReport",
     "EventResult",
+    "ProjectionCheck",
     "Scenario",
     "evaluate",
     "scenarios_for",
@@ -79,7 +81,12 @@ FAULT_MODES: dict[str, tuple[str, ...]] = {
 }
 EXTRA_MODES = {("press", "leak"): ("idle",), ("oven", "overheating"): ("idle",)}
 T0_NS = 1_700_000_000_000_000_000
+PROJECTION_LEADS_S = (60.0, 120.0, 240.0, 480.0)
+"""Projections are asked for this long before a limit crossing (if after onset + 60 s)."""
+PROJECTION_MIN_AFTER_ONSET_S = 60.0
+PROJECTION_TAIL_S = 600.0  # the machine runs on (without detectors) to see a late crossing
 Size = Literal["full", "quick", "tiny"]
+TINY_MACHINES = 2  # "tiny" (for tests): the first two machine kinds only
 
 
 class Scenario(msgspec.Struct, frozen=True):
@@ -104,6 +111,22 @@ class EventResult(msgspec.Struct):
     first_alert: str = ""
 
 
+class ProjectionCheck(msgspec.Struct):
+    """One projection asked for before a limit crossing of a fault event, and how it did."""
+
+    seed: int
+    machine: str
+    kind: str
+    tag: str
+    limit: str
+    lead_s: float  # the actual time to the crossing when asked
+    shown: bool  # a projection toward that limit was given
+    eta_s: float | None = None
+    lo_s: float | None = None
+    hi_s: float | None = None
+    inside: bool = False
+
+
 class MachineRun(msgspec.Struct):
     """What one machine of one seed gave."""
 
@@ -113,6 +136,7 @@ class MachineRun(msgspec.Struct):
     normal_s: float
     false_alerts: int
     false_names: list[str]
+    projections: list[ProjectionCheck] = []
 
 
 class EvalReport(msgspec.Struct):
@@ -133,6 +157,8 @@ class EvalReport(msgspec.Struct):
     p90_delay_s_abrupt: float | None
     projection_coverage: float | None
     projection_coverage_reason: str
+    projection_checks: int
+    projection_shown_fraction: float | None
     false_alerts_by_detector: dict[str, int]
     missed: list[EventResult]
 
@@ -166,8 +192,9 @@ class _Driver:
         self.names = [tag.name for tag in model.tags]
         self.aliases = np.array([tag.alias for tag in model.tags], dtype=np.int64)
         self.alerts: list[tuple[float, str]] = []
+        self.trace: list[tuple[float, np.ndarray]] | None = None
 
-    def run(self, seconds: float) -> None:
+    def run(self, seconds: float, detect: bool = True) -> None:
         names = self.names
         n = len(names)
         mid = self.m.info.id
@@ -177,6 +204,10 @@ class _Driver:
             v, q = self.m.step(self.t, 1.0)
             vals = np.array([math.nan if v[k] is None else float(v[k]) for k in names])  # type: ignore[arg-type]
             qual = np.array([q.get(k, 0) for k in names], dtype=np.uint8) if q else None
+            if self.trace is not None:
+                self.trace.append((self.t, vals))
+            if not detect:
+                continue
             ts = np.full(n, T0_NS + int(self.t * 1e9), dtype=np.int64)
             for a in self.e.on_samples(mid, self.aliases, ts, vals, qual):
                 if a.active:
@@ -230,19 +261,33 @@ def run_machine(seed: int, index: int, size: Size, config: AnomalyConfig) -> Mac
     d.run(normal_s)
     false_names = [name for _, name in d.alerts]
     events: list[EventResult] = []
+    projections: list[ProjectionCheck] = []
     for sc in scenarios_for(kind, seed, size):
         e = AnomalyEngine(config)
         e.restore(blob)
         dd = _Driver(copy.deepcopy(snapshot), e, base_t)
         _to_mode(dd, sc.mode)
+        limited = sc.kind in GRADUAL
+        if limited:  # the history a station would have when projections are asked for
+            dd.trace = []
         dd.run(sc.lead_s)
         false_names += [name for _, name in dd.alerts]
         normal_s += sc.lead_s
         dd.alerts.clear()
         onset = dd.t
+        twin = copy.deepcopy(dd.m) if limited else None
         dd.m.inject_fault(sc.kind, sc.severity, onset, DURATION_S[sc.kind])
         window = WINDOW_S["gradual" if sc.kind in GRADUAL else "abrupt"]
         dd.run(window)
+        if limited and dd.trace is not None and twin is not None:
+            tail = DURATION_S[sc.kind] + PROJECTION_TAIL_S
+            dd.run(max(tail - window, 0.0), detect=False)
+            normal = _Driver(twin, e, onset)
+            normal.trace = []
+            normal.run(tail, detect=False)
+            projections += _projections(
+                seed, model.info.id, sc.kind, model.tags, dd.trace, normal.trace, onset
+            )
         hits = [(t, name) for t, name in dd.alerts if onset <= t <= onset + window]
         events.append(
             EventResult(
@@ -256,7 +301,104 @@ def run_machine(seed: int, index: int, size: Size, config: AnomalyConfig) -> Mac
                 hits[0][1] if hits else "",
             )
         )
-    return MachineRun(seed, model.info.id, events, normal_s, len(false_names), false_names)
+    return MachineRun(
+        seed, model.info.id, events, normal_s, len(false_names), false_names, projections
+    )
+
+
+def _crossing(t: np.ndarray, v: np.ndarray, limit: float, rising: bool) -> float | None:
+    """The first time ``v`` is past ``limit`` (None: never)."""
+    past = v >= limit if rising else v <= limit
+    at = np.flatnonzero(past)
+    return float(t[at[0]]) if at.size else None
+
+
+def _window(t: np.ndarray, v: np.ndarray, now: float) -> Window:
+    """A station's ``window(machine, tag, since)`` over a recorded trace, up to ``now``."""
+
+    def window(_machine: str, _tag: str, since: float) -> tuple[F64, F64]:
+        sel = (t >= since) & (t <= now)
+        return t[sel], v[sel]
+
+    return window
+
+
+def _projections(
+    seed: int,
+    machine: str,
+    kind: str,
+    tags: Sequence[TagSpec],
+    trace: list[tuple[float, np.ndarray]],
+    twin: list[tuple[float, np.ndarray]],
+    onset: float,
+) -> list[ProjectionCheck]:
+    """Ask :class:`~copilot.anomaly.advice.Projector` before each limit a fault drives a tag past.
+
+    A tag (with limits) that is inside a limit at the onset and past it later — while in
+    ``twin`` (the same machine from the onset on without the fault) it is not — crosses it at
+    ``T``; at ``T - lead`` for each of :data:`PROJECTION_LEADS_S` (no earlier than 60 s after
+    the onset) the projector sees the samples up to then, as a station would. The band covers
+    when the actual time to that limit lies inside [lo, hi] of a projection toward it.
+    """
+    t = np.array([x[0] for x in trace])
+    values = np.stack([x[1] for x in trace])
+    t_twin = np.array([x[0] for x in twin])
+    v_twin = np.stack([x[1] for x in twin])
+    out: list[ProjectionCheck] = []
+    for col, spec in enumerate(tags):
+        if not projectable(spec) or spec.limits is None:
+            continue
+        v = values[:, col]
+        crossed: dict[str, float] = {}
+        for name in ("hi", "hihi", "lo", "lolo"):
+            limit = getattr(spec.limits, name)
+            if limit is None:
+                continue
+            rising = name.startswith("hi")
+            before = v[t <= onset]
+            if before.size == 0 or not np.isfinite(before[-1]):
+                continue
+            if (before[-1] >= limit) if rising else (before[-1] <= limit):
+                continue
+            after = t > onset
+            cross = _crossing(t[after], v[after], float(limit), rising)
+            if cross is None:
+                continue
+            crossed[name] = cross
+            if _crossing(t_twin, v_twin[:, col], float(limit), rising) is not None:
+                continue  # the machine gets there without the fault (a mode change's doing)
+            nearer = crossed.get(name[:2], -math.inf) if len(name) == 4 else -math.inf
+            projector = Projector()
+            for lead in PROJECTION_LEADS_S:
+                now = cross - lead
+                # Before the nearer limit (hi before hihi) is crossed, the projection is
+                # rightly toward that one: ask about hihi only once hi is behind.
+                if now < onset + PROJECTION_MIN_AFTER_ONSET_S or now < nearer:
+                    continue
+                window = _window(t, v, now)
+
+                projector.forget()
+                adv = projector.advise(machine, spec, now, window)
+                p = adv.projection if adv is not None else None
+                if p is None or p.limit_name != name:
+                    out.append(ProjectionCheck(seed, machine, kind, spec.name, name, lead, False))
+                    continue
+                out.append(
+                    ProjectionCheck(
+                        seed,
+                        machine,
+                        kind,
+                        spec.name,
+                        name,
+                        lead,
+                        True,
+                        round(p.eta_s, 1),
+                        round(p.lo_s, 1),
+                        round(p.hi_s, 1),
+                        p.lo_s <= lead <= p.hi_s,
+                    )
+                )
+    return out
 
 
 def _job(args: tuple[int, int, str, bytes]) -> bytes:
@@ -282,7 +424,8 @@ def evaluate(
     """Run the eval on ``seeds`` (every machine kind of each) and score it."""
     cfg = config or AnomalyConfig()
     raw = msgspec.json.encode(cfg)
-    jobs = [(s, i, str(size), raw) for s in seeds for i in range(len(MODEL_CLASSES))]
+    kinds = range(TINY_MACHINES if size == "tiny" else len(MODEL_CLASSES))
+    jobs = [(s, i, str(size), raw) for s in seeds for i in kinds]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             blobs = list(pool.map(_job, jobs))
@@ -304,6 +447,16 @@ def evaluate(
         if mine:
             counts[kind] = len(mine)
             by_fault[kind] = round(sum(e.detected for e in mine) / len(mine), 3)
+    checks = [c for r in runs for c in r.projections]
+    shown = [c for c in checks if c.shown]
+    coverage = round(sum(c.inside for c in shown) / len(shown), 3) if shown else None
+    reason = (
+        f"{len(shown)} projections toward a limit the fault then crossed, asked "
+        f"{', '.join(f'{x:g}' for x in PROJECTION_LEADS_S)} s before the crossing; "
+        f"{len(checks) - len(shown)} of {len(checks)} asks gave no projection toward it"
+        if checks
+        else "no fault event drove a tag with limits past one"
+    )
     grad = [e.delay_s for e in events if e.kind in GRADUAL and e.delay_s is not None]
     abr = [e.delay_s for e in events if e.kind in ABRUPT and e.delay_s is not None]
     return EvalReport(
@@ -320,9 +473,10 @@ def evaluate(
         median_delay_s_abrupt=_median(abr),
         p90_delay_s_gradual=_p90(grad),
         p90_delay_s_abrupt=_p90(abr),
-        projection_coverage=None,
-        projection_coverage_reason="projection (time-to-limit bands) is built separately "
-        "and not part of copilot.anomaly yet; nothing to score",
+        projection_coverage=coverage,
+        projection_coverage_reason=reason,
+        projection_checks=len(checks),
+        projection_shown_fraction=round(len(shown) / len(checks), 3) if checks else None,
         false_alerts_by_detector=by_det,
         missed=[e for e in events if not e.detected],
     )

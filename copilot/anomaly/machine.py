@@ -179,7 +179,9 @@ class MachineDetectors:
         valid[sl] = ok[mine]
         t_tag[sl] = ts[mine]
         settling = t_now < self.settle_until
-        if t_now >= self.mode_since + int(self.cfg.settle_max_s * _SEC):
+        late = t_now >= self.mode_since + int(self.cfg.settle_max_s * _SEC)
+        mv_late = t_now >= self.mode_since + int(self.cfg.mv_settle_max_s * _SEC)
+        if late:
             self.signals.settled[:] = True
         if settling:
             phase = "settling"
@@ -199,12 +201,14 @@ class MachineDetectors:
         if phase == "live":
             self.since_calibration_s[m] += min(dt_s, 10.0)
             if self.since_calibration_s[m] >= self.cfg.recalibrate_s:
+                self.signals.commit(m)
+                self.mv.commit(m)
                 self._calibrate(m)
         if raised.any() or cleared.any():
             self._signal_changes(m, t_now, sigma, raised, cleared, out)
         if self.cfg.multivariate:
             t2, spe, up, down = self.mv.step(
-                m, t_now, fast, all_ok, phase == "live" and bool(self.signals.settled.all())
+                m, t_now, fast, all_ok, phase == "live" and (mv_late or self.signals.quiet(m))
             )
             if up or down:
                 self._mv_change(m, t_now, t2, spe, up, out)
@@ -219,6 +223,7 @@ class MachineDetectors:
             self.settle_until = t_ns + int(self.cfg.settle_s * _SEC)
             self.signals.settled[:] = False
             self.signals.anchor_t[:] = 0
+            self.signals.relax_start(t_ns)
         self._clear_all(t_ns, out)
 
     def _clear_all(self, t_ns: int, out: list[AlertChange]) -> None:

@@ -14,7 +14,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from copilot.anomaly.calibrate import BINS, Persistence, bin_of, thresholds
+from copilot.anomaly.calibrate import BINS, PENDING_STAGES, Persistence, bin_of, thresholds
 from copilot.anomaly.config import AnomalyConfig
 
 __all__ = ["MvBank", "MvModel", "fit"]
@@ -81,6 +81,8 @@ class MvBank:
         self.models: list[MvModel | None] = [None] * modes
         self._arrays: dict[int, tuple[npt.NDArray[np.intp], F64, F64, F64, F64]] = {}
         self.hist = np.zeros((modes, 2, BINS), dtype=np.float32)
+        self.pending = np.zeros((PENDING_STAGES, 2, BINS), dtype=np.float32)
+        self.pending_mode = -1
         self.thr = np.full((modes, 2), np.inf)
         self.feedback = np.ones(modes)
         self.persist = Persistence(
@@ -118,11 +120,18 @@ class MvBank:
         for j in range(2):
             np.add.at(self.hist[m, j], bin_of(stats[j]), 1.0)
 
+    def commit(self, m: int) -> None:
+        """Live statistics that waited long enough with no alert join the histograms."""
+        if self.pending_mode == m:
+            self.hist[m] += self.pending[-1]
+            self.pending[1:] = self.pending[:-1].copy()
+            self.pending[0] = 0.0
+
     def calibrate(self, m: int, p_target: float) -> None:
         """Recompute mode ``m``'s two thresholds from its histograms."""
         floors = np.array([self.cfg.min_threshold["t2"], self.cfg.min_threshold["spe"]])
         thr = thresholds(self.hist[m].astype(np.float64), p_target, floors)
-        self.thr[m] = thr * self.cfg.threshold_scale * self.feedback[m]
+        self.thr[m] = thr * self.cfg.scale_of("multivariate") * self.feedback[m]
 
     def _model(self, m: int) -> tuple[npt.NDArray[np.intp], F64, F64, F64, F64] | None:
         model = self.models[m]
@@ -164,12 +173,17 @@ class MvBank:
         thr = self.thr[m]
         ratio = stats / thr
         worst = np.array([float(ratio.max())])
+        if self.pending_mode != m:
+            self.pending[...] = 0.0
+            self.pending_mode = m
         if not self.persist.active[0] and worst[0] < 1.0:
             for j in range(2):
-                self.hist[m, j, bin_of(stats[j : j + 1])[0]] += 1.0
+                into = self.pending[0] if self.cfg.quarantine else self.hist[m]
+                into[j, bin_of(stats[j : j + 1])[0]] += 1.0
         if worst[0] <= 0.5:
             self.since = t_ns
         raised, cleared = self.persist.update(worst, np.ones(1), np.ones(1, dtype=bool), t_ns)
         if raised[0]:
             self.last_contrib = contrib[0]
+            self.pending[...] = 0.0
         return float(ratio[0]), float(ratio[1]), bool(raised[0]), bool(cleared[0])

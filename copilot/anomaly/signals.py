@@ -13,6 +13,10 @@ the fast EWMA against the slow reference), variance change (log ratio of the squ
 to the mode's), stuck (the run of identical readings, as -log10 of its probability under the
 mode's repeat rate), rate change (the EWMA slope in learned units) and envelope (distance
 outside the range learned for the mode).
+
+After a mode change the bank fits each tag's settling as a first-order approach to a new level
+(:meth:`SignalBank._relax_fit`, time constants learned per tag and mode across changes); the
+level and drift baselines then follow that expected relaxation, so what is left is judged.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from copilot.anomaly.calibrate import BINS, Persistence, bin_of, thresholds
+from copilot.anomaly.calibrate import BINS, PENDING_STAGES, Persistence, bin_of, thresholds
 from copilot.anomaly.config import DETECTORS, AnomalyConfig
 
 __all__ = ["LEARNED_FIELDS", "LIVE_FIELDS", "SignalBank"]
@@ -30,6 +34,9 @@ B = npt.NDArray[np.bool_]
 D = len(DETECTORS)
 LEVEL, DRIFT, VARIANCE, STUCK, RATE, ENVELOPE = range(D)
 _MAD = 1.2533  # mean absolute deviation → standard deviation for a normal distribution
+RELAX_FIRST_S = 40.0  # after a mode change, the fast EWMA is kept from then on...
+RELAX_EVERY_S = 20.0  # ...this often...
+RELAX_SAMPLES = 49  # ...this many times (16 min), for fitting the relaxation
 
 LEARNED_FIELDS = (
     "count",
@@ -45,6 +52,8 @@ LEARNED_FIELDS = (
     "hist",
     "thr",
     "feedback",
+    "relax_tau",
+    "relax_count",
 )
 """Per-mode arrays that are what the bank learned (saved by the engine's state)."""
 
@@ -60,6 +69,14 @@ LIVE_FIELDS = (
     "run",
     "cusum_pos",
     "cusum_neg",
+    "settled",
+    "relax_on",
+    "relax_t0",
+    "relax_off0",
+    "relax_target",
+    "relax_tau_now",
+    "relax_pts",
+    "offset",
 )
 """Running filters (saved too, so a restart within seconds does not re-settle)."""
 
@@ -85,8 +102,16 @@ class SignalBank:
         self.low = np.full(shape, np.inf)
         self.high = np.full(shape, -np.inf)
         self.hist = np.zeros((modes, D, n, BINS), dtype=np.float32)
+        # Samples seen live wait PENDING_STAGES recalibrations before they count (dropped for
+        # a tag that raises an alert meanwhile: what led up to an anomaly is not normal).
+        self.pending = np.zeros((PENDING_STAGES, D, n, BINS), dtype=np.float32)
+        self.pending_mode = -1
         self.thr = np.full((modes, D, n), np.inf)
         self.feedback = np.ones((modes, D, n))
+        # Settling after a mode change, modelled as a first-order approach to a new level:
+        # the time constant each tag showed after past changes into each mode (geometric mean).
+        self.relax_tau = np.zeros(shape)
+        self.relax_count = np.zeros(shape)
         self.fast = np.zeros(n)
         self.slow = np.zeros(n)
         self.ref = np.zeros(n)
@@ -110,6 +135,17 @@ class SignalBank:
         self.settled = np.ones(n, dtype=bool)
         self.anchor = np.zeros(n)
         self.anchor_t = np.zeros(n, dtype=np.int64)
+        # The current relaxation: offset from the expected level at relax_t0, decaying with
+        # relax_tau_now; relax_pts holds the fast EWMA every RELAX_EVERY_S after the change.
+        self.relax_on = np.zeros(n, dtype=bool)
+        self.relax_t0 = np.zeros(n, dtype=np.int64)
+        self.relax_off0 = np.zeros(n)
+        self.relax_target = np.zeros(n)
+        self.relax_tau_now = np.ones(n)
+        self.relax_pts = np.zeros((n, RELAX_SAMPLES))
+        self.relax_change_t = 0
+        self.relax_stage = RELAX_SAMPLES
+        self.offset = np.zeros(n)
 
     # -- what was learned ------------------------------------------------------------------
 
@@ -124,9 +160,24 @@ class SignalBank:
             np.maximum(_MAD * self.rate_abs[m], f),
         )
 
+    def quiet(self, m: int) -> bool:
+        """Whether every tag has settled and no modelled relaxation has far to go."""
+        if not self.settled.all():
+            return False
+        if not self.relax_on.any():
+            return True
+        return bool((np.abs(self.offset) <= self.scales(m)[1]).all())
+
     def varying(self, m: int) -> B:
         """Tags that move in mode ``m`` (a constant one, e.g. a setpoint, is not watched)."""
         return np.asarray((self.count[m] > 0) & (self.step_sq[m] > (1e-3 * self.floor) ** 2))
+
+    def commit(self, m: int) -> None:
+        """Live samples that waited long enough with no alert join mode ``m``'s histograms."""
+        if self.pending_mode == m:
+            self.hist[m] += self.pending[-1]
+            self.pending[1:] = self.pending[:-1].copy()
+            self.pending[0] = 0.0
 
     def calibrate(self, m: int, p_target: float) -> None:
         """Recompute mode ``m``'s thresholds from its histograms for ``p_target`` per sample."""
@@ -135,7 +186,8 @@ class SignalBank:
         # Stuck: the probability of the run is known exactly from the repeat rate.
         thr[STUCK] = max(-np.log10(p_target), floors[STUCK, 0])
         thr[ENVELOPE] = self.cfg.envelope_threshold
-        thr = thr * self.cfg.threshold_scale * self.feedback[m]
+        scale = np.array([self.cfg.scale_of(d) for d in DETECTORS])[:, None]
+        thr = thr * scale * self.feedback[m]
         thr[~self.enabled] = np.inf
         self.thr[m] = thr
 
@@ -149,6 +201,91 @@ class SignalBank:
         self.cusum_pos = np.where(sel, 0.0, self.cusum_pos)
         self.cusum_neg = np.where(sel, 0.0, self.cusum_neg)
         self.rate_ew = np.where(sel, 0.0, self.rate_ew)
+
+    def relax_start(self, t_ns: int) -> None:
+        """A mode change at ``t_ns``: forget the old relaxation, sample the new one."""
+        self.relax_on[:] = False
+        self.offset[:] = 0.0
+        self.relax_change_t = t_ns
+        self.relax_stage = 0
+
+    def _relax_track(self, m: int, t_now: int) -> None:
+        """Keep the fast EWMA every ``RELAX_EVERY_S`` after a change; fit, then refit, on it.
+
+        The first fit comes at the end of the settle time, refits every two samples until
+        :data:`RELAX_SAMPLES` are kept (each on the whole stretch since the change, so the
+        time constant and the target firm up as the relaxation goes on).
+        """
+        k = self.relax_stage
+        due = self.relax_change_t + int((RELAX_FIRST_S + k * RELAX_EVERY_S) * 1e9)
+        if t_now < due:
+            return
+        self.relax_pts[:, k] = self.fast
+        self.relax_stage = k + 1
+        first = max(int((self.cfg.settle_s - RELAX_FIRST_S) / RELAX_EVERY_S), 4)
+        if k >= first and k % 2 == 0:
+            self._relax_fit(m, t_now, k, final=k + 2 >= RELAX_SAMPLES)
+
+    def _relax_fit(self, m: int, t_now: int, k: int, final: bool) -> None:
+        """Three points of an exponential give its time constant and where it is heading.
+
+        A tag that moved clearly (3 level scales), steadily slowing, and whose kept samples
+        at a quarter and three quarters of the way lie on the fitted curve gets a time
+        constant (blended, on the first fits, with the ones it showed after earlier changes
+        into this mode) and a target; from then on its baselines follow the expected
+        relaxation and the detectors see what is left. A tag that fails keeps its last model.
+        """
+        hist = self.relax_pts
+        x0, x1, x2 = hist[:, 0], hist[:, k // 2], hist[:, k]
+        h = RELAX_EVERY_S * (k // 2)
+        d1, d2 = x1 - x0, x2 - x1
+        learned = self.count > 0
+        s_any = np.where(learned, _MAD * self.level_abs, 0.0).max(axis=0)
+        s = np.maximum(np.maximum(_MAD * self.level_abs[m], s_any), self.floor)
+        big = (np.abs(x2 - x0) > 3.0 * s) & (np.abs(d1) > 1.5 * s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(big, d2 / np.where(d1 == 0.0, 1.0, d1), 0.0)
+        ok_r = big & (r > 0.02) & (r < 0.97)
+        tau_fit = -h / np.log(np.where(ok_r, r, 0.5))
+        lt, lc = self.relax_tau[m], self.relax_count[m]
+        w = np.minimum(lc, 2.0) * (self.cfg.settle_s / max(2.0 * h, 1.0))
+        log_lt = np.log(np.maximum(lt, 1e-3))
+        log_fit = np.log(np.maximum(tau_fit, 1e-3))
+        tau_use = np.exp((log_fit + w * log_lt) / (1.0 + w))
+        r_use = np.exp(-h / tau_use)
+        target = (x2 - r_use * x1) / np.maximum(1.0 - r_use, 1e-6)
+        off = x2 - target
+        usable = ok_r & (np.abs(off) <= 6.0 * np.abs(x2 - x0))
+        usable &= tau_fit <= 4.0 * self.cfg.settle_max_s
+        # What past changes into this mode showed: a time constant far from theirs, or a
+        # target outside what this mode looked like, is not a relaxation (a fault ramping
+        # while the machine settles, say) and keeps the last model.
+        usable &= (lc == 0) | ((tau_fit > 0.5 * lt) & (tau_fit < 2.0 * lt))
+        width = np.maximum(self.high[m] - self.low[m], 0.0)
+        slack = np.maximum(width, 10.0 * s)
+        known = self.count[m] > 0
+        usable &= ~known | ((target > self.low[m] - slack) & (target < self.high[m] + slack))
+        for j in (k // 4, (3 * k) // 4):
+            pred = target + (x0 - target) * np.exp(-RELAX_EVERY_S * j / tau_use)
+            usable &= np.abs(hist[:, j] - pred) <= 2.0 * s + 0.05 * np.abs(x2 - x0)
+        if final:
+            self.relax_tau[m] = np.where(usable, np.exp((log_fit + lc * log_lt) / (1.0 + lc)), lt)
+            self.relax_count[m] = np.where(usable, np.minimum(lc + 1.0, 20.0), lc)
+        # A refit re-aligns the baselines with what the old model got wrong (the expected level
+        # now is the reading now), so its errors do not pile up as a drift.
+        if self.relax_on.any():
+            age = np.maximum((t_now - self.relax_t0) / 1e9, 0.0)
+            old = self.relax_target + self.relax_off0 * np.exp(-age / self.relax_tau_now)
+            miss = np.where(usable & self.relax_on, x2 - old, 0.0)
+            self.slow += miss
+            self.ref += miss
+        self.relax_on |= usable
+        self.relax_t0 = np.where(usable, t_now, self.relax_t0)
+        self.relax_off0 = np.where(usable, off, self.relax_off0)
+        self.relax_target = np.where(usable, target, self.relax_target)
+        self.offset = np.where(usable, off, self.offset)
+        self.relax_tau_now = np.where(usable, tau_use, self.relax_tau_now)
+        self.settled |= usable
 
     def step(
         self,
@@ -181,7 +318,26 @@ class SignalBank:
             return np.where(go, -np.expm1(-dt / tau), 0.0)
 
         self.fast += alpha(cfg.fast_tau_s) * (xs - self.fast)
+        if self.relax_stage < RELAX_SAMPLES:
+            self._relax_track(m, int(t_ns.max()))
+        # The expected relaxation after a mode change: the level and drift baselines follow it
+        # (and the rate detector sees the slope without it).
+        slope: F64 | float = 0.0
+        relaxing = bool(self.relax_on.any())
+        if relaxing:
+            age = np.maximum((t_ns - self.relax_t0) / 1e9, 0.0)
+            off = self.relax_off0 * np.exp(-age / self.relax_tau_now)
+            incr = np.where(go & self.relax_on, off - self.offset, 0.0)
+            self.slow += incr
+            self.ref += incr
+            self.offset = np.where(self.relax_on, off, 0.0)
+            slope = -self.offset / self.relax_tau_now
         noise, s_lvl, s_ref, s_step, s_rate = self.scales(m)
+        if relaxing:  # a relaxation within 1 % of a level scale of its end is over
+            done = self.relax_on & (np.abs(self.offset) < 0.01 * s_lvl)
+            if done.any():
+                self.relax_on &= ~done
+                self.offset[done] = 0.0
         level_dev = self.fast - self.slow
         ref_dev = self.fast - self.ref
         frozen = self.persist.active[LEVEL] | self.persist.active[DRIFT]
@@ -193,7 +349,7 @@ class SignalBank:
             ref_dev, -4.0 * s_ref, 4.0 * s_ref
         )
         self.step_ew += alpha(cfg.variance_tau_s) * (step * step - self.step_ew)
-        self.rate_ew += alpha(cfg.rate_tau_s) * (step / dt - self.rate_ew)
+        self.rate_ew += alpha(cfg.rate_tau_s) * (step / dt - slope - self.rate_ew)
         self.run = np.where(go, np.where(step == 0.0, self.run + 1.0, 0.0), self.run)
         self.prev = xs
         self.prev_t = np.where(go, t_ns, self.prev_t)
@@ -245,7 +401,7 @@ class SignalBank:
         cells = np.broadcast_to(watch, (D, self.n)).copy()
         cells[:ENVELOPE] &= ~held
         if phase == "calibrating":
-            self._fill(m, stat, cells)
+            self._fill(self.hist[m], stat, cells)
         if phase != "live":
             nothing = np.zeros((D, self.n), dtype=bool)
             self.since = np.where(cells, np.broadcast_to(t_ns, (D, self.n)), self.since)
@@ -265,12 +421,20 @@ class SignalBank:
             self.reseed(go & wait)
             cells[:STUCK] &= ~wait
             cells[RATE:] &= ~wait
+        if relaxing:
+            # While a modelled relaxation still has a way to go, the envelope waits for it.
+            cells[ENVELOPE] &= ~(self.relax_on & (np.abs(self.offset) > s_lvl))
         calm = cells & (stat < thr) & ~self.persist.active
-        self._fill(m, stat, calm)
+        if self.pending_mode != m:
+            self.pending[...] = 0.0
+            self.pending_mode = m
+        self._fill(self.pending[0] if cfg.quarantine else self.hist[m], stat, calm)
         quiet = stat <= 0.5 * thr
         quiet[DRIFT] = stat[DRIFT] <= 1e-9
         self.since = np.where(cells & quiet, np.broadcast_to(t_ns, (D, self.n)), self.since)
         raised, cleared = self.persist.update(stat, thr, cells, int(t_ns.max()))
+        if raised.any():
+            self.pending[:, :, raised.any(axis=0)] = 0.0
         return stat, sigma, raised, cleared
 
     def _learn(self, m: int, go: B, step: F64, xs: F64) -> None:
@@ -287,7 +451,8 @@ class SignalBank:
         self.low[m] = np.where(go, np.minimum(self.low[m], self.fast), self.low[m])
         self.high[m] = np.where(go, np.maximum(self.high[m], self.fast), self.high[m])
 
-    def _fill(self, m: int, stat: F64, cells: B) -> None:
+    @staticmethod
+    def _fill(hist: npt.NDArray[np.float32], stat: F64, cells: B) -> None:
         det, tag = np.nonzero(cells)
         if det.size:
-            np.add.at(self.hist[m], (det, tag, bin_of(stat[det, tag])), 1.0)
+            np.add.at(hist, (det, tag, bin_of(stat[det, tag])), 1.0)

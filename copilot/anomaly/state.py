@@ -54,6 +54,10 @@ class MachineState(msgspec.Struct):
     alerts_raised: dict[str, int]
     last_t: int
     mode: int
+    relax_change_t: int = 0
+    mode_since: int = 0
+    settle_until: int = 0
+    relax_stage: int = 10_000  # past every sample: nothing to fit
 
 
 class EngineState(msgspec.Struct):
@@ -78,6 +82,10 @@ def dump(md: MachineDetectors) -> MachineState:
         alerts_raised=dict(md.alerts_raised),
         last_t=md.last_t,
         mode=md.mode,
+        relax_change_t=md.signals.relax_change_t,
+        mode_since=md.mode_since,
+        settle_until=md.settle_until,
+        relax_stage=md.signals.relax_stage,
     )
 
 
@@ -102,6 +110,8 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
     old_m = np.array([p[1] for p in mode_pairs])
     sig = md.signals
     for f in LEARNED_FIELDS:
+        if f not in st.learned:  # a blob from before this field: keep what was built
+            continue
         src = st.learned[f].array()
         dst = getattr(sig, f)
         if dst.ndim == 2:  # (modes, n)
@@ -114,8 +124,12 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
             for a, b in zip(new_m, old_m, strict=True):
                 dst[a][:, new_i] = src[b][:, old_i]
     for f in LIVE_FIELDS:
+        if f not in st.live:
+            continue
         src = st.live[f].array()
         dst = getattr(sig, f)
+        if src.shape[1:] != dst.shape[1:]:
+            continue
         dst[new_i] = src[old_i]
     for a, b in zip(new_m, old_m, strict=True):
         md.learned_s[a] = st.modes_learned_s[b]
@@ -130,6 +144,8 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
             md.mv.feedback[a] = st.mv_feedback[b]
     md.alerts_raised.update(st.alerts_raised)
     md.last_t = st.last_t
+    sig.relax_change_t, sig.relax_stage = st.relax_change_t, st.relax_stage
+    md.mode_since, md.settle_until = st.mode_since, st.settle_until
     for a, b in mode_pairs:
         if b == st.mode:
             md.mode = a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -176,7 +177,7 @@ def relationship(n: int, seed: int) -> np.ndarray:
 
 def test_multivariate_catches_a_broken_relationship_no_single_signal_detector_flags() -> None:
     series = relationship(CHANGE + 600, 11)
-    series[CHANGE:, 1] += 4.0  # y (current) rises while x (speed) holds: inside y's own range
+    series[CHANGE:, 1] += 6.0  # y (current) rises while x (speed) holds: inside y's own range
     engine = AnomalyEngine(config())
     engine.on_birth(birth(), T0)
     alerts = raised(run(engine, series))
@@ -298,3 +299,71 @@ def test_feedback_only_raises_thresholds() -> None:
 def test_restore_refuses_garbage() -> None:
     with pytest.raises(ValueError, match="not an anomaly engine state"):
         AnomalyEngine().restore(b"\x01\x02nonsense")
+
+
+def thermal(seed: int, plan: list[tuple[int, int]], levels: dict[int, float], tau: float) -> tuple:
+    """A slow first-order signal (time constant ``tau``) heading to each mode's level."""
+    modes = np.concatenate([np.full(n, m) for m, n in plan])
+    rng = np.random.default_rng(seed)
+    x = np.empty((modes.size, 2))
+    level = levels[int(modes[0])]
+    a = 1.0 - np.exp(-1.0 / tau)
+    for k, m in enumerate(modes):
+        level += (levels[int(m)] - level) * a
+        x[k, 0] = level
+    x[:, 1] = 50.0
+    x += 0.3 * rng.standard_normal(x.shape)
+    return np.round(x, 2), modes
+
+
+def test_slow_settling_after_a_mode_change_is_modelled_not_alerted() -> None:
+    # A temperature 30 °C (100 noise sigmas) apart between modes, time constant 400 s: it is
+    # still settling long after the settle time; the relaxation is fitted, not alerted.
+    plan = [(0, 1400), (1, 1600), (0, 1800), (1, 1800), (0, 1800)]
+    x, modes = thermal(3, plan, {0: 80.0, 1: 50.0}, 400.0)
+    engine = AnomalyEngine(config(settle_s=240.0, settle_max_s=900.0, multivariate=False))
+    engine.on_birth(birth(), T0)
+    assert raised(run(engine, x, modes)) == []
+    sig = engine.machines["m-01"].signals
+    learned = sig.relax_tau[:, 0][sig.relax_count[:, 0] > 0]
+    assert learned.size and np.all(np.abs(learned / 400.0 - 1.0) < 0.35), learned
+    # A ramp during the last settling is still caught before the 10-minute window ends.
+    drifted = x.copy()
+    onset = modes.size - 1500
+    drifted[onset:, 0] += 0.02 * np.arange(modes.size - onset)
+    engine2 = AnomalyEngine(config(settle_s=240.0, settle_max_s=900.0, multivariate=False))
+    engine2.on_birth(birth(), T0)
+    alerts = raised(run(engine2, drifted, modes))
+    assert alerts and all(t >= onset for t, _ in alerts), alerts
+    assert alerts[0][0] - onset < 600, alerts
+
+
+def test_a_state_from_before_the_relaxation_model_still_restores() -> None:
+    engine = AnomalyEngine(config(multivariate=False))
+    engine.on_birth(birth(), T0)
+    run(engine, noise(9, 1500))
+    before = engine.status()[0]
+    # The blob as the previous version wrote it: no relaxation fields, no settle times.
+    data = msgspec.msgpack.decode(engine.state())
+    new_learned = {"relax_tau", "relax_count"}
+    new_live = {"settled", "relax_on", "relax_t0", "relax_off0", "relax_target"}
+    new_live |= {"relax_tau_now", "relax_pts", "offset"}
+    for m in data["machines"]:
+        for key in new_learned:
+            del m["learned"][key]
+        for key in new_live:
+            del m["live"][key]
+        for key in ("relax_change_t", "relax_stage", "mode_since", "settle_until"):
+            del m[key]
+    restored = AnomalyEngine(config(multivariate=False))
+    restored.restore(msgspec.msgpack.encode(data))
+    restored.on_birth(birth(), T0 + 1500 * SEC)
+    after = restored.status()[0]
+    assert not after.learning
+    assert [(b.tag, b.mean, b.thresholds) for b in after.tags] == [
+        (b.tag, b.mean, b.thresholds) for b in before.tags
+    ]
+    x = noise(10, 400)
+    x[300:, 0] += 8.0
+    alerts = raised(run(restored, x, start=1500))
+    assert alerts and alerts[0][1] == "level:x" and alerts[0][0] >= 1800

@@ -37,7 +37,10 @@ def test_eval_json_has_its_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) >= KEYS
-    assert data["projection_coverage"] is None and data["projection_coverage_reason"]
+    cov = data["projection_coverage"]
+    assert cov is None or 0.0 <= cov <= 1.0
+    # cnc overheating drives the spindle temperature past its limits: projections are asked.
+    assert data["projection_coverage_reason"] and data["projection_checks"] > 0
     assert data["seeds"] == [101] and data["held_out"] is True
     assert data["events"] > 0
     assert 0.0 <= data["detection_rate"] <= 1.0
