@@ -48,6 +48,10 @@ class HubSettings(msgspec.Struct, forbid_unknown_fields=True):
     history_hours: Annotated[int, Meta(ge=1, le=744)] = 8
     rebirth_min_interval_ms: Annotated[int, Meta(ge=0, le=600_000)] = 2000
     sndhwm: Annotated[int, Meta(ge=100, le=10_000_000)] = 50_000
+    # The kernel's send buffer of the update stream, per subscriber, in bytes (0: the system's
+    # autotuned default, up to net.ipv4.tcp_wmem's maximum, 4 MiB on Linux): with ``sndhwm``
+    # it bounds what a stalled station costs the hub before its updates are dropped (a gap).
+    pub_sndbuf_bytes: Annotated[int, Meta(ge=0, le=_GIB)] = 0
     # What one peer's unread messages may hold in the hub: its queue takes this many bytes
     # of messages at their largest (2 × max_message_bytes), at least 4 messages.
     queue_bytes_per_peer: Annotated[int, Meta(ge=1 << 20, le=_GIB)] = 64 * 1024 * 1024

@@ -20,11 +20,16 @@ import zmq
 from copilot.bus.transport import Bus, Link
 
 
-def xpub(bus: Bus, endpoint: str, *, sndhwm: int = 50_000) -> Link:
-    """Bind the hub's update stream as an XPUB that reports every subscription (verbose)."""
+def xpub(bus: Bus, endpoint: str, *, sndhwm: int = 50_000, sndbuf: int = 0) -> Link:
+    """Bind the hub's update stream as an XPUB that reports every subscription (verbose).
+
+    ``sndbuf`` (bytes, 0: the system's default) is each connection's kernel send buffer.
+    """
     # No ZMTP heartbeats on the update stream: see Bus.pub.
     link = bus._socket(zmq.XPUB, "pub", zmtp_heartbeats=False)
     link.sock.setsockopt(zmq.SNDHWM, sndhwm)
+    if sndbuf:
+        link.sock.setsockopt(zmq.SNDBUF, sndbuf)
     link.sock.setsockopt(zmq.HANDSHAKE_IVL, 3000)
     link.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
     bus._server_security(link)

@@ -253,7 +253,12 @@ class Hub:
         # Up to twice the limit a message is read and counted as too_large; beyond, libzmq
         # drops the connection before buffering it (the peer reconnects).
         limit_message_size(self.router, largest)
-        self.pub = xpub(self.bus, self.pub_ep, sndhwm=self.settings.sndhwm)
+        self.pub = xpub(
+            self.bus,
+            self.pub_ep,
+            sndhwm=self.settings.sndhwm,
+            sndbuf=self.settings.pub_sndbuf_bytes,
+        )
         if self.secure:
             self._watch = self.bus.watch(self.router, "hub")
             gate = self.bus.gatekeeper

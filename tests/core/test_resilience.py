@@ -212,9 +212,10 @@ def test_restarted_hub_converges_to_the_agents_truth(
 def test_stalled_station_detects_the_gap_and_resyncs_without_hurting_the_hub(
     plant: Plant, stations: Callable[..., Station]
 ) -> None:
-    # Small queues on both sides so that a 5-s stall overflows them even when a loaded machine
-    # slows the simulator down (it then sends fewer, larger batches).
-    plant.hub(env={"COPILOT_HUB__SNDHWM": "100"})
+    # Small queues and kernel buffers on both sides, so that a 5-s stall overflows them whether
+    # the machine is quiet or loaded (a loaded simulator sends fewer, larger batches; an
+    # autotuned kernel send buffer of up to 4 MiB swallowed the whole stall on a quiet one).
+    plant.hub(env={"COPILOT_HUB__SNDHWM": "100", "COPILOT_HUB__PUB_SNDBUF_BYTES": "65536"})
     plant.sim("--machines", "40", "--tags-per-machine", "30", "--rate", "20", "--seed", "2")
     stalled = stations(rcvhwm=50, rcvbuf_bytes=65536)
     healthy = stations()
