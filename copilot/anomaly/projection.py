@@ -4,9 +4,10 @@ For one analog tag with limits, :func:`project` fits a robust straight line to i
 samples — the Theil–Sen estimator (the median of pairwise slopes, on at most
 :data:`MAX_POINTS` evenly thinned samples so the cost stays bounded), which a spike or a short
 dropout does not tilt — and says when that line reaches the nearest limit in the direction it
-is going ("HI in ~7 min (5–10)"). The band comes from the spread of the pairwise slopes (their
-``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` quantiles) and from the residual noise
-(the level may touch the limit ``NOISE_K`` robust sigmas early or late).
+is going ("HI in ~7 min (5–10)"). The band comes from Sen's confidence interval for the
+slope (at ``coverage``: order statistics of the pairwise slopes, not their whole spread, which
+noise between neighbouring samples widens until it always includes zero) and from the residual
+noise (the level may touch the limit ``NOISE_K`` robust sigmas early or late).
 
 A projection is withdrawn (``None``) when the slope's band includes zero or points away from
 every limit (the trend turned), when the value is already past the limit (that is the alarm's
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +27,7 @@ from copilot.protocol import Limits
 
 MAX_POINTS = 64  # samples kept for the fit (pairwise slopes: ~2,000)
 MIN_POINTS = 12
-NOISE_K = 2.0  # the level may reach the limit this many residual sigmas early (or late)
+NOISE_K = 4.0  # the level may reach the limit this many residual sigmas early (or late)
 MAD_TO_SIGMA = 1.4826
 
 F64 = npt.NDArray[np.float64]
@@ -60,7 +62,7 @@ def _thin(t: F64, v: F64) -> tuple[F64, F64]:
     return t, v
 
 
-def theil_sen(t: F64, v: F64, coverage: float = 0.8) -> tuple[float, float, float, float, float]:
+def theil_sen(t: F64, v: F64, coverage: float = 0.95) -> tuple[float, float, float, float, float]:
     """``(slope, slope_lo, slope_hi, intercept, residual_sigma)`` of a robust line through v(t).
 
     ``intercept`` is the line's value at ``t[-1]`` (now); times need not be evenly spaced.
@@ -71,9 +73,16 @@ def theil_sen(t: F64, v: F64, coverage: float = 0.8) -> tuple[float, float, floa
     slopes = (v[j] - v[i])[keep] / dt[keep]
     if slopes.size == 0:
         return 0.0, 0.0, 0.0, float(np.median(v)), 0.0
-    q = (1.0 - coverage) / 2.0
     slope = float(np.median(slopes))
-    lo, hi = (float(x) for x in np.quantile(slopes, [q, 1.0 - q]))
+    # Sen's confidence interval for the median slope: the order statistics of the sorted
+    # pairwise slopes at ranks (N ∓ C) / 2, with C = z · √(n(n−1)(2n+5)/18) (Kendall's S
+    # variance) — the uncertainty of the trend, not the spread of noisy neighbour slopes.
+    n, big_n = t.size, slopes.size
+    z = NormalDist().inv_cdf((1.0 + coverage) / 2.0)
+    c = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    ranked = np.sort(slopes)
+    lo = float(ranked[max(0, min(big_n - 1, math.floor((big_n - c) / 2.0)))])
+    hi = float(ranked[max(0, min(big_n - 1, math.ceil((big_n + c) / 2.0)))])
     intercept = float(np.median(v - slope * (t - t[-1])))
     residual = v - (intercept + slope * (t - t[-1]))
     sigma = float(np.median(np.abs(residual - np.median(residual)))) * MAD_TO_SIGMA
@@ -86,7 +95,7 @@ def project(
     limits: Limits,
     *,
     horizon_s: float = 3600.0,
-    coverage: float = 0.8,
+    coverage: float = 0.95,
 ) -> Projection | None:
     """When the trend of ``v(t)`` (seconds, values) reaches its next limit; ``None`` if not."""
     t, v = _thin(np.asarray(t, dtype=np.float64), np.asarray(v, dtype=np.float64))
