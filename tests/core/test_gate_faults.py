@@ -133,7 +133,11 @@ def test_a_lost_answer_is_asked_for_and_the_command_runs_once(
     first = cli.stdout.readline().decode()  # "<cmd_id>: sent (tier 1)"
     cmd_id = first.split(":")[0]
     assert first.endswith("sent (tier 1)\n"), first
-    cli.send_signal(signal.SIGKILL)  # the answer never reaches this client
+    # The hub has it once the client says where it stands (a kill right after "sent" could
+    # lose the request in the client's own socket: then nothing was sent at all).
+    second = cli.stdout.readline().decode()
+    assert second.startswith(f"{cmd_id}: "), second
+    cli.send_signal(signal.SIGKILL)  # the answer (COMPLETED) never reaches this client
     cli.communicate(timeout=5)
     assert cli.returncode == -signal.SIGKILL
     # A reconnected client asks where the command stands; it never sends it again.
