@@ -36,6 +36,7 @@ command.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def _stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 def _summ(stats: list[dict]) -> dict[str, float]:  # type: ignore[type-arg]
     frames = np.array([f for d in stats for f in d["frames"]], dtype=float)
+    frames_cpu = np.array([f for d in stats for f in d.get("frames_cpu", ())], dtype=float)
     lat = np.array([x for d in stats for x in d["lat"]], dtype=float)
     half = len(stats) // 2
     lat1 = [x for d in stats[:half] for x in d["lat"]]
@@ -161,6 +163,8 @@ def _summ(stats: list[dict]) -> dict[str, float]:  # type: ignore[type-arg]
         "fps": frames.size / max(span, 1e-9) if len(stats) > 1 else 0.0,
         "frame_p50": float(np.percentile(frames, 50)) if frames.size else float("inf"),
         "frame_p99": float(np.percentile(frames, 99)) if frames.size else float("inf"),
+        "frame_cpu_p50": float(np.percentile(frames_cpu, 50)) if frames_cpu.size else math.nan,
+        "frame_cpu_p99": float(np.percentile(frames_cpu, 99)) if frames_cpu.size else math.nan,
         "lat_p50": float(np.percentile(lat, 50)) if lat.size else float("inf"),
         "lat_p99": float(np.percentile(lat, 99)) if lat.size else float("inf"),
         "lat_med_1": float(np.median(lat1)) if lat1 else float("inf"),

@@ -84,10 +84,16 @@ class Meter:
         self.last_paint = 0.0
         self.finalize_queued = False
         self.frames: list[float] = []
+        self.frames_cpu: list[float] = []  # the GUI thread's CPU time in each frame
+        self.pending_cpu = 0.0
+        self.paint_cpu = 0.0  # GUI CPU in paint events since the frame began
+        self.frames_paint_cpu: list[float] = []
         self.lat: list[float] = []
         self.tick_gap_max = 0.0
         self._last_tick = 0.0
         self.tick_time = 0.0
+        self.tick_cpu = 0.0
+        self.last_paint_cpu = 0.0
 
     def tick(self, now: float) -> None:
         self.ticks += 1
@@ -95,6 +101,7 @@ class Meter:
             self.tick_gap_max = max(self.tick_gap_max, now - self._last_tick)
         self._last_tick = now
         self.tick_time = now
+        self.tick_cpu = time.thread_time()
 
     def changed(self, ts: np.ndarray) -> None:
         # A frame is timed from the tick on which the view took new data to the end of the
@@ -103,10 +110,13 @@ class Meter:
             self.pending_ts.append(ts)
             if self.pending_since is None:
                 self.pending_since = self.tick_time or time.time()
+                self.pending_cpu = self.tick_cpu
+                self.paint_cpu = 0.0
 
     def painted(self) -> None:
         self.paints += 1
         self.last_paint = time.time()
+        self.last_paint_cpu = time.thread_time()
         if not self.finalize_queued:
             self.finalize_queued = True
             self._timer.singleShot(0, self._finalize)
@@ -117,16 +127,20 @@ class Meter:
         end = self.last_paint
         if self.pending_since is not None and self.pending_since <= end:
             self.frames.append((end - self.pending_since) * 1000)
+            self.frames_cpu.append((self.last_paint_cpu - self.pending_cpu) * 1000)
+            self.frames_paint_cpu.append(self.paint_cpu * 1000)
             self.pending_since = None
         if self.pending_ts and self.pending_since is None:
             ts = np.concatenate(self.pending_ts)
             self.pending_ts = []
             self.lat.extend(((end - ts) * 1000).tolist())
 
-    def take(self) -> tuple[list[float], list[float]]:
-        frames, lat = self.frames, self.lat
-        self.frames, self.lat = [], []
-        return frames, lat
+    def take(self) -> tuple[list[float], list[float], list[float]]:
+        frames, lat, cpu = self.frames, self.lat, self.frames_cpu
+        self.frames, self.lat, self.frames_cpu = [], [], []
+        self.frames_paint_cpu, paint = [], self.frames_paint_cpu
+        self.last_take_paint = paint
+        return frames, lat, cpu
 
 
 def hook_paint(meter: Meter) -> None:
@@ -136,8 +150,10 @@ def hook_paint(meter: Meter) -> None:
 
     def paintEvent(self, ev):  # type: ignore[no-untyped-def]  # noqa: N802 (Qt API)
         start = time.perf_counter()
+        c0 = time.thread_time()
         result = original(self, ev)
         meter.paint_s += time.perf_counter() - start
+        meter.paint_cpu += time.thread_time() - c0
         exposed = ev.region().boundingRect()
         area = exposed.width() * exposed.height()
         meter.paint_px += area
@@ -367,7 +383,7 @@ def main() -> int:
     )
 
     def report() -> None:
-        frames, lat = meter.take()
+        frames, lat, frames_cpu = meter.take()
         stats = station.stats
         q = naive_state.get("queue")
         _out(
@@ -375,6 +391,8 @@ def main() -> int:
                 "type": "stats",
                 "wall": time.time(),
                 "frames": [round(f, 3) for f in frames],
+                "frames_cpu": [round(f, 3) for f in frames_cpu],
+                "frames_paint_cpu": [round(f, 3) for f in meter.last_take_paint],
                 "lat": [round(x, 2) for x in lat],
                 "paints": meter.paints,
                 "paint_s": round(meter.paint_s, 4),

@@ -25,7 +25,7 @@ from ui.theme import THEMES, Theme
 
 Pace = Literal["steady", "on_data"]
 
-ON_DATA_HZ = 4.0  # at most this many frames a second when paced by data (the overview's values)
+ON_DATA_HZ = 2.0  # paced by data, at most this many frames a second (overview values: 1 Hz)
 AGEING_S = 1.0  # paced by data, a frame at least this often all the same (stale marks, clocks)
 
 

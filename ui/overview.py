@@ -92,10 +92,13 @@ __all__ = [
 
 STATES = ("running", "idle", "setup", "fault", "maintenance")
 
-VALUE_HZ = 4.0  # tile values
+# A tile's values are re-read at most once a second, the usual SCADA tag rate (FIELD_NOTES:
+# Ignition's default scan class is 1 s; numbers changing faster are not read, only seen
+# flickering); a change of the machine's state or of the link is shown at the next pass.
+VALUE_HZ = 1.0
 ADVICE_S = 1.0  # a tile's projections are worked out at most this often...
 ADVICE_TILES = 3  # ...for at most this many tiles a pass (each up to 3 fits of ~0.3 ms)
-SPARK_HZ = 1.0  # sparklines (one 2-px bucket of the 3-minute line is ~1.4 s)
+SPARK_HZ = 0.5  # sparklines (one 2-px bucket of the 3-minute line is ~1.4 s: ~1.4 px a rebuild)
 RECHECK_S = 1.0  # a tile with nothing new is still re-read this often (values age into stale)
 PASS_HZ = 10.0  # refresh passes: tiles repainted together, not one paint pass per frame tick
 ORDER_S = 1.0  # attention re-ordering
@@ -443,6 +446,7 @@ class QtMachineTile(QWidget):
         self._verdicts: dict[str, Verdict] = {}
         self._state = "unknown"
         self._last_state = ""  # the last state known from good data
+        self._state_seen: tuple[str, bool] = ("", False)  # the state reading last shown
         self._state_stale = False
         self._stale = False
         self._stale_text = ""
@@ -471,6 +475,8 @@ class QtMachineTile(QWidget):
         )
         if known and state_reading is not None and state_reading.good:
             self._last_state = known
+        if state_reading is not None:
+            self._state_seen = (str(state_reading.value), state_reading.good)
         if not online:
             state = "offline"
         elif not known:
@@ -577,6 +583,13 @@ class QtMachineTile(QWidget):
                     self.update(rect.toAlignedRect())
         self._signature, self._row_signatures = chrome, rows
         return True
+
+    def state_moved(self, store: StationStore) -> bool:
+        """Whether the machine's state reading differs from what the tile last showed."""
+        reading = store.reading(self.snapshot.info.id, "state")
+        if reading is None:
+            return False
+        return (str(reading.value), reading.good) != self._state_seen
 
     def refresh_spark(self, store: StationStore, now: float) -> None:
         """Rebuild the sparkline of the first key tag (only for tiles on screen)."""
@@ -1630,7 +1643,9 @@ class QtOverview(QWidget):
             spark_due = now - tile.spark_at >= 0.9 / SPARK_HZ
             age = now - tile.checked_at
             seen = (store.last_update(mid), store.link_quality)
-            fresh = seen != tile.seen and age >= 0.9 / VALUE_HZ
+            fresh = seen != tile.seen and (
+                age >= 0.9 / VALUE_HZ or seen[1] != tile.seen[1] or tile.state_moved(store)
+            )
             if not spark_due and not fresh and age < 0.9 * RECHECK_S:
                 continue  # nothing arrived and nothing can have aged: no work, no repaint
             budget -= 1

@@ -116,6 +116,8 @@ WIDE_LINES_UP_TO = 4
 Y_FIT_MARGIN = 0.08  # fitted Y axis: this much of the span above and below
 CURSOR_LABEL_LINES = 6  # overlaid: signals named beside the cursor (the readout has them all)
 AHEAD_FRACTION = 0.2  # live with a projection shown: this much of the window is the future
+SCROLL_EVERY_S = 2.0  # dense and live: the view moves about this often (whole columns)
+SCROLL_MAX_PX = 8  # … by at most this many columns at once (short windows move more often)
 PROJECT_PER_FRAME = 3  # projections worked out in one frame at most (~0.3 ms each)
 # Overlaid signals: neutral shades x dash patterns (never hues; hue means "abnormal").
 _SHADES = ("text", "bar", "text_dim")
@@ -224,6 +226,13 @@ class _TimeAxis(pg.DateAxisItem):
         return out
 
 
+def scroll_step(dt: float) -> int:
+    """Columns a live dense view moves at once, for columns ``dt`` seconds wide."""
+    if not dt > 0:
+        return 1
+    return max(1, min(SCROLL_MAX_PX, round(SCROLL_EVERY_S / dt)))
+
+
 class _Grid(pg.GraphicsObject):
     """Grid lines at the axes' major ticks, each a 1-px opaque rectangle at whole pixels.
 
@@ -237,6 +246,14 @@ class _Grid(pg.GraphicsObject):
         super().__init__()
         self._colour = QColor(colour)
         self._bounds = QRectF()
+        # The ticks of the last view range: a live trend repaints a few new columns up to 30
+        # times a second, and the date axis takes ~1 ms of Python to work its ticks out.
+        self._ticks: tuple[tuple[float, ...], tuple[float, ...], list[float], list[float]] = (
+            (),
+            (),
+            [],
+            [],
+        )
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
         """The whole view (as pyqtgraph's own region items do)."""
@@ -261,11 +278,7 @@ class _Grid(pg.GraphicsObject):
         if not hasattr(bottom_axis, "fontMetrics"):  # the date axis measures its labels first
             self.update()  # again once it has
             return
-        levels_x = bottom_axis.tickValues(x0, x1, width)
-        levels_y = left_axis.tickValues(y0, y1, height)
-        # The major ticks: the first level that has any in view (as the axes label them).
-        xs = next((list(v) for _, v in levels_x if len(v)), [])
-        ys = next((list(v) for _, v in levels_y if len(v)), [])
+        xs, ys = self._major_ticks(bottom_axis, left_axis, (x0, x1, width), (y0, y1, height))
         transform = painter.transform()
         top_left = transform.map(QPointF(x0, y1))
         bottom_right = transform.map(QPointF(x1, y0))
@@ -282,6 +295,24 @@ class _Grid(pg.GraphicsObject):
             if top <= py < bottom:
                 painter.fillRect(QRect(left, py, right - left, 1), self._colour)
         painter.restore()
+
+    def _major_ticks(
+        self,
+        bottom: pg.AxisItem,
+        left: pg.AxisItem,
+        x: tuple[float, float, float],
+        y: tuple[float, float, float],
+    ) -> tuple[list[float], list[float]]:
+        """The major ticks (the first level with any in view, as the axes label them)."""
+        kx, ky, xs, ys = self._ticks
+        if kx != x:
+            levels = bottom.tickValues(*x)
+            xs = next((list(v) for _, v in levels if len(v)), [])
+        if ky != y:
+            levels = left.tickValues(*y)
+            ys = next((list(v) for _, v in levels if len(v)), [])
+        self._ticks = (x, y, xs, ys)
+        return xs, ys
 
 
 class _Continuation(pg.GraphicsObject):
@@ -1179,9 +1210,20 @@ class QtTrend(QWidget):
         if not (span > 0 and y1 > y0):
             return False
         grid = Grid(span / columns, y1, y0, max(1, round(height)), columns + 4)
-        if live:  # the right edge on a column boundary just after now: no data ever off-screen
-            right = (grid.column(now) + 1) * grid.dt
-            if right != self._dense_right or abs(x1 - right) > grid.dt / 2:
+        if live:
+            # The right edge on a column boundary a few columns after now, so no data is ever
+            # off-screen, moved a step of columns at a time: each move repaints the whole plot
+            # and its time axis (~10 ms), so it happens about every SCROLL_EVERY_S, not every
+            # pixel; between moves only the new samples' columns are drawn.
+            step = scroll_step(grid.dt)
+            edge = (grid.column(now) + 1) * grid.dt
+            right = self._dense_right
+            if (
+                edge > right + grid.dt / 2
+                or right - edge > (step - 0.5) * grid.dt
+                or abs(x1 - right) > grid.dt / 2
+            ):
+                right = (grid.column(now) + step) * grid.dt
                 self._dense_right = right
                 self._set_x(right - span, right)
             x0, x1 = right - span, right

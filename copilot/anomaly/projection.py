@@ -16,6 +16,7 @@ business), or when the crossing lies beyond ``horizon_s``. It never raises an al
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -62,27 +63,43 @@ def _thin(t: F64, v: F64) -> tuple[F64, F64]:
     return t, v
 
 
+@functools.lru_cache(maxsize=MAX_POINTS + 1)
+def _pairs(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Index pairs ``i < j`` of ``n`` points (read-only, shared: the fits repeat the same n)."""
+    i, j = np.triu_indices(n, k=1)
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
+
+
+@functools.lru_cache(maxsize=8)
+def _z(coverage: float) -> float:
+    return NormalDist().inv_cdf((1.0 + coverage) / 2.0)
+
+
 def theil_sen(t: F64, v: F64, coverage: float = 0.95) -> tuple[float, float, float, float, float]:
     """``(slope, slope_lo, slope_hi, intercept, residual_sigma)`` of a robust line through v(t).
 
     ``intercept`` is the line's value at ``t[-1]`` (now); times need not be evenly spaced.
     """
-    i, j = np.triu_indices(t.size, k=1)
+    i, j = _pairs(t.size)
     dt = t[j] - t[i]
     keep = dt > 0
     slopes = (v[j] - v[i])[keep] / dt[keep]
     if slopes.size == 0:
         return 0.0, 0.0, 0.0, float(np.median(v)), 0.0
-    slope = float(np.median(slopes))
     # Sen's confidence interval for the median slope: the order statistics of the sorted
     # pairwise slopes at ranks (N ∓ C) / 2, with C = z · √(n(n−1)(2n+5)/18) (Kendall's S
     # variance) — the uncertainty of the trend, not the spread of noisy neighbour slopes.
+    # Only those ranks and the median's are needed: a partition, not a sort.
     n, big_n = t.size, slopes.size
-    z = NormalDist().inv_cdf((1.0 + coverage) / 2.0)
-    c = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
-    ranked = np.sort(slopes)
-    lo = float(ranked[max(0, min(big_n - 1, math.floor((big_n - c) / 2.0)))])
-    hi = float(ranked[max(0, min(big_n - 1, math.ceil((big_n + c) / 2.0)))])
+    c = _z(coverage) * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    r_lo = max(0, min(big_n - 1, math.floor((big_n - c) / 2.0)))
+    r_hi = max(0, min(big_n - 1, math.ceil((big_n + c) / 2.0)))
+    mid_lo, mid_hi = (big_n - 1) // 2, big_n // 2
+    ranked = np.partition(slopes, sorted({r_lo, mid_lo, mid_hi, r_hi}))
+    slope = float((ranked[mid_lo] + ranked[mid_hi]) / 2.0)
+    lo, hi = float(ranked[r_lo]), float(ranked[r_hi])
     intercept = float(np.median(v - slope * (t - t[-1])))
     residual = v - (intercept + slope * (t - t[-1]))
     sigma = float(np.median(np.abs(residual - np.median(residual)))) * MAD_TO_SIGMA

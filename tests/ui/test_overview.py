@@ -817,3 +817,45 @@ def test_a_value_change_repaints_its_row_and_the_screen_shows_the_whole_tile(qtb
     assert dict(tile.key_values())["vibration_mm_s"] == "9.00 mm/s"
     full = tile.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
     qtbot.waitUntil(lambda: on_screen() == full)
+
+
+@pytest.mark.slow
+def test_tile_values_follow_the_scan_rate_not_the_sample_rate(  # type: ignore[no-untyped-def]
+    live_plant, make_ctx, qtbot
+) -> None:
+    """At 5 samples a second a tile's numbers change about once a second (the SCADA scan
+    rate an operator reads at), not five times; they do keep changing."""
+    ctx = make_ctx()
+    view = _build(qtbot, ctx)
+    tile = next(t for t in view.tiles.values() if t.state_text() == "running")
+    shown: list[list[tuple[str, str]]] = [tile.key_values()]
+
+    def note() -> None:
+        if tile.key_values() != shown[-1]:
+            shown.append(tile.key_values())
+
+    watch = QTimer()
+    watch.timeout.connect(note)
+    watch.start(20)
+    started = time.monotonic()
+    qtbot.wait(6000)
+    watch.stop()
+    seconds = time.monotonic() - started
+    changes = len(shown) - 1
+    assert changes >= 2, "the tile's values stopped following the data"
+    assert changes <= seconds + 2, f"{changes} changes in {seconds:.1f} s at 5 samples/s"
+
+
+def test_a_state_change_is_shown_without_waiting_for_the_values(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Values are re-read once a second; a machine going to fault is not made to wait."""
+    values = {"state": "running", "spindle_speed_rpm": 7420.0, "spindle_temp_c": 50.0}
+    tile = _fake_tile(qtbot, LIGHT, values)
+    assert not tile.state_moved(_store(SPECS, values))  # type: ignore[arg-type]
+    faulted = _store(SPECS, {**values, "state": "fault"})
+    assert tile.state_moved(faulted)  # type: ignore[arg-type]
+    assert tile.refresh(faulted, time.time())  # type: ignore[arg-type]
+    assert tile.state_text() == "fault"
+    assert not tile.state_moved(faulted)  # type: ignore[arg-type]
+    stale_q = int(Quality.UNCERTAIN_STALE)
+    stale = _store(SPECS, {**values, "state": "fault"}, stale_q, stale_q)
+    assert tile.state_moved(stale), "a state gone stale is shown at once too"  # type: ignore[arg-type]

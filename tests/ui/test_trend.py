@@ -6,18 +6,19 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import save_screenshot
 from ui.theme import apply
-from ui.trend import NO_VALUE, QtTrend
+from ui.trend import NO_VALUE, QtTrend, scroll_step
 
 MACHINE = "cnc-01"
 TAG = "spindle_temp_c"
@@ -302,6 +303,34 @@ def test_many_overlaid_signals_draw_as_one_raster_at_their_values(
     qtbot.waitUntil(lambda: all(n >= 5 for n in trend.point_counts().values()), timeout=20_000)
     commits = layer.commits
     qtbot.waitUntil(lambda: layer.commits > commits + 3, timeout=10_000)
+
+    # Live, the view moves a step of columns at a time (each move repaints the whole plot
+    # and its axis), never leaving the newest sample off its right edge.
+    vb = trend._plots[0].getViewBox()
+    edges: list[float] = []
+    late: list[float] = []
+
+    def watch_edge() -> None:
+        x1 = vb.viewRange()[0][1]
+        if not edges or x1 != edges[-1]:
+            edges.append(x1)
+        newest = max(float(trend.plotted(f"{m}/{t}")[0][-1]) for m, t in signals[:3])
+        if newest > x1:
+            late.append(newest - x1)
+
+    edge_timer = QTimer()
+    edge_timer.timeout.connect(watch_edge)
+    edge_timer.start(15)
+    started = time.monotonic()
+    qtbot.wait(3000)
+    edge_timer.stop()
+    seconds = time.monotonic() - started
+    column_s = trend._window / max(1, round(float(vb.width())))
+    every = scroll_step(column_s) * column_s
+    assert scroll_step(column_s) > 1
+    assert len(edges) >= 2, "the live view did not move"
+    assert len(edges) - 1 <= seconds / every + 2, (len(edges), seconds, every)
+    assert not late, f"samples right of the view's edge by {max(late):.2f} s"
 
     # What the operator sees: at each signal's newest sample, its line's pixel on screen.
     trend.set_paused(True)
