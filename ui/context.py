@@ -137,4 +137,11 @@ class StationContext(QObject):
             self.store.wake_on_data(self.bridge.wake)
             self._last_tick = time.monotonic()
             self._next.start(round(AGEING_S * 1000))
-        self.frame.emit(time.time())
+        # The I/O thread holds off from here until the repaint this frame asked for is done:
+        # the repaint is a posted event, handled before the zero timer that ends the frame.
+        gate = self.station.frames
+        gate.begin()
+        try:
+            self.frame.emit(time.time())
+        finally:
+            QTimer.singleShot(0, gate.end)

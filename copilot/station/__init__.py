@@ -5,6 +5,7 @@
 come in parts, ``store`` holds what views read, ``events`` lists what listeners hear (on a
 dispatch thread, never the I/O thread) and ``worker`` is the thread-with-an-inbox pattern for
 audio, speech and text-to-speech. ``alarms`` holds the hub's alarms as this station knows them.
+``frames`` lets the views' frames come before applying updates (the I/O thread holds off).
 """
 
 from copilot.station.alarms import StationAlarms
@@ -28,6 +29,7 @@ from copilot.station.events import (
     SessionChanged,
     WorkerFailed,
 )
+from copilot.station.frames import FrameGate
 from copilot.station.gate import StationGate
 from copilot.station.station import Station
 from copilot.station.stats import StationStats
@@ -44,6 +46,7 @@ __all__ = [
     "AuthorityChanged",
     "CommandUpdated",
     "Event",
+    "FrameGate",
     "GateAnswered",
     "HistoryArrived",
     "HubStatusArrived",

@@ -27,6 +27,7 @@ from copilot.bus import Bus, Link, Poller, Redial, hub_endpoints
 from copilot.proc import run_in_thread
 from copilot.protocol import Body, Codec, DropCounters, Header
 from copilot.settings import StationSettings
+from copilot.station.frames import FrameGate
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class HubLink:
         os.set_blocking(self._wake_w, False)
         self._stop = threading.Event()
         self._pause_until = 0.0
+        self.frames = FrameGate()  # the views' frames come first (see copilot.station.frames)
         self._logged: set[str] = set()
 
     # -- any thread -------------------------------------------------------------------------------
@@ -281,6 +283,7 @@ class HubLink:
     def _drain_sub(self, handler: LinkHandler) -> None:
         assert self.sub is not None
         for _ in range(_SUB_BURST):
+            self.frames.hold_off()
             frames = self.sub.recv()
             if frames is None:
                 return

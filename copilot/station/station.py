@@ -73,6 +73,7 @@ from copilot.station.events import (
     LinkCause,
     LinkState,
 )
+from copilot.station.frames import FrameGate
 from copilot.station.gate import StationGate
 from copilot.station.history import HistoryAssembler
 from copilot.station.link import HubLink
@@ -388,6 +389,11 @@ class Station:
     def query_command(self, cmd_id: str) -> None:
         """Ask where a command stands (after a reconnect: ask, never resend)."""
         self.commands.query(cmd_id)
+
+    @property
+    def frames(self) -> FrameGate:
+        """Views mark their frames here; the I/O thread holds off while one is drawn."""
+        return self._link.frames
 
     def pause_io(self, seconds: float) -> None:
         """Fault injection: stop reading the sockets for ``seconds``, as a stalled station would."""

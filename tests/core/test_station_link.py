@@ -250,3 +250,28 @@ def test_a_station_worker_reports_its_failures_to_the_listeners(
     finally:
         tts.stop()
         tts.join(5)
+
+
+def test_updates_wait_while_a_view_draws_a_frame_but_never_stop(
+    fake_hub: FakeHub, station: Station
+) -> None:
+    join(fake_hub, station)
+    fake_hub.publish(birth({"temp": 0}), epoch=1)
+    fake_hub.publish(pack([0], [20.0], now_ns(1)), epoch=1)
+    wait_until(lambda: station.store.values("press-1").get("temp", (0,))[0] == 20.0, 5, "data")
+    gate = station.frames
+    gate.max_wait_s = 30.0  # a frame that never ends: updates hold off...
+    gate.begin()
+    fake_hub.publish(pack([0], [21.0], now_ns(1)), epoch=1)
+    wait_until(lambda: gate.holds >= 1, 5, "the I/O thread holding off")
+    assert station.store.values("press-1")["temp"][0] == 20.0, "applied while a frame was drawn"
+    gate.end()  # ...until the frame is drawn
+    wait_until(lambda: station.store.values("press-1")["temp"][0] == 21.0, 5, "applied after")
+    # A view that never ends its frame only slows updates down: each wait is bounded.
+    gate.max_wait_s = 0.02
+    gate.begin()
+    for k in range(5):
+        fake_hub.publish(pack([0], [30.0 + k], now_ns(1)), epoch=1)
+    wait_until(lambda: station.store.values("press-1")["temp"][0] == 34.0, 10, "bounded waits")
+    gate.end()
+    assert station.error is None and station.stats.gaps == 0
