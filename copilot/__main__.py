@@ -2,4 +2,5 @@
 
 from copilot.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not again in a ``spawn`` child (the phone-loop helper)
+    raise SystemExit(main())

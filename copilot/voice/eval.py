@@ -263,6 +263,8 @@ def _one(clip: Clip) -> Outcome:
     cpu0 = time.process_time()
     heard = listener.hear(pcm, ctx)
     cpu_ms = (time.process_time() - cpu0) * 1000.0
+    if isinstance(listener, SphinxListener):  # the phone loop's helper process, if any
+        cpu_ms += listener.engine.last_helper_cpu_ms
     ratio = coverage = 0.0
     frames = 0
     parsed = intent_dict(heard.intent)

@@ -12,6 +12,7 @@ is written to a temporary folder and passed as ``featparams``.
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 import tempfile
@@ -25,7 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from copilot.voice.audio import with_noise_floor
+from copilot.voice.phoneloop import PhoneLoopProcess
 from copilot.voice.types import VoiceSetupError
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 FRAME_RATE = 100  # pocketsphinx frames per second
@@ -48,6 +52,9 @@ class SphinxSettings:
     pbeam: float = 1e-40
     phone_topn: int = 4
     phone_beam: float = 1e-40
+    ds: int = 1  # the grammar search's GMM frame downsampling
+    phone_ds: int = 1  # the phone loop's
+    phone_process: bool = True  # the phone loop in a helper process, beside the grammar search
     remove_noise: bool | None = None  # None: the model's own choice
     nbest: int = 5
     nonrhotic: bool = True  # add "staat" for "start": British and Caribbean talkers
@@ -85,44 +92,23 @@ class SphinxEngine:
     name = "pocketsphinx"
 
     def __init__(self, settings: SphinxSettings | None = None) -> None:
-        try:
-            import pocketsphinx
-        except ImportError as exc:
-            raise VoiceSetupError(
-                "pocketsphinx is not installed: install the voice extra "
-                "(pip install 'operator-copilot[voice]')."
-            ) from exc
-        self._ps: Any = pocketsphinx
+        self._ps: Any = _import()
         self.settings = settings or SphinxSettings()
-        model = Path(pocketsphinx.get_model_path()) / "en-us"
-        self._hmm = model / "en-us"
-        self._dict = model / "cmudict-en-us.dict"
-        self._phone_lm = model / "en-us-phone.lm.bin"
         s = self.settings
-        common: dict[str, Any] = {
-            "hmm": str(self._hmm),
-            "dict": str(self._dict),
-            "lm": None,
-            "loglevel": "FATAL",
-            "topn": s.topn,
-            "beam": s.beam,
-            "pbeam": s.pbeam,
-        }
-        if s.remove_noise is not None:
-            params = (self._hmm / "feat.params").read_text()
-            lines = [ln for ln in params.splitlines() if not ln.startswith("-remove_noise")]
-            lines.append(f"-remove_noise {'yes' if s.remove_noise else 'no'}")
-            folder = tempfile.mkdtemp(prefix="copilot-sphinx-")
-            weakref.finalize(self, shutil.rmtree, folder, True)
-            feat = Path(folder) / "feat.params"
-            feat.write_text("\n".join(lines) + "\n")
-            common["featparams"] = str(feat)
-        self._grammar = pocketsphinx.Decoder(
-            **common, bestpath=s.bestpath, silprob=s.silprob, lw=s.lw, wbeam=s.wbeam
+        self._folder = tempfile.mkdtemp(prefix="copilot-sphinx-")
+        weakref.finalize(self, shutil.rmtree, self._folder, True)
+        common = _common_config(s, self._folder)
+        self._grammar = self._ps.Decoder(
+            **common, bestpath=s.bestpath, silprob=s.silprob, lw=s.lw, wbeam=s.wbeam, ds=s.ds
         )
-        phones = {**common, "topn": s.phone_topn, "beam": s.phone_beam, "pbeam": s.phone_beam}
-        self._phones = pocketsphinx.Decoder(**phones, allphone=str(self._phone_lm), lw=2.0)
+        self._phones: Any = None  # built on first inline use (the helper has its own)
+        self._helper: PhoneLoopProcess | None = None
+        if s.phone_process:
+            self._helper = PhoneLoopProcess.start(s)
+        if self._helper is None:
+            self._phones = phone_decoder(s, self._folder)
         self._searches: dict[str, str] = {}
+        self.last_helper_cpu_ms = 0.0  # the helper's CPU on the last utterance (evaluation)
 
     def has_word(self, word: str) -> bool:
         """Whether the dictionary can pronounce ``word``."""
@@ -188,36 +174,100 @@ class SphinxEngine:
                 break
         return out
 
-    def _run(self, decoder: Any, pcm: bytes, nbest: int) -> Decoded:
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        hyp = decoder.hyp()
-        frames = int(decoder.n_frames())
-        if hyp is None:
-            return Decoded((), (), -1e9, frames)
-        segs = tuple(
-            Segment(s.word, int(s.start_frame), int(s.end_frame), _log(s.ascore))
-            for s in decoder.seg()
-        )
-        alts: list[tuple[str, ...]] = []
-        if nbest:
-            for n in decoder.nbest():
-                if n is None:
-                    break
-                w = tuple(n.hypstr.split())
-                if w not in alts:
-                    alts.append(w)
-                if len(alts) >= nbest:
-                    break
-        return Decoded(tuple(hyp.hypstr.split()), segs, _log(hyp.score), frames, tuple(alts))
-
     def decode(self, pcm: npt.NDArray[np.int16]) -> tuple[Decoded, Decoded]:
-        """Grammar search and phone loop on ``pcm`` (with the noise floor added)."""
+        """Grammar search and phone loop on ``pcm`` (with the noise floor added).
+
+        With the helper process the phone loop decodes on the other core while the grammar
+        search runs here (the bindings hold the interpreter, so a thread would not overlap);
+        if the helper has died, the phone loop runs here after the grammar search.
+        """
         if self.settings.noise_floor_db is not None:
             pcm = with_noise_floor(pcm, self.settings.noise_floor_db)
         raw = np.ascontiguousarray(pcm, dtype=np.int16).tobytes()
-        # Sequential: the bindings hold the interpreter while decoding (a helper thread
-        # measured no faster).
-        grammar = self._run(self._grammar, raw, 0)
-        return grammar, self._run(self._phones, raw, 0)
+        self.last_helper_cpu_ms = 0.0
+        helper = self._helper
+        sent = helper is not None and helper.submit(raw)
+        grammar = run_decoder(self._grammar, raw)
+        if helper is not None and sent:
+            got = helper.result()
+            if got is not None:
+                phones, self.last_helper_cpu_ms = got
+                return grammar, phones
+        if helper is not None:
+            log.warning("voice: the phone-loop helper process is gone; decoding here")
+            helper.close()
+            self._helper = None
+        if self._phones is None:
+            self._phones = phone_decoder(self.settings, self._folder)
+        return grammar, run_decoder(self._phones, raw)
+
+    def close(self) -> None:
+        """Stop the helper process (also done when the engine is collected)."""
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
+
+
+def _import() -> Any:
+    try:
+        import pocketsphinx
+    except ImportError as exc:
+        raise VoiceSetupError(
+            "pocketsphinx is not installed: install the voice extra "
+            "(pip install 'operator-copilot[voice]')."
+        ) from exc
+    return pocketsphinx
+
+
+def _model() -> Path:
+    return Path(_import().get_model_path()) / "en-us"
+
+
+def _common_config(s: SphinxSettings, folder: str) -> dict[str, Any]:
+    """Settings both decoders share; a ``feat.params`` copy in ``folder`` if needed."""
+    model = _model()
+    hmm = model / "en-us"
+    common: dict[str, Any] = {
+        "hmm": str(hmm),
+        "dict": str(model / "cmudict-en-us.dict"),
+        "lm": None,
+        "loglevel": "FATAL",
+        "topn": s.topn,
+        "beam": s.beam,
+        "pbeam": s.pbeam,
+    }
+    if s.remove_noise is not None:
+        params = (hmm / "feat.params").read_text()
+        lines = [ln for ln in params.splitlines() if not ln.startswith("-remove_noise")]
+        lines.append(f"-remove_noise {'yes' if s.remove_noise else 'no'}")
+        feat = Path(folder) / "feat.params"
+        feat.write_text("\n".join(lines) + "\n")
+        common["featparams"] = str(feat)
+    return common
+
+
+def phone_decoder(s: SphinxSettings, folder: str) -> Any:
+    """The free phone loop's decoder."""
+    phones = {
+        **_common_config(s, folder),
+        "topn": s.phone_topn,
+        "beam": s.phone_beam,
+        "pbeam": s.phone_beam,
+        "ds": s.phone_ds,
+    }
+    return _import().Decoder(**phones, allphone=str(_model() / "en-us-phone.lm.bin"), lw=2.0)
+
+
+def run_decoder(decoder: Any, pcm: bytes) -> Decoded:
+    """One utterance through ``decoder``: best words, segments, score."""
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    frames = int(decoder.n_frames())
+    if hyp is None:
+        return Decoded((), (), -1e9, frames)
+    segs = tuple(
+        Segment(s.word, int(s.start_frame), int(s.end_frame), _log(s.ascore)) for s in decoder.seg()
+    )
+    return Decoded(tuple(hyp.hypstr.split()), segs, _log(hyp.score), frames)

@@ -44,8 +44,9 @@ def test_check_without_a_microphone_says_so_in_one_sentence() -> None:
 @pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
 def test_eval_json_has_the_figures_the_issue_names() -> None:
     pytest.importorskip("pocketsphinx")
-    proc = run("voice", "eval", "--limit", "1", "--workers", "1", "--json")
+    proc = run("voice", "eval", "--limit", "1", "--json")  # one worker: the default
     assert proc.returncode == 0, proc.stderr
+    assert "phone-loop helper" not in proc.stderr  # it started (under python -m copilot)
     report = json.loads(proc.stdout)
     for key in ("accuracy_mean", "accuracy_by_snr", "false_accept_rate", "readback_latency_p90_ms"):
         assert key in report
@@ -54,3 +55,12 @@ def test_eval_json_has_the_figures_the_issue_names() -> None:
     # held-out part: one out-of-grammar sentence and one noise clip; the tuning part the same
     assert (report["negatives"], report["tuning"]["negatives"]) == (2, 2)
     assert "gap_accuracy_mean" in report
+
+
+def test_eval_gives_pocketsphinx_one_worker_and_vosk_two() -> None:
+    from copilot.cli_voice import _default_workers
+
+    assert _default_workers("auto", "en") == 1  # its phone loop takes the other core
+    assert _default_workers("pocketsphinx", "en") == 1
+    assert _default_workers("auto", "ko") == 2
+    assert _default_workers("vosk", "en") == 2

@@ -82,3 +82,31 @@ def test_pocketsphinx_has_no_korean() -> None:
     with pytest.raises(VoiceSetupError, match="vosk"):
         make_listener("pocketsphinx", "ko")
     assert load_templates("ko").locale == "ko"
+
+
+def test_the_phone_loop_helper_process_gives_what_the_inline_decoder_gives() -> None:
+    from copilot.voice.sphinx import SphinxEngine, SphinxSettings
+
+    speech = synthesize("conveyor one stop", voice="en-gb")
+    noisy = mix(speech.astype(float), hum(len(speech), np.random.default_rng(3)), 12.0)
+    inline = SphinxEngine(SphinxSettings(phone_process=False))
+    beside = SphinxEngine(SphinxSettings(phone_process=True))
+    try:
+        assert beside._helper is not None  # a helper process was started
+        grammar = load_templates("en")
+        for engine in (inline, beside):
+            listener = SphinxListener(grammar)
+            listener.engine = engine
+            listener.prepare(CONTEXT)
+        one, two = inline.decode(noisy), beside.decode(noisy)
+        assert one[1] == two[1]  # the phone loop: same segments, same score
+        assert one[0].words == two[0].words
+        assert beside.last_helper_cpu_ms > 0
+        # The helper dies: the engine decodes the phone loop itself from then on.
+        beside._helper._finalizer()  # type: ignore[union-attr]
+        three = beside.decode(noisy)
+        assert beside._helper is None
+        assert three[1] == one[1]
+    finally:
+        inline.close()
+        beside.close()
