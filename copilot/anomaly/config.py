@@ -36,6 +36,9 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tag (off: it cost more false alerts than it saved misses on the tuning seeds).
     ``mv_settle_max_s``: the multivariate detector waits, after a mode change, until every
     modelled relaxation is within a level scale of its end, or this long.
+    ``trend_tau_s``: how long the trend detector smooths the level residual;
+    ``trend_fade_factor``/``trend_fade_s``: after a mode change the trend threshold, in the
+    direction the change sent the tag, is ``1 + factor`` times higher, fading to normal by then.
     """
 
     target_false_alerts_per_machine_shift: float = 1.0
@@ -57,7 +60,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "envelope": 1.8,
             "level": 2.0,
             "multivariate": 4.5,
-            "trend": 2.0,
+            "trend": 1.8,
         }
     )
     cluster_samples: float = 10.0
@@ -67,7 +70,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rate_tau_s: float = 5.0
     trend_tau_s: float = 30.0
     trend_fade_s: float = 900.0
-    trend_fade_factor: float = 2.0
+    trend_fade_factor: float = 3.0
     variance_tau_s: float = 30.0
     cusum_k: float = 2.5
     cusum_unit_s: float = 60.0

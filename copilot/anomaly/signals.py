@@ -11,8 +11,9 @@ Detectors (rows of every ``(D, n)`` array, in :data:`~copilot.anomaly.config.DET
 level shift (fast EWMA against the robust slow baseline, in learned MAD units), drift (CUSUM of
 the fast EWMA against the slow reference), variance change (log ratio of the squared-step EWMA
 to the mode's), stuck (the run of identical readings, as -log10 of its probability under the
-mode's repeat rate), rate change (the EWMA slope in learned units) and envelope (distance
-outside the range learned for the mode).
+mode's repeat rate), rate change (the EWMA slope in learned units), envelope (distance
+outside the range learned for the mode) and trend (the level residual smoothed again, in its
+own learned units: a slow ramp shows in it a minute or two before it shows in the fast one).
 
 After a mode change the bank fits each tag's settling as a first-order approach to a new level
 (:meth:`SignalBank._relax_fit`, time constants learned per tag and mode across changes); the

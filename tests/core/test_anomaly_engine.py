@@ -396,8 +396,8 @@ def test_trend_catches_a_slow_ramp_long_before_level_and_drift(seed: int) -> Non
     without = first_alert(x, others)
     assert with_trend is not None and without is not None
     assert with_trend[1] == "trend:x"
-    assert 0 <= with_trend[0] - CHANGE <= 150, with_trend  # measured 93–109 s
-    assert without[0] - with_trend[0] >= 45, (with_trend, without)  # measured 80–90 s later
+    assert 0 <= with_trend[0] - CHANGE <= 150, with_trend  # measured 87–92 s (seeds 0–2)
+    assert without[0] - with_trend[0] >= 45, (with_trend, without)  # measured 89–102 s later
     # The same series without the ramp: the trend detector says nothing.
     assert first_alert(noise(seed, CHANGE + 900), ["trend"]) is None
 
