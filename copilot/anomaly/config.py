@@ -12,7 +12,15 @@ import msgspec
 
 __all__ = ["DETECTORS", "AnomalyConfig"]
 
-DETECTORS: tuple[str, ...] = ("level", "drift", "variance", "stuck", "rate", "envelope")
+DETECTORS: tuple[str, ...] = (
+    "level",
+    "drift",
+    "variance",
+    "stuck",
+    "rate",
+    "envelope",
+    "trend",
+)
 """The per-signal detectors computed on every analog tag (dropout is separate: any tag)."""
 
 
@@ -28,6 +36,9 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tag (off: it cost more false alerts than it saved misses on the tuning seeds).
     ``mv_settle_max_s``: the multivariate detector waits, after a mode change, until every
     modelled relaxation is within a level scale of its end, or this long.
+    ``trend_tau_s``: how long the trend detector smooths the level residual;
+    ``trend_fade_factor``/``trend_fade_s``: after a mode change the trend threshold, in the
+    direction the change sent the tag, is ``1 + factor`` times higher, fading to normal by then.
     """
 
     target_false_alerts_per_machine_shift: float = 1.0
@@ -44,13 +55,22 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     extreme_factor: float = 2.0
     threshold_scale: float = 3.0
     threshold_scales: dict[str, float] = msgspec.field(
-        default_factory=lambda: {"drift": 6.5, "envelope": 1.8, "level": 2.0, "multivariate": 4.5}
+        default_factory=lambda: {
+            "drift": 6.5,
+            "envelope": 1.8,
+            "level": 2.0,
+            "multivariate": 4.5,
+            "trend": 1.8,
+        }
     )
     cluster_samples: float = 10.0
     fast_tau_s: float = 5.0
     slow_tau_s: float = 300.0
     ref_tau_s: float = 1800.0
     rate_tau_s: float = 5.0
+    trend_tau_s: float = 30.0
+    trend_fade_s: float = 900.0
+    trend_fade_factor: float = 3.0
     variance_tau_s: float = 30.0
     cusum_k: float = 2.5
     cusum_unit_s: float = 60.0
@@ -72,6 +92,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "stuck": 4.0,
             "rate": 3.0,
             "envelope": 1.0,
+            "trend": 3.0,
             "t2": 3.0,
             "spe": 3.0,
         }

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 DETECTOR_KINDS = frozenset(
-    {"level", "drift", "variance", "stuck", "dropout", "rate", "envelope", "multivariate"}
+    {"level", "drift", "trend", "variance", "stuck", "dropout", "rate", "envelope", "multivariate"}
 )
 PLACEHOLDERS = frozenset({"machine", "signal", "tag", "sigma", "since", "mode", "confidence"})
 """What an explanation may say in braces: ``{signal} on {machine} is {sigma}σ off…``."""

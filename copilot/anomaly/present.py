@@ -36,6 +36,7 @@ VERDICT_WORDS = {
 DETECTOR_WORDS = {
     "level": "level shift",
     "drift": "drift",
+    "trend": "trend",
     "variance": "variance change",
     "stuck": "stuck signal",
     "dropout": "dropout",

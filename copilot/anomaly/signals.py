@@ -11,8 +11,9 @@ Detectors (rows of every ``(D, n)`` array, in :data:`~copilot.anomaly.config.DET
 level shift (fast EWMA against the robust slow baseline, in learned MAD units), drift (CUSUM of
 the fast EWMA against the slow reference), variance change (log ratio of the squared-step EWMA
 to the mode's), stuck (the run of identical readings, as -log10 of its probability under the
-mode's repeat rate), rate change (the EWMA slope in learned units) and envelope (distance
-outside the range learned for the mode).
+mode's repeat rate), rate change (the EWMA slope in learned units), envelope (distance
+outside the range learned for the mode) and trend (the level residual smoothed again, in its
+own learned units: a slow ramp shows in it a minute or two before it shows in the fast one).
 
 After a mode change the bank fits each tag's settling as a first-order approach to a new level
 (:meth:`SignalBank._relax_fit`, time constants learned per tag and mode across changes); the
@@ -32,7 +33,7 @@ __all__ = ["LEARNED_FIELDS", "LIVE_FIELDS", "SignalBank"]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 D = len(DETECTORS)
-LEVEL, DRIFT, VARIANCE, STUCK, RATE, ENVELOPE = range(D)
+LEVEL, DRIFT, VARIANCE, STUCK, RATE, ENVELOPE, TREND = range(D)
 _MAD = 1.2533  # mean absolute deviation → standard deviation for a normal distribution
 RELAX_FIRST_S = 40.0  # after a mode change, the fast EWMA is kept from then on...
 RELAX_EVERY_S = 20.0  # ...this often...
@@ -46,6 +47,7 @@ LEARNED_FIELDS = (
     "ref_abs",
     "step_sq",
     "rate_abs",
+    "trend_abs",
     "repeat",
     "low",
     "high",
@@ -66,6 +68,8 @@ LIVE_FIELDS = (
     "seen",
     "step_ew",
     "rate_ew",
+    "trend_ew",
+    "slow_n",
     "run",
     "cusum_pos",
     "cusum_neg",
@@ -98,6 +102,7 @@ class SignalBank:
         self.ref_abs = np.zeros(shape)
         self.step_sq = np.zeros(shape)
         self.rate_abs = np.zeros(shape)
+        self.trend_abs = np.zeros(shape)
         self.repeat = np.zeros(shape)
         self.low = np.full(shape, np.inf)
         self.high = np.full(shape, -np.inf)
@@ -120,6 +125,8 @@ class SignalBank:
         self.seen = np.zeros(n, dtype=bool)
         self.step_ew = np.zeros(n)
         self.rate_ew = np.zeros(n)
+        self.trend_ew = np.zeros(n)
+        self.slow_n = np.zeros(n)
         self.run = np.zeros(n)
         self.cusum_pos = np.zeros(n)
         self.cusum_neg = np.zeros(n)
@@ -159,6 +166,10 @@ class SignalBank:
             np.maximum(self.step_sq[m], f * f),
             np.maximum(_MAD * self.rate_abs[m], f),
         )
+
+    def trend_scale(self, m: int) -> F64:
+        """Scale of the smoothed level residual in mode ``m`` (floored)."""
+        return np.asarray(np.maximum(_MAD * self.trend_abs[m], self.floor))
 
     def quiet(self, m: int) -> bool:
         """Whether every tag has settled and no modelled relaxation has far to go."""
@@ -201,6 +212,8 @@ class SignalBank:
         self.cusum_pos = np.where(sel, 0.0, self.cusum_pos)
         self.cusum_neg = np.where(sel, 0.0, self.cusum_neg)
         self.rate_ew = np.where(sel, 0.0, self.rate_ew)
+        self.trend_ew = np.where(sel, 0.0, self.trend_ew)
+        self.slow_n = np.where(sel, 0.0, self.slow_n)
 
     def relax_start(self, t_ns: int) -> None:
         """A mode change at ``t_ns``: forget the old relaxation, sample the new one."""
@@ -340,16 +353,24 @@ class SignalBank:
                 self.offset[done] = 0.0
         level_dev = self.fast - self.slow
         ref_dev = self.fast - self.ref
-        frozen = self.persist.active[LEVEL] | self.persist.active[DRIFT]
-        upd = go & ~frozen
-        self.slow += np.where(upd, alpha(cfg.slow_tau_s), 0.0) * np.clip(
-            level_dev, -4.0 * s_lvl, 4.0 * s_lvl
+        frozen = (
+            self.persist.active[LEVEL] | self.persist.active[DRIFT] | self.persist.active[TREND]
         )
+        upd = go & ~frozen
+        # Restarted from one (noisy) reading, the baseline is the running mean of the fast EWMA
+        # until that is as slow as its time constant: the restart's error would otherwise sit
+        # in the level residual for minutes, and the trend detector would see it.
+        a_slow = np.maximum(alpha(cfg.slow_tau_s), np.where(go, 1.0 / (self.slow_n + 2.0), 0.0))
+        self.slow += np.where(upd, a_slow, 0.0) * np.clip(level_dev, -4.0 * s_lvl, 4.0 * s_lvl)
+        self.slow_n += upd
         self.ref += np.where(upd, alpha(cfg.ref_tau_s), 0.0) * np.clip(
             ref_dev, -4.0 * s_ref, 4.0 * s_ref
         )
         self.step_ew += alpha(cfg.variance_tau_s) * (step * step - self.step_ew)
         self.rate_ew += alpha(cfg.rate_tau_s) * (step / dt - slope - self.rate_ew)
+        # Trend: the level residual (what the baseline and any modelled relaxation leave)
+        # smoothed again, so a slow ramp stands out of the noise long before the fast one does.
+        self.trend_ew += alpha(cfg.trend_tau_s) * (level_dev - self.trend_ew)
         self.run = np.where(go, np.where(step == 0.0, self.run + 1.0, 0.0), self.run)
         self.prev = xs
         self.prev_t = np.where(go, t_ns, self.prev_t)
@@ -357,6 +378,7 @@ class SignalBank:
         if phase in ("learning", "calibrating"):
             self._learn(m, go, step, xs)
             noise, s_lvl, s_ref, s_step, s_rate = self.scales(m)
+        s_trend = self.trend_scale(m)
 
         u = ref_dev / s_ref
         k = cfg.cusum_k
@@ -382,6 +404,7 @@ class SignalBank:
                 self.run,
                 self.rate_ew / s_rate,
                 np.where(above > 0, env, -env) / env_scale,
+                self.trend_ew / s_trend,
             ]
         )
         stat = np.stack(
@@ -392,6 +415,7 @@ class SignalBank:
                 self.run * stuck_w,
                 np.abs(sigma[RATE]),
                 env / env_scale,
+                np.abs(self.trend_ew) / s_trend,
             ]
         )
         stat[ENVELOPE] = np.where(np.isfinite(width), stat[ENVELOPE], 0.0)
@@ -400,6 +424,7 @@ class SignalBank:
         held = self.repeat[m] >= 0.5
         cells = np.broadcast_to(watch, (D, self.n)).copy()
         cells[:ENVELOPE] &= ~held
+        cells[TREND] &= ~held
         if phase == "calibrating":
             self._fill(self.hist[m], stat, cells)
         if phase != "live":
@@ -407,6 +432,16 @@ class SignalBank:
             self.since = np.where(cells, np.broadcast_to(t_ns, (D, self.n)), self.since)
             return stat, sigma, nothing, nothing
         thr = self.thr[m]
+        age_s = (int(t_ns.max()) - self.relax_change_t) / 1e9
+        if self.relax_change_t and age_s < cfg.trend_fade_s and self.relax_stage > 0:
+            # What is left of a settling that was not modelled moves on slowly the way the
+            # change sent it, for minutes: in that direction the trend's threshold starts
+            # higher and fades back to normal (the other direction is judged as usual).
+            onward = np.sign(self.trend_ew) == np.sign(self.fast - self.relax_pts[:, 0])
+            thr = thr.copy()
+            thr[TREND] *= np.where(
+                onward, 1.0 + cfg.trend_fade_factor * (1.0 - age_s / cfg.trend_fade_s), 1.0
+            )
         if not self.settled.all():
             # After a mode change a tag settles: back inside its envelope and no longer moving
             # (or ``settle_max_s`` has passed: the machine decides that).
@@ -447,6 +482,7 @@ class SignalBank:
         self.ref_abs[m] += a * (np.abs(self.fast - self.ref) - self.ref_abs[m])
         self.step_sq[m] += a * (step * step - self.step_sq[m])
         self.rate_abs[m] += a * (np.abs(self.rate_ew) - self.rate_abs[m])
+        self.trend_abs[m] += a * (np.abs(self.trend_ew) - self.trend_abs[m])
         self.repeat[m] += a * ((step == 0.0) - self.repeat[m])
         self.low[m] = np.where(go, np.minimum(self.low[m], self.fast), self.low[m])
         self.high[m] = np.where(go, np.maximum(self.high[m], self.fast), self.high[m])

@@ -116,13 +116,13 @@ def load_into(md: MachineDetectors, st: MachineState) -> None:
         dst = getattr(sig, f)
         if dst.ndim == 2:  # (modes, n)
             dst[np.ix_(new_m, new_i)] = src[np.ix_(old_m, old_i)]
-        elif dst.ndim == 3:  # (modes, D, n)
-            dst[new_m[:, None, None], np.arange(dst.shape[1])[None, :, None], new_i] = src[
-                old_m[:, None, None], np.arange(dst.shape[1])[None, :, None], old_i
-            ]
+        elif dst.ndim == 3:  # (modes, D, n); a blob from before a detector was added has fewer
+            det = np.arange(min(src.shape[1], dst.shape[1]))[None, :, None]
+            dst[new_m[:, None, None], det, new_i] = src[old_m[:, None, None], det, old_i]
         else:  # (modes, D, n, bins)
+            d = min(src.shape[1], dst.shape[1])
             for a, b in zip(new_m, old_m, strict=True):
-                dst[a][:, new_i] = src[b][:, old_i]
+                dst[a][:d, new_i] = src[b][:d, old_i]
     for f in LIVE_FIELDS:
         if f not in st.live:
             continue

@@ -49,6 +49,8 @@ def signal_sentence(
         what = f"has {'risen' if up else 'fallen'} within {took}, {far}"
     elif detector == "drift":
         what = f"has {'risen' if up else 'fallen'} steadily for {took}, {far}"
+    elif detector == "trend":
+        what = f"has been {'rising' if up else 'falling'} for {took}, {far}"
     elif detector == "variance":
         what = (
             f"has become {'noisier' if sigma >= 1 else 'steadier'} than usual in {mode} "

@@ -92,6 +92,10 @@ def out_of_range(x: np.ndarray) -> None:
     x[CHANGE:, 0] += 12.0
 
 
+def slow_ramp(x: np.ndarray) -> None:
+    x[CHANGE:, 0] += 0.02 * np.arange(x.shape[0] - CHANGE)
+
+
 CASES: dict[str, Callable[[np.ndarray], None]] = {
     "level": step,
     "drift": ramp,
@@ -99,6 +103,7 @@ CASES: dict[str, Callable[[np.ndarray], None]] = {
     "stuck": frozen,
     "rate": fast_move,
     "envelope": out_of_range,
+    "trend": slow_ramp,
 }
 assert set(CASES) == set(DETECTORS)
 
@@ -166,20 +171,24 @@ def test_a_machine_gone_silent_or_a_hub_behind_is_not_a_dropout_of_every_tag() -
 
 
 def relationship(n: int, seed: int) -> np.ndarray:
-    """x follows a load that swings widely; y = 2x, both with a little noise."""
+    """x follows a load that swings widely; y = 2x and z = 1.5x, each with a little noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     load = 50.0 + 10.0 * np.sin(2 * np.pi * t / 240.0) + 5.0 * np.sin(2 * np.pi * t / 97.0)
     x = load + 0.3 * rng.standard_normal(n)
     y = 2.0 * load + 0.3 * rng.standard_normal(n)
-    return np.round(np.stack([x, y], axis=1), 2)
+    z = 1.5 * load + 0.3 * rng.standard_normal(n)
+    return np.round(np.stack([x, y, z], axis=1), 2)
+
+
+XYZ = ("x", "y", "z")
 
 
 def test_multivariate_catches_a_broken_relationship_no_single_signal_detector_flags() -> None:
     series = relationship(CHANGE + 600, 11)
-    series[CHANGE:, 1] += 6.0  # y (current) rises while x (speed) holds: inside y's own range
+    series[CHANGE:, 1] += 8.0  # y (current) rises while x (speed) holds: inside y's own range
     engine = AnomalyEngine(config())
-    engine.on_birth(birth(), T0)
+    engine.on_birth(birth(XYZ), T0)
     alerts = raised(run(engine, series))
     assert alerts, "the broken relationship went unnoticed"
     assert {name for _, name in alerts} == {"multivariate"}
@@ -188,17 +197,17 @@ def test_multivariate_catches_a_broken_relationship_no_single_signal_detector_fl
     assert mv.signals[0] == "y" and "relationship" in mv.message
     # Per-signal detectors alone (no multivariate) stay silent on the same series.
     single = AnomalyEngine(config(multivariate=False))
-    single.on_birth(birth(), T0)
+    single.on_birth(birth(XYZ), T0)
     assert raised(run(single, series)) == []
     # And the multivariate detector is silent while the relationship holds.
     intact = AnomalyEngine(config())
-    intact.on_birth(birth(), T0)
+    intact.on_birth(birth(XYZ), T0)
     assert raised(run(intact, relationship(CHANGE + 600, 11))) == []
 
 
 def run_again(series: np.ndarray) -> list[tuple[int, AlertChange]]:
     engine = AnomalyEngine(config())
-    engine.on_birth(birth(), T0)
+    engine.on_birth(birth(XYZ), T0)
     return run(engine, series)
 
 
@@ -363,6 +372,73 @@ def test_a_state_from_before_the_relaxation_model_still_restores() -> None:
     assert [(b.tag, b.mean, b.thresholds) for b in after.tags] == [
         (b.tag, b.mean, b.thresholds) for b in before.tags
     ]
+    x = noise(10, 400)
+    x[300:, 0] += 8.0
+    alerts = raised(run(restored, x, start=1500))
+    assert alerts and alerts[0][1] == "level:x" and alerts[0][0] >= 1800
+
+
+def first_alert(x: np.ndarray, detectors: list[str]) -> tuple[int, str] | None:
+    engine = AnomalyEngine(config(detectors=detectors, multivariate=False))
+    engine.on_birth(birth(), T0)
+    alerts = raised(run(engine, x))
+    return alerts[0] if alerts else None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_trend_catches_a_slow_ramp_long_before_level_and_drift(seed: int) -> None:
+    # A ramp of 1.2 noise sigmas a minute (a sensor drifting 10 % of its span in 15 min):
+    # the fast level residual is still inside its noise when the smoothed one is not.
+    x = noise(seed, CHANGE + 900)
+    x[CHANGE:, 0] += 0.02 * np.arange(x.shape[0] - CHANGE)
+    others = [d for d in DETECTORS if d != "trend"]
+    with_trend = first_alert(x, list(DETECTORS))
+    without = first_alert(x, others)
+    assert with_trend is not None and without is not None
+    assert with_trend[1] == "trend:x"
+    assert 0 <= with_trend[0] - CHANGE <= 150, with_trend  # measured 87–92 s (seeds 0–2)
+    assert without[0] - with_trend[0] >= 45, (with_trend, without)  # measured 89–102 s later
+    # The same series without the ramp: the trend detector says nothing.
+    assert first_alert(noise(seed, CHANGE + 900), ["trend"]) is None
+
+
+def test_trend_raises_nothing_on_mode_changes_and_slow_settling() -> None:
+    plan = [(0, 1300), (1, 1300), (0, 400), (1, 300), (0, 500), (2, 200), (1, 300), (0, 400)]
+    modes = np.concatenate([np.full(n, m) for m, n in plan])
+    engine = AnomalyEngine(config(detectors=["trend"], multivariate=False))
+    engine.on_birth(birth(), T0)
+    assert raised(run(engine, moded(2, modes.size, modes), modes)) == []
+    slow_plan = [(0, 1400), (1, 1600), (0, 1800), (1, 1800), (0, 1800)]
+    x, slow_modes = thermal(3, slow_plan, {0: 80.0, 1: 50.0}, 400.0)
+    cfg = config(detectors=["trend"], settle_s=240.0, settle_max_s=900.0, multivariate=False)
+    slow = AnomalyEngine(cfg)
+    slow.on_birth(birth(), T0)
+    assert raised(run(slow, x, slow_modes)) == []
+
+
+def test_a_state_from_before_the_trend_detector_still_restores() -> None:
+    engine = AnomalyEngine(config(multivariate=False))
+    engine.on_birth(birth(), T0)
+    run(engine, noise(9, 1500))
+    before = engine.status()[0]
+    # The blob as the previous version wrote it: six detectors, no trend fields.
+    data = msgspec.msgpack.decode(engine.state())
+    old_d = DETECTORS.index("trend")
+    for m in data["machines"]:
+        del m["learned"]["trend_abs"]
+        del m["live"]["trend_ew"], m["live"]["slow_n"]
+        for key in ("hist", "thr", "feedback"):
+            dtype, shape, raw = m["learned"][key]  # an ArrayBlob: dtype, shape, bytes
+            arr = np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape)
+            cut = np.ascontiguousarray(arr[:, :old_d])
+            m["learned"][key] = [dtype, list(cut.shape), cut.tobytes()]
+    restored = AnomalyEngine(config(multivariate=False))
+    restored.restore(msgspec.msgpack.encode(data))
+    restored.on_birth(birth(), T0 + 1500 * SEC)
+    after = restored.status()[0]
+    assert not after.learning
+    old = [(b.tag, {k: v for k, v in b.thresholds.items() if k != "trend"}) for b in before.tags]
+    assert [(b.tag, b.thresholds) for b in after.tags] == old
     x = noise(10, 400)
     x[300:, 0] += 8.0
     alerts = raised(run(restored, x, start=1500))
