@@ -37,6 +37,9 @@ class AnomalyEngine:
         self.config = config or AnomalyConfig()
         self.machines: dict[str, MachineDetectors] = {}
         self._saved: dict[str, MachineState] = {}
+        self._dumps: dict[str, MachineState] = {}  # each machine's latest snapshot (dump_some)
+        self._dumped_at: dict[str, int] = {}
+        self._tick_no = 0
         self._encoder = msgspec.msgpack.Encoder()
 
     def on_birth(self, birth: Birth, at_ns: int) -> list[AlertChange]:
@@ -55,6 +58,7 @@ class AnomalyEngine:
         md.last_t = 0
         md.mode = -1
         self.machines[mid] = md
+        self._dumps.pop(mid, None)  # snapshot the new detectors, not the old ones
         return out
 
     def on_samples(
@@ -93,6 +97,36 @@ class AnomalyEngine:
     def state(self) -> bytes:
         """Everything learned, as msgpack; :meth:`restore` takes it back."""
         machines = [dump(md) for md in self.machines.values()]
+        machines += [st for mid, st in self._saved.items() if mid not in self.machines]
+        return self._encoder.encode(EngineState(VERSION, machines))
+
+    def dump_some(self, count: int) -> int:
+        """Snapshot up to ``count`` machines, the longest unsnapshotted first; how many.
+
+        Snapshotting 200 machines of 50 tags at once is ~0.2 s of the caller's thread (and
+        ~100 MB): a hub spreads it over its ticks and :meth:`snapshot` then only encodes.
+        """
+        done = 0
+        for mid in sorted(self.machines, key=lambda m: self._dumped_at.get(m, -1)):
+            if done >= count:
+                break
+            self._dumps[mid] = dump(self.machines[mid])
+            self._tick_no += 1
+            self._dumped_at[mid] = self._tick_no
+            done += 1
+        return done
+
+    def snapshot(self) -> bytes:
+        """Like :meth:`state`, from the machines' latest :meth:`dump_some` snapshots.
+
+        A machine never snapshotted yet is snapshotted now.
+        """
+        machines = []
+        for mid, md in self.machines.items():
+            st = self._dumps.get(mid)
+            if st is None:
+                st = self._dumps[mid] = dump(md)
+            machines.append(st)
         machines += [st for mid, st in self._saved.items() if mid not in self.machines]
         return self._encoder.encode(EngineState(VERSION, machines))
 

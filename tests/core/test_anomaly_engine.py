@@ -443,3 +443,31 @@ def test_a_state_from_before_the_trend_detector_still_restores() -> None:
     x[300:, 0] += 8.0
     alerts = raised(run(restored, x, start=1500))
     assert alerts and alerts[0][1] == "level:x" and alerts[0][0] >= 1800
+
+
+def test_a_snapshot_spread_over_ticks_restores_what_was_learned() -> None:
+    """The hub snapshots a few machines a tick and a save only encodes: what it saves is each
+    machine as last snapshotted, and restores as a whole state would."""
+    engine = AnomalyEngine(config(multivariate=False))
+    engine.on_birth(birth(), T0)
+    assert engine.dump_some(5) == 1  # one machine: one snapshot
+    early = engine.snapshot()  # before it learned anything
+    run(engine, noise(9, 1500))
+    assert engine.snapshot() == early, "a save between snapshots keeps the last snapshot"
+    assert engine.dump_some(1) == 1
+    assert engine.snapshot() == engine.state()
+    learned = engine.status()[0]
+    assert learned.learned_modes
+    for blob, modes in ((early, []), (engine.snapshot(), learned.learned_modes)):
+        restored = AnomalyEngine(config(multivariate=False))
+        restored.restore(blob)
+        restored.on_birth(birth(), T0 + 1500 * SEC)
+        st = restored.status()[0]
+        assert st.learned_modes == modes
+    after = restored.status()[0]
+    assert [(b.tag, b.mode, b.mean) for b in after.tags] == [
+        (b.tag, b.mode, b.mean) for b in learned.tags
+    ]
+    # A machine born again is snapshotted anew, not saved from its old detectors' snapshot.
+    engine.on_birth(birth(("x", "z")), T0 + 1600 * SEC)
+    assert engine.snapshot() == engine.state()
