@@ -363,6 +363,26 @@ class SegmentRings:
             self.count[alias] = n
             self.used += new_cap
 
+    def _grown(self, aliases: I64, now: float) -> I64:
+        """New capacities for full segments: what ``keep_s`` needs at the rate each one saw.
+
+        Doubling alone made every tag of a plant at one rate grow at the same moments
+        (16, 32 … 16,384 samples: at 10 Hz 102 s, 205 s, 410 s … after the start), each time
+        copying all of them in one go — a stall of the hub's loop of about a second. A segment
+        that fills now grows at once to the power of two that holds ``keep_s`` at its observed
+        rate (at least double, at most ``max_capacity``).
+        """
+        caps = self.cap[aliases]
+        assert self.keep_s is not None
+        oldest = self.t[self.offset[aliases] + self.count[aliases] % caps]  # next to overwrite
+        span = now - oldest
+        with np.errstate(divide="ignore", invalid="ignore"):
+            need = np.where(span > 0, caps * (self.keep_s / span) * 1.1, 2 * caps)
+        need = np.clip(np.nan_to_num(need, nan=0.0, posinf=0.0), 2 * caps, self.max_capacity)
+        pow2 = np.left_shift(1, np.ceil(np.log2(need)).astype(np.int64))
+        grown: I64 = np.minimum(self.max_capacity, pow2).astype(np.int64)
+        return grown
+
     def would_overwrite(self, start: I64, counts: I64) -> bool:
         """Whether appending ``counts`` samples per tag may overwrite one not yet taken.
 
@@ -406,7 +426,7 @@ class SegmentRings:
             if not young.any():
                 break
             grow = np.unique(aliases[overwrite][young])
-            self._resize(grow.tolist(), np.minimum(self.max_capacity, 2 * self.cap[grow]).tolist())
+            self._resize(grow.tolist(), self._grown(grow, float(ts[-1])).tolist())
         self.t[pos] = ts
         self.v[pos] = values
         self.count += counts

@@ -209,3 +209,27 @@ def test_segment_rings_say_when_an_append_may_overwrite_what_was_not_taken() -> 
     assert not rings.would_overwrite(taken, np.array([1, 0]))  # 4 fit in 4
     assert rings.would_overwrite(taken, np.array([2, 0]))  # the 1st would go, not taken
     assert not rings.would_overwrite(rings.total.copy(), np.array([4, 4]))  # all taken
+
+
+def test_a_steady_tag_grows_once_to_what_its_rate_needs_not_through_every_doubling() -> None:
+    """A plant of tags at one rate used to double together at 16, 32 … samples, each time
+    copying them all in one go (a stall of the hub's loop); a full segment now grows at once
+    to what ``keep_s`` needs at the rate it saw, and holds that span."""
+    seg = SegmentRings(3, 16, keep_s=120.0, max_capacity=1 << 14)
+    resizes: list[int] = []
+    real = seg._resize
+
+    def counting(aliases, caps):  # type: ignore[no-untyped-def]
+        caps = list(caps)
+        resizes.extend(caps)
+        real(aliases, caps)
+
+    seg._resize = counting  # type: ignore[method-assign]
+    aliases = np.arange(3, dtype=np.int64)
+    for k in range(10 * 300):  # 10 Hz for 300 s
+        t = k / 10
+        seg.append(aliases, np.full(3, t), np.full(3, float(k)))
+    assert len(resizes) <= 2 * 3, f"grew {len(resizes)} times: {resizes}"
+    assert seg.cap.tolist() == [2048, 2048, 2048]  # 120 s at 10 Hz is 1,200 samples
+    t, _v = seg.window(0)
+    assert t[-1] - t[0] >= 120.0
