@@ -315,7 +315,8 @@ def test_many_overlaid_signals_draw_as_one_raster_at_their_values(
         if not edges or x1 != edges[-1]:
             edges.append(x1)
         newest = max(float(trend.plotted(f"{m}/{t}")[0][-1]) for m, t in signals[:3])
-        if newest > x1:
+        # A sample may arrive just after a frame; the next frame (33 ms on) moves the edge.
+        if newest > x1 + 0.1:
             late.append(newest - x1)
 
     edge_timer = QTimer()
