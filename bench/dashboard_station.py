@@ -135,12 +135,11 @@ class Meter:
             self.pending_ts = []
             self.lat.extend(((end - ts) * 1000).tolist())
 
-    def take(self) -> tuple[list[float], list[float], list[float]]:
-        frames, lat, cpu = self.frames, self.lat, self.frames_cpu
-        self.frames, self.lat, self.frames_cpu = [], [], []
-        self.frames_paint_cpu, paint = [], self.frames_paint_cpu
-        self.last_take_paint = paint
-        return frames, lat, cpu
+    def take(self) -> tuple[list[float], list[float], list[float], list[float]]:
+        """Frames, latencies, each frame's GUI CPU and its paint CPU since the last take."""
+        out = self.frames, self.lat, self.frames_cpu, self.frames_paint_cpu
+        self.frames, self.lat, self.frames_cpu, self.frames_paint_cpu = [], [], [], []
+        return out
 
 
 def hook_paint(meter: Meter) -> None:
@@ -383,7 +382,7 @@ def main() -> int:
     )
 
     def report() -> None:
-        frames, lat, frames_cpu = meter.take()
+        frames, lat, frames_cpu, paint_cpu = meter.take()
         stats = station.stats
         q = naive_state.get("queue")
         _out(
@@ -392,7 +391,7 @@ def main() -> int:
                 "wall": time.time(),
                 "frames": [round(f, 3) for f in frames],
                 "frames_cpu": [round(f, 3) for f in frames_cpu],
-                "frames_paint_cpu": [round(f, 3) for f in meter.last_take_paint],
+                "frames_paint_cpu": [round(f, 3) for f in paint_cpu],
                 "lat": [round(x, 2) for x in lat],
                 "paints": meter.paints,
                 "paint_s": round(meter.paint_s, 4),

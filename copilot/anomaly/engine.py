@@ -39,7 +39,7 @@ class AnomalyEngine:
         self._saved: dict[str, MachineState] = {}
         self._dumps: dict[str, MachineState] = {}  # each machine's latest snapshot (dump_some)
         self._dumped_at: dict[str, int] = {}
-        self._tick_no = 0
+        self._dumps_made = 0  # running number of snapshots: oldest first
         self._encoder = msgspec.msgpack.Encoder()
 
     def on_birth(self, birth: Birth, at_ns: int) -> list[AlertChange]:
@@ -111,8 +111,8 @@ class AnomalyEngine:
             if done >= count:
                 break
             self._dumps[mid] = dump(self.machines[mid])
-            self._tick_no += 1
-            self._dumped_at[mid] = self._tick_no
+            self._dumps_made += 1
+            self._dumped_at[mid] = self._dumps_made
             done += 1
         return done
 
