@@ -286,6 +286,11 @@ def _drops_text(drops: dict[str, int]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(drops.items())) or "-"
 
 
+def _worst(worst_ms: dict[str, float], n: int = 6) -> list[tuple[str, float]]:
+    """The ``n`` kinds of work that held the hub's loop longest, longest first."""
+    return sorted(worst_ms.items(), key=lambda kv: -kv[1])[:n]
+
+
 def _status_lines(reply: HubStatus) -> list[str]:
     hub = reply.hub
     lines = [
@@ -295,6 +300,9 @@ def _status_lines(reply: HubStatus) -> list[str]:
         f"drops: {_drops_text(hub.drops)}",
         f"service errors: {_drops_text(hub.service_errors)}",
         *(f"{name}: {_drops_text(counts)}" for name, counts in hub.services.items() if counts),
+        f"loop, slices over 50 ms: {_drops_text(hub.loop_slow)}",
+        "loop, worst slice: "
+        + (", ".join(f"{k} {v:.0f} ms" for k, v in _worst(hub.loop_worst_ms)) or "-"),
         "",
         f"{'MACHINE':<24} {'ONLINE':<7} {'KEY':<24} {'MESSAGES':>9} {'SAMPLES':>10} "
         f"{'REBIRTHS':>8} {'GAPS':>5}  DROPS",

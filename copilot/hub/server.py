@@ -60,6 +60,7 @@ from copilot.hub.events import (
 )
 from copilot.hub.gate import GateService
 from copilot.hub.history import HistoryService
+from copilot.hub.loopwatch import LoopWatch
 from copilot.hub.peers import Peer, PeerBook
 from copilot.hub.plant import MachineState, PlantState
 from copilot.hub.service import Sender, Service, ServiceHost
@@ -190,11 +191,13 @@ class Hub:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._woken = threading.Event()
+        self.watch = LoopWatch()
         self.services = ServiceHost(
             default_services(settings, data_path) if services is None else services,
             self.plant,
             self,
             self.wake,
+            self.watch,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -283,29 +286,42 @@ class Hub:
         next_keys = time.monotonic() + 1.0
         poller = Poller([self.router, self.pub])
         poller.register_fd(self._wake_r)
+        watch = self.watch
+        clock = watch.clock
+        watch.watch_gc()
         try:
             while not self._stop.is_set():
                 for link in poller.poll(min(next_hb, next_check) - time.monotonic()):
+                    started = clock()
                     if link is self.router:
                         self._drain_router()
+                        watch.since("router", started)
                     else:
                         self._drain_subscriptions()
+                        watch.since("subscriptions", started)
                 if self._woken.is_set():
+                    started = clock()
                     self._serve_wake()
+                    watch.since("wake", started)
                 now = time.monotonic()
+                started = clock()
                 if now >= next_hb:
                     next_hb = now + heartbeat_s
                     self._heartbeat()
+                    watch.since("heartbeat", started)
                 if now >= next_check:
                     next_check = now + 0.1
                     self._tick(now)
                 if now >= next_keys:
                     next_keys = now + 0.25  # a revoked key is cut within ~0.25 s
+                    started = clock()
                     if self._watch is not None:
                         self._watch.drain()
                     self._check_revocations()
                     self.book.forget_closed()
+                    watch.since("keys", started)
         finally:
+            watch.unwatch_gc()
             self.services.close()
             if self.book.claims is not None:
                 self.book.claims.close()
@@ -561,10 +577,12 @@ class Hub:
     # -- periodic work ------------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
+        started = self.watch.clock()
         self._act(self.plant.check_liveness(now))
         self.plant.prune(now)
-        self._act(self.services.tick(now))
         self.book.prune(now)
+        self.watch.since("tick:plant", started)
+        self._act(self.services.tick(now))
 
     def _check_revocations(self) -> None:
         """Cut every connection of a key no longer on the allow-list (checked every 0.25 s).
@@ -645,6 +663,7 @@ class Hub:
         """The hub's health, bounded to ``max_reply_bytes``."""
         drops = Counter(self.codec.drops.as_dict())
         drops.update(self.stats.drops)
+        loop_slow, loop_worst_ms = self.watch.status()
         hub = HubHealth(
             epoch=self.hub_epoch,
             uptime_s=round(time.monotonic() - self.started, 3),
@@ -656,6 +675,8 @@ class Hub:
             drops=dict(drops),
             service_errors=dict(self.services.errors),
             services=self.services.status(),
+            loop_slow=loop_slow,
+            loop_worst_ms=loop_worst_ms,
         )
         machines = [
             MachineHealth(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from copilot.hub.events import Event
+from copilot.hub.loopwatch import LoopWatch
 from copilot.hub.plant import PlantState
 from copilot.protocol import Body, Header
 
@@ -133,8 +134,11 @@ class ServiceHost:
         plant: PlantState,
         publisher: Publisher,
         wake: Callable[[], None] = lambda: None,
+        watch: LoopWatch | None = None,
     ) -> None:
         self.services = list(services)
+        self.watch = watch or LoopWatch()
+        self._event_names = [f"event:{service.name}" for service in self.services]
         self.errors: Counter[str] = Counter()
         self._by_type: dict[type, Service] = {}
         for service in self.services:
@@ -181,21 +185,27 @@ class ServiceHost:
 
     def emit(self, events: Iterable[Event]) -> None:
         """Hand every event to every service, in order."""
+        clock, since = self.watch.clock, self.watch.since
         for event in events:
-            for service in self.services:
+            for service, name in zip(self.services, self._event_names, strict=True):
+                started = clock()
                 try:
                     service.on_event(event)
                 except Exception:  # a failing service must not stop the hub
                     self._failed(service, f"hearing {type(event).__name__}")
+                since(name, started)
 
     def tick(self, now: float) -> list[Event]:
         """Tick every service; the events they returned."""
         out: list[Event] = []
+        clock, since = self.watch.clock, self.watch.since
         for service in self.services:
+            started = clock()
             try:
                 out.extend(service.tick(now) or ())
             except Exception:  # a failing service must not stop the hub
                 self._failed(service, "ticking")
+            since(f"tick:{service.name}", started)
         return out
 
     def wake(self) -> list[Event]:

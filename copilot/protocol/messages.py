@@ -534,7 +534,9 @@ class HubHealth(msgspec.Struct):
     """The hub itself in a :class:`HubStatus`; ``drops`` and ``service_errors`` by reason.
 
     ``services`` holds each service's own counters (``alarms``: alarms by state, acts, the
-    alarm load of the last 10 minutes per area...).
+    alarm load of the last 10 minutes per area...). ``loop_slow`` counts, by kind of work, the
+    slices that held the hub's one loop longer than 50 ms, and ``loop_worst_ms`` is the longest
+    slice of each kind since the hub started (every sample behind it was that much later).
     """
 
     epoch: int
@@ -547,6 +549,8 @@ class HubHealth(msgspec.Struct):
     drops: dict[str, int]
     service_errors: dict[str, int]
     services: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
+    loop_slow: dict[str, int] = msgspec.field(default_factory=dict)
+    loop_worst_ms: dict[str, float] = msgspec.field(default_factory=dict)
 
 
 class HubStatus(msgspec.Struct, tag="HUB_STATUS", tag_field="t", omit_defaults=True):

@@ -22,6 +22,7 @@ from copilot.hub import (
     Service,
     ServiceHost,
 )
+from copilot.hub.loopwatch import LoopWatch
 from copilot.hub.service import TopicError
 from copilot.protocol import (
     Birth,
@@ -175,6 +176,37 @@ def test_a_failing_service_is_counted_and_the_others_and_the_loop_go_on(rig: Rig
     assert all(topic.startswith(b"t/") for topic, _ in wire.published)
     with pytest.raises(TopicError):
         toy.publisher.publish(b"m/m1/", Heartbeat())
+
+
+class Slow(Counter):
+    """A toy service whose tick holds the loop for ``hold`` seconds of the watch's clock."""
+
+    name = "slow"
+    handles = ()
+
+    def __init__(self, clock: Clock, hold: float) -> None:
+        super().__init__()
+        self.clock, self.hold = clock, hold
+
+    def tick(self, now: float) -> None:
+        self.clock.mono += self.hold
+
+
+def test_the_work_that_held_the_loop_is_named_counted_and_its_worst_kept(rig: Rig) -> None:
+    plant, _host, toy, wire, clock = rig
+    watch = LoopWatch(slow_ms=50, clock=clock)
+    slow = Slow(clock, 0.3)
+    host = ServiceHost([toy, slow], plant, wire, watch=watch)
+    host.tick(1.0)
+    slow.hold = 0.08
+    host.tick(1.1)
+    slow.hold = 0.01  # under the slow mark: its worst stays 300 ms, its count 2
+    host.tick(1.2)
+    slow_slices, worst_ms = watch.status()
+    assert slow_slices == {"tick:slow": 2}  # the quick toy never counted as slow
+    assert worst_ms == {"tick:slow": 300.0}
+    host.emit(plant.birth(b"a", "agent:a", header(0), birth(), b""))
+    assert watch.status()[0] == {"tick:slow": 2}  # hearing events took no (fake) time
 
 
 def test_rebirth_with_changed_aliases_rebuilds_the_rings(rig: Rig) -> None:
