@@ -153,10 +153,14 @@ class AnomalyService(Service):
         """Write what was learned: ``fresh`` snapshots every machine now (on close)."""
         if self.writer is None:
             return
-        blob = self.engine.state() if fresh else self.engine.snapshot()
+        # Fresh: everything now, on this thread (the hub is stopping). Else the machines'
+        # latest snapshots, each encoded as it was made, joined on the writer's thread.
+        fresh_blob = self.engine.state() if fresh else None
+        parts = None if fresh else self.engine.snapshot_parts()
         at = time.time_ns()
 
         def save(conn: Connection) -> None:
+            blob = fresh_blob if parts is None else AnomalyEngine.encode_parts(parts)
             conn.execute(
                 "INSERT INTO learned (id, saved_at, state) VALUES (1, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET saved_at = excluded.saved_at, "
