@@ -33,16 +33,25 @@ class HistoryService(Service):
 
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
-        self._last_fold = -math.inf
+        self._last_tick = -math.inf
+        self._fold_credit = 0.0  # machines due for a fold (see tick)
         self.answered = 0
         self.parts = 0
         self.limited = 0
 
     def tick(self, now: float) -> None:
-        """Fold new samples into the min/max tier every couple of seconds."""
-        if now - self._last_fold >= FOLD_EVERY_S:
-            self._last_fold = now
-            self.plant.fold()
+        """Fold each machine's new samples into the min/max tier every ``FOLD_EVERY_S``.
+
+        A few machines a tick, in turn: folding a plant of 200 machines at once held the loop
+        for 0.1–0.6 s every time.
+        """
+        since = min(max(now - self._last_tick, 0.0), FOLD_EVERY_S)
+        self._last_tick = now
+        self._fold_credit += len(self.plant.machines) * since / FOLD_EVERY_S
+        if self._fold_credit >= 1.0:
+            count = math.floor(self._fold_credit)
+            self._fold_credit -= count
+            self.plant.fold_some(count)
 
     def handle(self, sender: Sender, body: Body) -> Sequence[Event]:
         """Answer one request in bounded parts."""

@@ -163,6 +163,7 @@ class PlantState:
         self.machines: dict[str, MachineState] = {}
         self.stats = PlantStats()
         self._asked: dict[bytes, float] = {}
+        self._fold_next = 0  # the machine the next fold_some starts at
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -437,6 +438,19 @@ class PlantState:
         """Fold new samples of every machine into the min/max tier."""
         for state in self.machines.values():
             state.fold()
+
+    def fold_some(self, count: int) -> int:
+        """Fold ``count`` machines, taking up where the last call stopped; how many were folded.
+
+        At plant scale folding every machine at once held the loop ~0.1–0.6 s; a caller that
+        folds a few machines each tick folds each one as often with no long slice.
+        """
+        states = list(self.machines.values())
+        count = min(count, len(states))
+        for i in range(count):
+            states[(self._fold_next + i) % len(states)].fold()
+        self._fold_next = (self._fold_next + count) % len(states) if states else 0
+        return count
 
     def prune(self, now: float) -> None:
         """Forget rebirth rate-limit entries older than the rate limit itself."""
