@@ -233,3 +233,25 @@ def test_a_steady_tag_grows_once_to_what_its_rate_needs_not_through_every_doubli
     assert seg.cap.tolist() == [2048, 2048, 2048]  # 120 s at 10 Hz is 1,200 samples
     t, _v = seg.window(0)
     assert t[-1] - t[0] >= 120.0
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * 4096 / 1e6
+
+
+def test_growing_a_plants_segments_commits_memory_as_samples_arrive_not_all_at_once() -> None:
+    """10,000 tags at 10 Hz first fill their segments in the same second: writing the grown
+    segments at allocation committed ~2.6 GB then, a stall of the hub of several seconds."""
+    tags = 2000
+    seg = SegmentRings(tags, 16, keep_s=900.0, max_capacity=1 << 14)
+    aliases = np.arange(tags, dtype=np.int64)
+    for k in range(16):  # every segment full, none grown yet
+        seg.append(aliases, np.full(tags, k / 10), np.full(tags, float(k)))
+    before = _rss_mb()
+    seg.append(aliases, np.full(tags, 1.6), np.full(tags, 16.0))  # every segment grows now
+    grown = _rss_mb() - before
+    assert seg.cap.min() == 1 << 14  # 900 s at 10 Hz: 16,384 slots each, 524 MB if written
+    assert grown < 100, f"growing committed {grown:.0f} MB at once"
+    t, v = seg.window(7)
+    assert t.tolist() == [k / 10 for k in range(17)] and v[-1] == 16.0
