@@ -96,7 +96,7 @@ STATES = ("running", "idle", "setup", "fault", "maintenance")
 # Ignition's default scan class is 1 s; numbers changing faster are not read, only seen
 # flickering); a change of the machine's state or of the link is shown at the next pass.
 VALUE_HZ = 1.0
-ADVICE_S = 1.0  # a tile's projections are worked out at most this often...
+ADVICE_S = 2.0  # a tile's projections are worked out at most this often...
 ADVICE_TILES = 3  # ...for at most this many tiles a pass (each up to 3 fits of ~0.3 ms)
 SPARK_HZ = 0.5  # sparklines (one 2-px bucket of the 3-minute line is ~1.4 s: ~1.4 px a rebuild)
 RECHECK_S = 1.0  # a tile with nothing new is still re-read this often (values age into stale)

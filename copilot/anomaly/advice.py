@@ -40,8 +40,8 @@ Window = Callable[[str, str, float], tuple[F64, F64]]
 """``window(machine, tag, since) -> (t, v)``: a tag's recent samples (``StationStore.window``)."""
 
 FIT_WINDOW_S = 300.0  # the samples a projection is fitted to (the last 5 minutes)
-EVERY_S = 1.0  # a tag's projection is worked out at most this often (while it has one)
-QUIET_S = 3.0  # ...and this often while it has none
+EVERY_S = 2.0  # a tag's projection is worked out at most this often (while it has one)
+QUIET_S = 5.0  # ...and this often while it has none (minutes ahead: seconds late is nothing)
 HORIZON_S = 3600.0  # crossings further away than this are not said
 COVERAGE = 0.99  # the slope's band: its 95 % confidence interval (Sen)
 MIN_GOOD_FRACTION = 0.8  # of the window's samples, finite (Good), for a projection at all

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from copilot.anomaly.advice import (
+    EVERY_S,
+    QUIET_S,
     Advice,
     Projector,
     overview_texts,
@@ -79,18 +81,19 @@ def test_stale_bad_or_gappy_data_get_no_projection() -> None:
     assert Projector().advise("m", SPEC, float(few.t[-1]), few) is None
 
 
-def test_at_most_once_a_second_per_tag_from_the_cache_in_between() -> None:
+def test_at_most_once_every_few_seconds_per_tag_from_the_cache_in_between() -> None:
     rings = ramp()
     now = float(rings.t[-1])
     projector = Projector()
     first = projector.advise("m", SPEC, now, rings)
-    for k in range(30):  # a view asking on every frame of one second
-        assert projector.advise("m", SPEC, now + k / 31, rings) is first
+    assert first is not None
+    for k in range(60):  # a view asking on every frame (30 a second) until the next look
+        assert projector.advise("m", SPEC, now + k * EVERY_S / 61, rings) is first
     assert projector.fits == 1 and rings.calls == 1
-    projector.advise("m", SPEC, now + 1.0, rings)
+    projector.advise("m", SPEC, now + EVERY_S, rings)
     assert projector.fits == 2
     other = TagSpec(name="other", alias=1, limits=Limits(hi=80.0))
-    projector.advise("m", other, now + 1.0, rings)  # another tag has its own clock
+    projector.advise("m", other, now + EVERY_S, rings)  # another tag has its own clock
     assert projector.fits == 3
     assert projector.cached("m", "temp") is not None
     projector.forget("m")
@@ -101,11 +104,13 @@ def test_a_tag_without_a_projection_is_looked_at_again_less_often() -> None:
     flat = ramp(slope=0.0)
     now = float(flat.t[-1])
     projector = Projector()
+    assert QUIET_S > EVERY_S
     assert projector.advise("m", SPEC, now, flat) is None
-    assert projector.advise("m", SPEC, now + 2.5, flat) is None
-    assert projector.fits == 1  # nothing to say: the next look is 3 s later
-    assert not projector.due("m", "temp", now + 2.5) and projector.due("m", "temp", now + 3.0)
-    projector.advise("m", SPEC, now + 3.0, flat)
+    assert projector.advise("m", SPEC, now + EVERY_S, flat) is None
+    assert projector.fits == 1  # nothing to say: the next look is QUIET_S later
+    assert not projector.due("m", "temp", now + QUIET_S - 0.5)
+    assert projector.due("m", "temp", now + QUIET_S)
+    projector.advise("m", SPEC, now + QUIET_S, flat)
     assert projector.fits == 2
 
 
