@@ -122,7 +122,7 @@ class AnomalyService(Service):
         self.looked = 0  # samples the detectors saw
         self.skipped = 0  # samples between two looks (decimated, see _ingest)
         self._due: dict[str, float] = {}  # machine → the sample time of its next look
-        self.cpu_ns = 0  # CPU time of the hub's loop thread spent here (detectors, alerts)
+        self.loop_ns = 0  # time the hub's loop spent here (detectors, alerts), perf_counter
         self.recent: dict[str, AnomalyAlert] = {}  # alarm id → the alert as explained
         self._pending: list[_Pending] = []
         self._next_save = 0.0
@@ -174,8 +174,9 @@ class AnomalyService(Service):
         """Births restart a machine's detectors; batches feed them (arrays, no clock read).
 
         Most batches arrive between a machine's looks and are skipped after one comparison;
-        only the work on the others is timed (reading the thread's CPU clock is a system call,
-        ~1–2 µs: timing every batch would cost more than skipping it).
+        only the work on the others is timed, on ``perf_counter``: the thread's CPU clock
+        (``thread_time_ns``) measured ~0.8 µs a read alone but cost the hub's loop ~9 % of its
+        time at plant scale, read twice per look.
         """
         match event:
             case SamplesIngested():
@@ -185,13 +186,13 @@ class AnomalyService(Service):
                 if float(event.times[-1]) < self._due.get(event.machine, 0.0):
                     self.skipped += n
                     return
-                started = time.thread_time_ns()
+                started = time.perf_counter_ns()
                 self._ingest(event)
-                self.cpu_ns += time.thread_time_ns() - started
+                self.loop_ns += time.perf_counter_ns() - started
             case MachineBorn():
-                started = time.thread_time_ns()
+                started = time.perf_counter_ns()
                 self._raise(self.engine.on_birth(event.birth, time.time_ns()))
-                self.cpu_ns += time.thread_time_ns() - started
+                self.loop_ns += time.perf_counter_ns() - started
             case _:
                 pass
 
@@ -225,7 +226,7 @@ class AnomalyService(Service):
 
     def tick(self, now: float) -> Sequence[Event] | None:
         """What time alone reveals (dropouts, stuck signals); save the baselines now and then."""
-        started = time.thread_time_ns()
+        started = time.perf_counter_ns()
         self._raise(self.engine.tick(time.time_ns()))
         self._answer_committed()
         # The machines are snapshotted a few a tick, so that a save only encodes them: at
@@ -242,7 +243,7 @@ class AnomalyService(Service):
             self._next_save = now + SAVE_EVERY_S
             self._save(fresh=False)
             self._forget(time.time_ns())
-        self.cpu_ns += time.thread_time_ns() - started
+        self.loop_ns += time.perf_counter_ns() - started
         return None
 
     def _raise(self, changes: Sequence[AlertChange]) -> None:
@@ -420,6 +421,6 @@ class AnomalyService(Service):
             "cleared": self.cleared,
             "samples_looked_at": self.looked,
             "samples_between_looks": self.skipped,
-            "cpu_us": self.cpu_ns // 1000,
+            "loop_us": self.loop_ns // 1000,
             **{f"feedback_{k}": v for k, v in self.feedback.items()},
         }
