@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -467,8 +468,13 @@ class Poller:
         self._poller.register(fd, zmq.POLLIN)
 
     def poll(self, timeout_s: float) -> list[Link]:
-        """Links with input, waiting at most ``timeout_s`` seconds (a ready fd also wakes it)."""
-        events = self._poller.poll(max(0, int(timeout_s * 1000)))
+        """Links with input, waiting at most ``timeout_s`` seconds (a ready fd also wakes it).
+
+        The wait is rounded up to whole milliseconds: rounded down, a loop waiting for its
+        next tick woke up to a millisecond early and then spun on zero-timeout polls until
+        the tick (~0.5 ms of busy CPU every tick, 0.2-0.5 % of a core for the station and hub).
+        """
+        events = self._poller.poll(max(0, math.ceil(timeout_s * 1000)))
         return [self._by_sock[s] for s, _ in events if s in self._by_sock]
 
 
