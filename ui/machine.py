@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -134,7 +134,9 @@ COL_TAG, COL_VALUE, COL_RANGE, COL_QUALITY = range(4)
 # Quality needs ~232 px ("comm lost since 23:59:59" whole), the range bar ~80 px of track; the
 # side panel yields, so a human name ("Hydraulic pump motor current") fits whole at 1280 px.
 SHORT_VIEW_H = 760  # a machine view shorter than this leaves the trend's signal picker out
-TREND_MIN_H = 180  # the side panel's trend below this is no use: it gives way to the commands
+# The side trend panel below this (its range row and ~160 px of plot) is no use to read: it
+# gives way to the commands (an 80-px plot with crowded axis labels showed at 1280×800).
+TREND_MIN_H = 240
 LAYOUTS = (
     (0, {COL_VALUE: 125, COL_RANGE: 125, COL_QUALITY: 232}, 300),
     (1200, {COL_VALUE: 140, COL_RANGE: 168, COL_QUALITY: 232}, 400),
@@ -274,6 +276,21 @@ def command_line(cmd: CommandSpec) -> str:
     return " · ".join(parts)
 
 
+def fit_value(
+    fonts: Sequence[QFont], text: str, side: str, side_w: int, width: int
+) -> tuple[QFont, str, int]:
+    """The font, side text and room for a value cell: a number is never cut to fit.
+
+    The largest of ``fonts`` in which ``text`` fits beside ``side`` (``side_w`` pixels with its
+    gap); if none does, the side text is left out and the smallest font takes ``width``.
+    """
+    room = width - (side_w if side else 0)
+    for font in fonts:
+        if QFontMetrics(font).horizontalAdvance(text) <= room:
+            return font, side, room
+    return fonts[-1], "", width
+
+
 class _RowDelegate(QStyledItemDelegate):
     """Paints every cell from the view's :class:`RowState` list (custom, arm's-length fonts)."""
 
@@ -285,6 +302,7 @@ class _RowDelegate(QStyledItemDelegate):
         self.small_font = _font(16)  # secondary text: at least 16 px
         self.text_font = _font(16)
         self.value_font = _value_font(24)
+        self.value_fonts = (self.value_font, _value_font(20), _value_font(16))  # to fit a value
         self.unit_font = _font(15)
         self.glyph_font = _font(15, bold=True)
 
@@ -347,23 +365,26 @@ class _RowDelegate(QStyledItemDelegate):
         p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, ident)
 
     def _paint_value(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
-        right = r.right()
         middle = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if row.value_dim:  # Bad: "—" then the last value, dimmed, in parentheses
+        # Bad: "—" then the last value, dimmed, in parentheses; else the unit after the number.
+        side = row.value_dim or row.value_unit
+        side_w = QFontMetrics(self.unit_font).horizontalAdvance(side) if side else 0
+        gap = 8 if row.value_dim else 6
+        # A number is never cut: "50552" clipped at the column's edge read "0552". It steps
+        # down a size or two to fit beside its unit; if even the smallest does not, the unit
+        # (or the dimmed last value) is left out and the number takes the whole cell.
+        font, side, room = fit_value(
+            self.value_fonts, row.value_main, side, side_w + gap, r.width()
+        )
+        right = r.right()
+        if side:
             p.setFont(self.unit_font)
             p.setPen(theme.color("text_dim"))
-            width = QFontMetrics(self.unit_font).horizontalAdvance(row.value_dim)
-            p.drawText(QRect(right - width, r.top(), width + 1, r.height()), middle, row.value_dim)
-            right -= width + 8
-        elif row.value_unit:
-            p.setFont(self.unit_font)
-            p.setPen(theme.color("text_dim"))
-            width = QFontMetrics(self.unit_font).horizontalAdvance(row.value_unit)
-            p.drawText(QRect(right - width, r.top(), width + 1, r.height()), middle, row.value_unit)
-            right -= width + 6
-        p.setFont(self.value_font)
+            p.drawText(QRect(right - side_w, r.top(), side_w + 1, r.height()), middle, side)
+            right -= side_w + gap
+        p.setFont(font)
         p.setPen(theme.color("text"))
-        p.drawText(QRect(r.left(), r.top(), right - r.left(), r.height()), middle, row.value_main)
+        p.drawText(QRect(right - room + 1, r.top(), room, r.height()), middle, row.value_main)
 
     def _paint_range(self, p: QPainter, r: QRect, row: RowState, theme: Theme) -> None:
         spec = row.spec

@@ -100,6 +100,45 @@ def test_login_screen_picks_a_user_and_shows_the_refusal(qtbot, host) -> None:  
     assert got.args == ["demo-operator", "long password"]
 
 
+def test_command_texts_too_long_for_their_buttons_end_in_an_ellipsis_not_a_clipped_letter(  # type: ignore[no-untyped-def]
+    qtbot, host
+) -> None:
+    """At 1280×800 the side panel's buttons are ~170 px wide: "no fault is latched" was cut
+    to "no fault is latche" with nothing to say that more was there."""
+    panel = QtCommandPanel(LIGHT, host)
+    panel.resize(380, 400)
+    panel.show()
+    long = "Set spindle speed of the main spindle"
+    panel.set_buttons(
+        [
+            ButtonState(
+                "reset",
+                "Reset fault",
+                2,
+                False,
+                "No fault is latched.",
+                "interlock",
+                "no fault is latched",
+                "Alt+1",
+            ),
+            ButtonState("speed", long, 2, True, caption="confirm", key="Alt+2"),
+        ]
+    )
+    qtbot.waitUntil(lambda: panel.buttons["speed"].width() > 100)
+    for name in ("reset", "speed"):
+        b = panel.buttons[name]
+        room = b.width() - 22
+        for line in b.text().split("\n"):
+            assert b.fontMetrics().horizontalAdvance(line) <= room, (name, line)
+    shown = panel.buttons["speed"].text().split("\n")
+    assert shown[0].endswith("…") and long.startswith(shown[0][:-1])
+    assert shown[1] == "confirm"  # a line that fits stays whole
+    assert panel.button_lines("speed") == [long, "confirm"]
+    assert long in panel.buttons["speed"].toolTip()
+    panel.resize(900, 400)  # wider: the whole label again
+    qtbot.waitUntil(lambda: panel.buttons["speed"].text().split("\n")[0] == long)
+
+
 def test_command_panel_says_why_a_disabled_command_cannot_be_pressed(qtbot, host) -> None:  # type: ignore[no-untyped-def]
     panel = QtCommandPanel(LIGHT, host)
     panel.resize(420, 500)

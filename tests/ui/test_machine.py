@@ -23,6 +23,7 @@ from ui.machine import (
     SHORT_VIEW_H,
     TREND_MIN_H,
     QtMachineView,
+    fit_value,
     row_state,
 )
 from ui.theme import DARK, LIGHT
@@ -427,3 +428,25 @@ def test_command_buttons_stay_whole_and_apart_however_short_the_view(qtbot, heig
     assert trend_h == 0 or trend_h >= TREND_MIN_H, "a trend too small to read is left out"
     if height >= 900:
         assert view.trend_panel.isVisible(), "a tall view keeps its trend"
+
+
+def test_a_value_too_wide_for_its_cell_steps_down_a_size_and_is_never_cut(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """An energy meter's "50552" drawn in a 24-px font past the cell's edge read ")0552"."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    fonts = []
+    for px in (24, 20, 16):
+        f = QFont()
+        f.setPixelSize(px)
+        f.setBold(True)
+        fonts.append(f)
+    text = "50552"
+    wide = QFontMetrics(fonts[0]).horizontalAdvance(text)
+    small = QFontMetrics(fonts[2]).horizontalAdvance(text)
+    assert fit_value(fonts, text, "kWh", 40, wide + 40) == (fonts[0], "kWh", wide)
+    font, side, room = fit_value(fonts, text, "kWh", 40, wide + 39)  # a pixel short: a size down
+    assert font is not fonts[0] and side == "kWh"
+    assert QFontMetrics(font).horizontalAdvance(text) <= room
+    font, side, room = fit_value(fonts, text, "kWh", 40, small + 10)  # no room for the unit
+    assert (font, side, room) == (fonts[2], "", small + 10)
+    assert QFontMetrics(font).horizontalAdvance(text) <= room

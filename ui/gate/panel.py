@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -32,6 +32,16 @@ from ui.theme import Theme
 
 MAX_LINES = 1  # the latest command shown in place (the others: the audit viewer, F6)
 BUTTON_H = 64  # a command button: ≥ 64 px (gloves), two lines (label, tier or first-out words)
+_PAD_W = 22  # a command button's padding and border, left and right (look.py)
+
+
+def fit_lines(fm: QFontMetrics, lines: Sequence[str], width: int) -> str:
+    """``lines`` joined by newlines, each cut to ``width`` pixels with an ellipsis if longer.
+
+    A push button clips its text at its edge ("no fault is latche"): an ellipsis says that
+    there is more (the whole text is the button's tooltip and its "why" line).
+    """
+    return "\n".join(fm.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines)
 
 
 class QtCommandPanel(QFrame):
@@ -104,15 +114,16 @@ class QtCommandPanel(QFrame):
                 b.setMinimumHeight(BUTTON_H)  # the style adds padding and border: ~74 px
                 b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 b.clicked.connect(lambda _=False, n=s.name: self.press(n))
+                b.installEventFilter(self)
                 self.buttons[s.name] = b
                 self.grid.addWidget(b, i // 2, i % 2)
             self._order = names
         for s in states:
             b = self.buttons[s.name]
             mark = "" if s.enabled else "✕ "
-            text = f"{mark}{s.label}\n{s.caption}" if s.caption else f"{mark}{s.label}"
-            if b.text() != text:
-                b.setText(text)
+            lines = [f"{mark}{s.label}", s.caption] if s.caption else [f"{mark}{s.label}"]
+            b.setProperty("lines", lines)
+            self._fit(b)
             tip = s.why or f"{s.label} ({s.caption})"
             b.setToolTip(f"{tip} [{s.key}]" if s.key else tip)
             b.setAccessibleDescription(s.why)
@@ -125,6 +136,29 @@ class QtCommandPanel(QFrame):
                 self.why.hide()
             else:
                 self.why.setText(f"✕ {state.why}")
+
+    def _fit(self, b: QPushButton) -> None:
+        """Set ``b``'s text to its lines cut to its width (called again when it is resized)."""
+        lines = b.property("lines") or []
+        if b.width() <= _PAD_W:  # not laid out yet: whole, until the first resize
+            text = "\n".join(lines)
+        else:
+            text = fit_lines(b.fontMetrics(), lines, b.width() - _PAD_W)
+        if b.text() != text:
+            b.setText(text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """A command button or pending line resized: cut its text to the new width."""
+        if event.type() == QEvent.Type.Resize:
+            if isinstance(watched, QPushButton) and watched.property("lines") is not None:
+                self._fit(watched)
+            elif isinstance(watched, QLabel) and watched.property("lines") is not None:
+                self._fit_line(watched)
+        return super().eventFilter(watched, event)
+
+    def button_lines(self, name: str) -> list[str]:
+        """The whole lines of a command button (its text may be cut to fit), for tests."""
+        return list(self.buttons[name].property("lines") or [])
 
     def press(self, name: str) -> None:
         """A tap: go on if the command may be pressed, else say why."""
@@ -167,20 +201,32 @@ class QtCommandPanel(QFrame):
             if w is None:
                 w = label("", "gateLine", self.grid_host)
                 w.setFixedHeight(2 * w.fontMetrics().lineSpacing() + 8)  # in the size hint
+                w.setWordWrap(False)  # two lines, each cut to fit (_fit_line)
+                w.installEventFilter(self)
                 self.line_labels[line.cmd_id] = w
             self.lines_box.insertWidget(index, w)
             glyph = MARK_GLYPHS[line.mark]
-            text = f"{glyph} {line.label} — {line.words}"
+            lines = [f"{glyph} {line.label} — {line.words}"]
             if line.text:
-                text += f"\n{line.text}"
-            if w.text() != text:
-                w.setText(text)
-                w.setToolTip(text)
+                lines.append(line.text)
+            whole = "\n".join(lines)
+            if w.property("lines") != lines:
+                w.setProperty("lines", lines)
+                w.setToolTip(whole)
+                self._fit_line(w)
             repolish(w, "abnormal", "true" if line.abnormal else "false")
 
+    def _fit_line(self, w: QLabel) -> None:
+        """A pending line's two lines, each cut to the label's width (never a clipped third)."""
+        lines = w.property("lines") or []
+        room = w.contentsRect().width()
+        text = "\n".join(lines) if room <= 0 else fit_lines(w.fontMetrics(), lines, room - 4)
+        if w.text() != text:
+            w.setText(text)
+
     def pending_texts(self) -> dict[str, str]:
-        """``cmd_id → text`` of the lines shown, for tests."""
-        return {k: v.text() for k, v in self.line_labels.items()}
+        """``cmd_id → text`` of the lines shown (whole, before cutting to fit), for tests."""
+        return {k: "\n".join(v.property("lines") or []) for k, v in self.line_labels.items()}
 
     # -- control authority ----------------------------------------------------------------
 
