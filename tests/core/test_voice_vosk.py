@@ -99,6 +99,24 @@ def test_the_room_around_the_talker_is_cut_off_and_the_speech_kept() -> None:
     assert speech_span(hum_only, 10.0, 0.1) == (0, RATE)  # nothing stands out: kept whole
 
 
+def test_the_filler_is_one_phrase_and_is_dropped_only_at_a_transcripts_edges(
+    listener: Listener,
+) -> None:
+    assert isinstance(listener, VoskListener)
+    filler, count = listener.settings.filler, listener.settings.filler_count
+    grammar = listener.prepare(CONTEXT)
+    phrases = listener._phrase_list(grammar)
+    assert phrases[:-1] == list(grammar.phrases())
+    assert phrases[-1].split() == [filler] * count
+    assert listener._words(f"{filler} 프레스 하나 정지 {filler} {filler}") == (
+        "프레스",
+        "하나",
+        "정지",
+    )
+    inside = listener._words(f"프레스 {filler} 정지")
+    assert inside == ("프레스", filler, "정지") and not grammar.parse(inside)
+
+
 def test_a_filler_word_the_model_lacks_is_named() -> None:
     odd = VoskListener(KO, settings=VoskSettings(filler="즣뷁"))
     with pytest.raises(VoiceSetupError, match="'즣뷁'"):
