@@ -68,6 +68,28 @@ def with_noise_floor(pcm: Pcm, below_db: float) -> Pcm:
     return mix(pcm.astype(np.float64), floor, below_db)
 
 
+def speech_span(pcm: Pcm, above_db: float, margin_s: float) -> tuple[int, int]:
+    """The samples ``[start, end)`` ``above_db`` louder than the clip's quietest tenth, ± a margin.
+
+    A push-to-talk clip starts and ends with the room (a motor's hum) around the talker; the
+    vosk Korean model hears 0.3 s of hum as a number word ("구", "오"). The floor is the 10th
+    percentile of the 10-ms frame powers; when nothing stands above it (the clip is all speech,
+    or all babble), the span is the whole clip.
+    """
+    hop = RATE // 100
+    n = len(pcm) // hop
+    if n < 10:
+        return 0, len(pcm)
+    x = pcm[: n * hop].astype(np.float64).reshape(n, hop)
+    db = 10.0 * np.log10(np.mean(x**2, axis=1) + 1.0)
+    loud = np.flatnonzero(db > np.percentile(db, 10) + above_db)
+    if len(loud) == 0:
+        return 0, len(pcm)
+    margin = round(margin_s * 100)
+    first, last = max(0, int(loud[0]) - margin), int(loud[-1]) + 1 + margin
+    return first * hop, len(pcm) if last >= n else last * hop
+
+
 def read_wav(path: Path) -> Pcm:
     """A WAV file as 16 kHz mono int16 (mixed down and resampled when needed)."""
     try:
