@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from copilot.alarms.annunciator import Annunciator, Decision
 from copilot.protocol import AlarmStatus
-from copilot.speech import Speaker, WavPlayer
+from copilot.speech import PlaybackError, Speaker, WavPlayer
 from copilot.station import Worker, WorkerFailed
 from ui.theme import ASSETS
 
@@ -70,7 +70,12 @@ class AlarmSounder(QObject):
         self.decision = Decision()
         self.played = 0  # tones handed to the player
         self._worker: Worker[Path] = Worker(
-            "alarm-tones", self._play, maxsize=1, overflow="drop_oldest", on_error=self._failed
+            "alarm-tones",
+            self._play,
+            maxsize=1,
+            overflow="drop_oldest",
+            on_error=self._failed,
+            expected=(PlaybackError,),  # no audio device: one line, not a traceback per tone
         )
         self._worker.start()
         self._timer = QTimer(self)

@@ -40,6 +40,7 @@ from copilot.speech.backends import (
     SpeechUnavailableError,
     default_backends,
 )
+from copilot.speech.player import PlaybackError
 from copilot.station.events import WorkerFailed
 from copilot.station.worker import Worker
 
@@ -137,6 +138,7 @@ class Speaker:
             maxsize=max(4 * maxsize, 64),
             on_error=self._failed,
             describe=self._describe,
+            expected=(PlaybackError, SpeechUnavailableError),  # e.g. no audio device
         )
 
     # -- any thread -----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class Worker(Generic[T]):
         overflow: Overflow = "drop_newest",
         on_error: Callable[[WorkerFailed], None] | None = None,
         describe: Callable[[T], str] | None = None,
+        expected: tuple[type[Exception], ...] = (),
     ) -> None:
         if maxsize < 1:
             raise ValueError(f"worker {name}: maxsize must be at least 1, not {maxsize}")
@@ -66,6 +67,9 @@ class Worker(Generic[T]):
         self._drain_on_stop = False
         self._thread: threading.Thread | None = None
         self._logged: set[str] = set()
+        # Failures the site may simply have (no audio device): one line per distinct message,
+        # no traceback; anything else is a bug and is logged with its traceback.
+        self._expected = expected
 
     # -- any thread -----------------------------------------------------------------------------
 
@@ -154,10 +158,16 @@ class Worker(Generic[T]):
         except Exception:  # a describe that fails must not hide the first error
             what = type(item).__name__
         error = f"{type(exc).__name__}: {exc}"[:500]
-        key = f"{what}/{type(exc).__name__}"
+        expected = isinstance(exc, self._expected)
+        # An expected failure is logged once per message whatever the item (every sound of a
+        # station without an audio device fails alike); a bug once per item and error type.
+        key = f"expected/{exc}"[:600] if expected else f"{what}/{type(exc).__name__}"
         if key not in self._logged and len(self._logged) < 100:
             self._logged.add(key)
-            log.exception("worker %s failed on %s", self.name, what)
+            if expected:
+                log.warning("worker %s: %s (said once; it goes on trying)", self.name, exc)
+            else:
+                log.exception("worker %s failed on %s", self.name, what)
         else:
             log.debug("worker %s failed on %s again: %s", self.name, what, error)
         if self._on_error is not None:

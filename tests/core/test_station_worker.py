@@ -119,3 +119,35 @@ def test_a_worker_can_stop_itself_from_its_handler() -> None:
 def test_bad_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match="maxsize"):
         Worker("w", print, maxsize=0)
+
+
+class NoAudioError(RuntimeError):
+    """What a player says on a station without an audio device."""
+
+
+def test_an_expected_failure_is_one_line_once_and_a_bug_keeps_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every tone and sentence of a station without an audio device failed alike, and each
+    logged a traceback; the site can do nothing about it in code, so it is said once."""
+
+    def handle(i: int) -> None:
+        if i < 5:
+            raise NoAudioError("play could not play: no default audio device")
+        raise KeyError(f"bug {i}")
+
+    worker: Worker[int] = Worker(
+        "w-audio", handle, describe=lambda i: f"sound {i}", expected=(NoAudioError,)
+    )
+    worker.start()
+    with caplog.at_level("DEBUG", logger="copilot.station.worker"):
+        for i in range(7):
+            worker.submit(i)
+        wait_until(lambda: worker.stats.failed == 7, 5, "every item failed")
+    worker.stop()
+    worker.join(5)
+    shown = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    audio = [r for r in shown if "audio device" in r.getMessage()]
+    assert len(audio) == 1 and audio[0].levelname == "WARNING" and audio[0].exc_info is None
+    bugs = [r for r in shown if r.levelname == "ERROR"]
+    assert len(bugs) == 2 and all(r.exc_info is not None for r in bugs)  # sound 5, sound 6
