@@ -171,6 +171,10 @@ def sentence(
             what += f", {amount} {spoken_unit}" if spoken_unit else f", {amount}"
     elif alarm.message:
         what = alarm.message.strip().rstrip(".")
+        # The hub's messages start with the machine's name already ("Conveyor 1: jam
+        # detected"): said once, not "Conveyor 1: Conveyor 1: jam detected".
+        if who and what.lower().startswith(f"{who.lower()}:"):
+            what = what[len(who) + 1 :].strip()
     elif cond.startswith("anomaly:"):
         what = f"{tag_words(alarm.tag)} unusual"
     else:

@@ -231,6 +231,9 @@ SENTENCES: list[tuple[AlarmStatus, dict[str, str], str]] = [
     (alarm("conveyor-01/jam_detected/on", message="Jam detected by the photo-eyes."), {},
      "Conveyor 1: Jam detected by the photo-eyes"),
     (alarm("conveyor-01/jam_detected/on"), {}, "Conveyor 1: jam detected"),
+    # The hub's own message names the machine already: said once.
+    (alarm("conveyor-01/jam/on", message="Conveyor 1: jam detected by the photo-eyes"),
+     {"machine_name": "Conveyor 1"}, "Conveyor 1: jam detected by the photo-eyes"),
     (alarm("press-01/-/comm", message="lost"), {}, "Press 1: connection lost"),
 ]  # fmt: skip
 
