@@ -67,7 +67,7 @@ class Worker(Generic[T]):
         self._drain_on_stop = False
         self._thread: threading.Thread | None = None
         self._logged: set[str] = set()
-        # Failures the site may simply have (no audio device): one line per distinct message,
+        # Failures the site may simply have (no audio device): one line per error type,
         # no traceback; anything else is a bug and is logged with its traceback.
         self._expected = expected
 
@@ -159,9 +159,9 @@ class Worker(Generic[T]):
             what = type(item).__name__
         error = f"{type(exc).__name__}: {exc}"[:500]
         expected = isinstance(exc, self._expected)
-        # An expected failure is logged once per message whatever the item (every sound of a
-        # station without an audio device fails alike); a bug once per item and error type.
-        key = f"expected/{exc}"[:600] if expected else f"{what}/{type(exc).__name__}"
+        # An expected failure is logged once per error type whatever the item (every sound of
+        # a station without an audio device fails alike); a bug once per item and error type.
+        key = f"expected/{type(exc).__name__}" if expected else f"{what}/{type(exc).__name__}"
         if key not in self._logged and len(self._logged) < 100:
             self._logged.add(key)
             if expected:

@@ -133,7 +133,7 @@ def test_an_expected_failure_is_one_line_once_and_a_bug_keeps_its_traceback(
 
     def handle(i: int) -> None:
         if i < 5:
-            raise NoAudioError("play could not play: no default audio device")
+            raise NoAudioError(f"play could not play sound-{i}.wav: no default audio device")
         raise KeyError(f"bug {i}")
 
     worker: Worker[int] = Worker(
