@@ -19,8 +19,15 @@ import time
 from collections import deque
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSocketNotifier, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QSize, QSocketNotifier, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -277,6 +284,49 @@ class QtStatusBar(QWidget):
         return [w.text() for w in (self.link, self.security, self.latency, self.rate, self.health)]
 
 
+class QtViewTitle(QLabel):
+    """The view's name in the top bar: it gives way (ends in "…") before any button does.
+
+    A label asks for its whole text's width, so on a 1280 px panel a long trend title
+    ("Trend · press-02 / barrel_temp_c") squeezed the bar's buttons to "⚠ ...ms" and "Si...ce".
+    """
+
+    MIN_W = 80
+
+    def __init__(self) -> None:
+        super().__init__()
+        # It asks for little and takes what the buttons leave (it is the bar's spacer too).
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        """Small: the bar's buttons keep their words, the title takes what is left."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.MIN_W), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        """As small as :meth:`sizeHint`."""
+        return self.sizeHint()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        """The text cut to the width with an ellipsis (the whole of it is the tooltip)."""
+        text = self.text()
+        room = self.contentsRect().width()
+        if self.fontMetrics().horizontalAdvance(text) <= room:
+            super().paintEvent(event)
+            return
+        p = QPainter(self)
+        p.setFont(self.font())
+        p.setPen(self.palette().color(self.foregroundRole()))
+        shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room)
+        p.drawText(self.contentsRect(), int(self.alignment()), shown)
+        p.end()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        """Show ``text`` (and keep it whole in the tooltip)."""
+        super().setText(text)
+        self.setToolTip(text)
+
+
 class MainWindow(QMainWindow):
     """Overview, machine and trend views with consistent navigation and keyboard shortcuts.
 
@@ -470,13 +520,9 @@ class MainWindow(QMainWindow):
         self._on_session(None)  # nobody yet: the bar shows what anyone may use
         if self.voice is not None:  # hold to talk, where the operator's hand is: the top bar
             bar.addWidget(self.voice.talk)
-        self.title = QLabel()
+        self.title = QtViewTitle()
         self.title.setObjectName("viewTitle")
-        bar.addWidget(self.title)
-        spacer = QWidget()
-        spacer.setObjectName("spacer")
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
+        bar.addWidget(self.title)  # expanding: it pushes the buttons after it to the right
         # Rarely used, so short: the bar must hold the view's own buttons on a 1280 px panel.
         self.theme_action = action("◐", ["Ctrl+T"], self.toggle_theme, "Light / dark theme")
         self.fullscreen_action = action("⤢", ["F11"], self.toggle_fullscreen, "Full screen")

@@ -456,3 +456,29 @@ def test_link_watch_names_each_reason_for_a_hub_never_reached() -> None:
     watch.observe(1013.0)  # data seen at 1013, then nothing
     station.state_since = 1016.0
     assert f"since {_clock(1013.0)}" in watch.problem(1017.0)[0]
+
+
+def test_a_long_view_title_gives_way_before_the_top_bars_buttons(
+    live_plant: Plant, make_ctx, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    """At 1280 px a trend's title squeezed the bar's buttons to "⚠ ...ms" and "Si...ce"."""
+    from PySide6.QtWidgets import QToolButton
+
+    ctx, window = window_for(make_ctx, qtbot)
+    window.resize(1280, 800)
+    ctx.open_trend.emit("press-02", "barrel_temp_c")
+    window.title.setText("Trend · press-02 / barrel_temp_c of the second injection unit")
+    qtbot.waitUntil(lambda: window.toolbar.width() <= 1280)
+    QApplication.processEvents()
+    buttons = [
+        b
+        for b in window.toolbar.findChildren(QToolButton)
+        if b.isVisible() and b.defaultAction() is not None and b.text()
+    ]
+    assert len(buttons) >= 4
+    for b in buttons:  # every button whole: as wide as it asks to be
+        assert b.width() >= b.sizeHint().width(), (b.text(), b.width(), b.sizeHint().width())
+    assert window.title.width() < window.title.fontMetrics().horizontalAdvance(
+        window.title.text()
+    ), "the title was cut instead"
+    assert window.title.toolTip() == window.title.text()
