@@ -39,6 +39,9 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ``trend_tau_s``: how long the trend detector smooths the level residual;
     ``trend_fade_factor``/``trend_fade_s``: after a mode change the trend threshold, in the
     direction the change sent the tag, is ``1 + factor`` times higher, fading to normal by then.
+    ``envelope_grow``: at each recalibration a mode's envelope widens toward where the tag went
+    since, while no alert was raised on it, by at most this many envelope units (0: it
+    keeps what learning saw).
     """
 
     target_false_alerts_per_machine_shift: float = 1.0
@@ -75,6 +78,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     cusum_k: float = 2.5
     cusum_unit_s: float = 60.0
     envelope_threshold: float = 4.0
+    envelope_grow: float = 0.0
     dropout_after_s: float = 5.0
     dropout_bad_samples: int = 2
     recalibrate_s: float = 300.0

@@ -10,7 +10,9 @@ deep-copied) into
   alerts, per machine-hour;
 * **fault scenarios**: every fault kind that applies to the machine, at several severities, in
   the modes where its physics acts, after a normal lead-in of random length (alerts in the
-  lead-in are false alerts too). An event is detected if an alert on that machine fires between
+  lead-in are false alerts too). Each scenario's machine copy is reseeded
+  (:func:`lead_in_seed`), so the lead-ins are independent samples of normal operation, not
+  replays of one random stream. An event is detected if an alert on that machine fires between
   the onset and the onset plus the kind's window; the delay is from the onset.
 
 Seeds: :data:`TUNING_SEEDS` are the only ones thresholds were tuned on; :data:`SCORED_SEEDS`
@@ -46,6 +48,7 @@ __all__ = [
     "ProjectionCheck",
     "Scenario",
     "evaluate",
+    "lead_in_seed",
     "scenarios_for",
 ]
 
@@ -184,6 +187,11 @@ def scenarios_for(kind: str, seed: int, size: Size) -> list[Scenario]:
 MACHINE_ORDER = list(MODEL_CLASSES)
 
 
+def lead_in_seed(seed: int, index: int, number: int) -> tuple[int, int, int, int]:
+    """The random stream of scenario ``number`` of machine ``index`` (from its lead-in on)."""
+    return (seed, 0x1EAD, index, number)
+
+
 class _Driver:
     """One machine fed to one engine, one sample per tag per simulated second."""
 
@@ -262,10 +270,15 @@ def run_machine(seed: int, index: int, size: Size, config: AnomalyConfig) -> Mac
     false_names = [name for _, name in d.alerts]
     events: list[EventResult] = []
     projections: list[ProjectionCheck] = []
-    for sc in scenarios_for(kind, seed, size):
+    for number, sc in enumerate(scenarios_for(kind, seed, size)):
         e = AnomalyEngine(config)
         e.restore(blob)
-        dd = _Driver(copy.deepcopy(snapshot), e, base_t)
+        # Each lead-in is its own sample of normal operation: the copied machine would
+        # otherwise replay the snapshot's random stream, and one false alert early in it would
+        # count once per lead-in.
+        branch = copy.deepcopy(snapshot)
+        branch.reseed(lead_in_seed(seed, index, number))
+        dd = _Driver(branch, e, base_t)
         _to_mode(dd, sc.mode)
         limited = sc.kind in GRADUAL
         if limited:  # the history a station would have when projections are asked for

@@ -153,6 +153,11 @@ class SignalBank:
         self.relax_change_t = 0
         self.relax_stage = RELAX_SAMPLES
         self.offset = np.zeros(n)
+        # Where each tag's fast EWMA went, live and calm, since the last recalibration (mode
+        # seen_mode): the envelope widens toward it, a little at a time.
+        self.seen_low = np.full(n, np.inf)
+        self.seen_high = np.full(n, -np.inf)
+        self.seen_mode = -1
 
     # -- what was learned ------------------------------------------------------------------
 
@@ -201,6 +206,28 @@ class SignalBank:
         thr = thr * scale * self.feedback[m]
         thr[~self.enabled] = np.inf
         self.thr[m] = thr
+        self._grow_envelope(m)
+
+    def _grow_envelope(self, m: int) -> None:
+        """Widen mode ``m``'s envelope toward the calm live range, by ``envelope_grow`` units.
+
+        Learning sees a mode for half an hour; a slow process wanders wider over a day. A tag
+        may move the envelope at most ``envelope_grow`` units per recalibration, so a fault
+        that moves faster than that still leaves it.
+        """
+        grow = self.cfg.envelope_grow
+        if grow > 0.0 and self.seen_mode == m and np.isfinite(self.seen_high).any():
+            width = np.maximum(self.high[m] - self.low[m], 0.0)
+            unit = np.maximum(np.maximum(self.scales(m)[0], 0.05 * width), self.floor)
+            ok = np.isfinite(self.seen_high) & np.isfinite(width)
+            step = grow * unit
+            low = np.maximum(self.seen_low, self.low[m] - step)
+            high = np.minimum(self.seen_high, self.high[m] + step)
+            self.low[m] = np.where(ok, np.minimum(self.low[m], low), self.low[m])
+            self.high[m] = np.where(ok, np.maximum(self.high[m], high), self.high[m])
+        self.seen_low[:] = np.inf
+        self.seen_high[:] = -np.inf
+        self.seen_mode = m
 
     # -- one tick ----------------------------------------------------------------------------
 
@@ -464,6 +491,14 @@ class SignalBank:
             self.pending[...] = 0.0
             self.pending_mode = m
         self._fill(self.pending[0] if cfg.quarantine else self.hist[m], stat, calm)
+        if cfg.envelope_grow > 0.0:
+            if self.seen_mode != m:
+                self.seen_low[:] = np.inf
+                self.seen_high[:] = -np.inf
+                self.seen_mode = m
+            ok = calm[ENVELOPE] & ~self.persist.active.any(axis=0)
+            self.seen_low = np.where(ok, np.minimum(self.seen_low, self.fast), self.seen_low)
+            self.seen_high = np.where(ok, np.maximum(self.seen_high, self.fast), self.seen_high)
         quiet = stat <= 0.5 * thr
         quiet[DRIFT] = stat[DRIFT] <= 1e-9
         self.since = np.where(cells & quiet, np.broadcast_to(t_ns, (D, self.n)), self.since)

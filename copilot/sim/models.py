@@ -899,6 +899,20 @@ class MachineModel:
             return self._cmd_mode(str(parsed["mode"]))
         return self._cmd_set(float(parsed[self.SET_ARG.name]))
 
+    def reseed(self, seed: int | Sequence[int]) -> None:
+        """Go on from the current state with a fresh random stream drawn from ``seed``.
+
+        Two deep copies of one machine share its random state: stepped alike they draw the
+        same noise, demand and cycle times. Reseeding one makes its future an independent
+        sample of the same machine from the same state (what was already drawn, such as a
+        door's scheduled time, stays); buffered draws are discarded.
+        """
+        entropy = [int(s) % 2**63 for s in seed] if isinstance(seed, Sequence) else seed % 2**63
+        fresh = np.random.default_rng(np.random.SeedSequence(entropy))
+        self.rng.bit_generator.state = fresh.bit_generator.state  # the aux bank shares self.rng
+        self.draws = _Draws(self.rng)
+        self._zi = len(self._zbuf)
+
     def fault_problem(self, kind: str, tag: str | None = None) -> str | None:
         """Why fault ``kind`` (on ``tag``) cannot be injected here, or None if it can."""
         if kind not in FAULT_KINDS:

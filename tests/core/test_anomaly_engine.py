@@ -471,3 +471,28 @@ def test_a_snapshot_spread_over_ticks_restores_what_was_learned() -> None:
     # A machine born again is snapshotted anew, not saved from its old detectors' snapshot.
     engine.on_birth(birth(("x", "z")), T0 + 1600 * SEC)
     assert engine.snapshot() == engine.state()
+
+
+def test_the_envelope_widens_with_a_slow_wander_but_not_with_a_fault() -> None:
+    # Learning sees x around 50; later it wanders slowly up by 10 noise sigmas over 80 min
+    # (0.6 envelope units per 300-s recalibration, under the growth allowed), then steps.
+    n = CHANGE + 6000
+    wander = noise(5, n)
+    wander[CHANGE:, 0] += np.minimum(0.002 * np.arange(n - CHANGE), 10.0)
+    step_at = CHANGE + 5500
+    stepped = wander.copy()
+    stepped[step_at:, 0] += 12.0
+
+    def alerts(x: np.ndarray, grow: float) -> list[tuple[int, str]]:
+        engine = AnomalyEngine(
+            config(detectors=["envelope"], multivariate=False, envelope_grow=grow)
+        )
+        engine.on_birth(birth(), T0)
+        return raised(run(engine, x))
+
+    fixed = alerts(wander, 0.0)
+    assert fixed and fixed[0][1] == "envelope:x"  # what learning saw is left behind
+    assert alerts(wander, 1.0) == []
+    caught = alerts(stepped, 1.0)
+    assert caught and caught[0][1] == "envelope:x"
+    assert step_at <= caught[0][0] <= step_at + 60, caught

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import statistics
 from pathlib import Path
 
@@ -62,6 +63,24 @@ def test_same_seed_same_values_and_different_seed_different_values() -> None:
 
     assert trace(7) == trace(7)
     assert trace(7) != trace(8)
+
+
+def test_a_reseeded_copy_goes_on_independently_from_the_same_state() -> None:
+    base = Compressor(1, seed=(5, 3), total_tags=30, initial_state="running")
+    run(base, 0.0, 100)
+    same, other, again = (copy.deepcopy(base) for _ in range(3))
+    other.reseed((5, 3, 1))
+    again.reseed((5, 3, 1))
+    plain, fresh, twin = (run(m, 100.0, 120) for m in (same, other, again))
+    assert fresh == twin  # a reseed is deterministic
+    assert plain == run(base, 100.0, 120)  # a copy alone replays the original's draws
+    aux = base.tags[-1].name
+    assert aux.startswith("aux_")
+    for name in ("discharge_temp_c", "flow_m3_min", aux):
+        assert series(plain, name) != series(fresh, name), name  # every stream draws anew
+    # ...from the same state: the first reading after the reseed is where the machine was.
+    t0, t1 = series(plain, "discharge_temp_c")[0], series(fresh, "discharge_temp_c")[0]
+    assert abs(t0 - t1) < 2.0
 
 
 def test_every_value_within_its_engineering_range_for_ten_minutes() -> None:
