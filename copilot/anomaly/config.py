@@ -78,7 +78,7 @@ class AnomalyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     cusum_k: float = 2.5
     cusum_unit_s: float = 60.0
     envelope_threshold: float = 4.0
-    envelope_grow: float = 0.0
+    envelope_grow: float = 0.3  # chosen on the tuning seeds (0.277 -> 0.136 false alerts)
     dropout_after_s: float = 5.0
     dropout_bad_samples: int = 2
     recalibrate_s: float = 300.0
