@@ -22,7 +22,6 @@ the engine, which only ever moves that tag's detector toward fewer false alerts;
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -38,6 +37,7 @@ from copilot.hub.alarms import AlarmService
 from copilot.hub.events import Event, MachineBorn, SamplesIngested
 from copilot.hub.gate import GateService
 from copilot.hub.service import Sender, Service
+from copilot.hub.spread import Spread
 from copilot.protocol import (
     AnomalyAlert,
     AnomalyFeedback,
@@ -126,8 +126,8 @@ class AnomalyService(Service):
         self.recent: dict[str, AnomalyAlert] = {}  # alarm id → the alert as explained
         self._pending: list[_Pending] = []
         self._next_save = 0.0
-        self._last_tick = 0.0
-        self._dump_credit = 0.0  # machines due for a snapshot (see tick)
+        # Each machine snapshotted once per half save period, a few a tick (see tick).
+        self._snapshots = Spread(SAVE_EVERY_S / 2, max_gap_s=1.0)
 
     def open(self) -> None:
         """Read back what the detectors had learned (none yet: they learn from scratch)."""
@@ -203,13 +203,8 @@ class AnomalyService(Service):
         ``anomaly_every_s`` keeps their cost a few percent of the hub's loop at full load
         (every sample costs ~2 µs in the engine; a machine's batch, once a second, ~0.5 ms).
         """
-        n = event.aliases.shape[0]
-        if n == 0:
-            return
+        n = event.aliases.shape[0]  # > 0 and due: on_event has skipped the others
         last_t = float(event.times[-1])
-        if last_t < self._due.get(event.machine, 0.0):
-            self.skipped += n
-            return
         self._due[event.machine] = last_t + self.settings.anomaly_every_s
         # The last occurrence of each alias (batches are in time order).
         _, first_from_end = np.unique(event.aliases[::-1], return_index=True)
@@ -231,13 +226,8 @@ class AnomalyService(Service):
         self._answer_committed()
         # The machines are snapshotted a few a tick, so that a save only encodes them: at
         # plant scale snapshotting all at once held the loop ~0.2 s every SAVE_EVERY_S.
-        # Each machine once per half save period: a credit of machines accrues with time.
-        since = min(max(now - self._last_tick, 0.0), 1.0) if self._last_tick else 0.0
-        self._last_tick = now
-        self._dump_credit += len(self.engine.machines) * since / (SAVE_EVERY_S / 2)
-        if self._dump_credit >= 1.0:
-            count = math.floor(self._dump_credit)
-            self._dump_credit -= count
+        count = self._snapshots.due(now, len(self.engine.machines))
+        if count:
             self.engine.dump_some(count)
         if now >= self._next_save:
             self._next_save = now + SAVE_EVERY_S

@@ -17,6 +17,7 @@ import numpy as np
 
 from copilot.hub.events import Dropped, Event
 from copilot.hub.service import Sender, Service
+from copilot.hub.spread import Spread
 from copilot.protocol import Body, ErrorReply, HistoryReply, HistoryRequest, Series
 from copilot.series import MinMax
 from copilot.settings import HubSettings
@@ -33,8 +34,8 @@ class HistoryService(Service):
 
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
-        self._last_tick = -math.inf
-        self._fold_credit = 0.0  # machines due for a fold (see tick)
+        # The first tick folds every machine known then; afterwards a few machines a tick.
+        self._folds = Spread(FOLD_EVERY_S, FOLD_EVERY_S, first_gap_s=FOLD_EVERY_S)
         self.answered = 0
         self.parts = 0
         self.limited = 0
@@ -45,12 +46,8 @@ class HistoryService(Service):
         A few machines a tick, in turn: folding a plant of 200 machines at once held the loop
         for 0.1–0.6 s every time.
         """
-        since = min(max(now - self._last_tick, 0.0), FOLD_EVERY_S)
-        self._last_tick = now
-        self._fold_credit += len(self.plant.machines) * since / FOLD_EVERY_S
-        if self._fold_credit >= 1.0:
-            count = math.floor(self._fold_credit)
-            self._fold_credit -= count
+        count = self._folds.due(now, len(self.plant.machines))
+        if count:
             self.plant.fold_some(count)
 
     def handle(self, sender: Sender, body: Body) -> Sequence[Event]:

@@ -434,11 +434,6 @@ class PlantState:
                 events.extend(self.mark_offline(state, "timeout"))
         return events
 
-    def fold(self) -> None:
-        """Fold new samples of every machine into the min/max tier."""
-        for state in self.machines.values():
-            state.fold()
-
     def fold_some(self, count: int) -> int:
         """Fold ``count`` machines, taking up where the last call stopped; how many were folded.
 

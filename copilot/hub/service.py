@@ -139,6 +139,7 @@ class ServiceHost:
         self.services = list(services)
         self.watch = watch or LoopWatch()
         self._event_names = [f"event:{service.name}" for service in self.services]
+        self._tick_names = [f"tick:{service.name}" for service in self.services]
         self.errors: Counter[str] = Counter()
         self._by_type: dict[type, Service] = {}
         for service in self.services:
@@ -199,13 +200,13 @@ class ServiceHost:
         """Tick every service; the events they returned."""
         out: list[Event] = []
         clock, since = self.watch.clock, self.watch.since
-        for service in self.services:
+        for service, name in zip(self.services, self._tick_names, strict=True):
             started = clock()
             try:
                 out.extend(service.tick(now) or ())
             except Exception:  # a failing service must not stop the hub
                 self._failed(service, "ticking")
-            since(f"tick:{service.name}", started)
+            since(name, started)
         return out
 
     def wake(self) -> list[Event]:
