@@ -72,4 +72,28 @@ def save_screenshot(widget: object, name: str) -> Path:
     return path
 
 
-__all__ = ["SCREENSHOTS", "StationSettings", "save_screenshot", "wait_until"]
+def sample_while_running(
+    qtbot: object, sample: Callable[[], None], every_ms: int, ms: int
+) -> float:
+    """Call ``sample`` every ``every_ms`` on the GUI thread for ``ms`` of a running event loop
+    (what an operator would have seen, glance by glance); the seconds that actually passed."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.timeout.connect(sample)
+    timer.start(every_ms)
+    started = time.monotonic()
+    qtbot.wait(ms)  # type: ignore[attr-defined]
+    timer.stop()
+    return time.monotonic() - started
+
+
+__all__ = [
+    "SCREENSHOTS",
+    "StationSettings",
+    "sample_while_running",
+    "save_screenshot",
+    "wait_until",
+]

@@ -20,7 +20,7 @@ from copilot.protocol.columns import pack_values
 from copilot.settings import load as load_settings
 from copilot.station import MachineSnapshot, StationStore
 from tests.helpers import Plant
-from tests.ui.conftest import save_screenshot
+from tests.ui.conftest import sample_while_running, save_screenshot
 from ui.context import StationContext
 from ui.overview import QtMachineTile, QtOverview, format_value
 from ui.theme import DARK, LIGHT, Theme
@@ -834,13 +834,7 @@ def test_tile_values_follow_the_scan_rate_not_the_sample_rate(  # type: ignore[n
         if tile.key_values() != shown[-1]:
             shown.append(tile.key_values())
 
-    watch = QTimer()
-    watch.timeout.connect(note)
-    watch.start(20)
-    started = time.monotonic()
-    qtbot.wait(6000)
-    watch.stop()
-    seconds = time.monotonic() - started
+    seconds = sample_while_running(qtbot, note, 20, 6000)
     changes = len(shown) - 1
     assert changes >= 2, "the tile's values stopped following the data"
     assert changes <= seconds + 2, f"{changes} changes in {seconds:.1f} s at 5 samples/s"

@@ -6,17 +6,16 @@ from __future__ import annotations
 import csv
 import itertools
 import math
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.conftest import save_screenshot
+from tests.ui.conftest import sample_while_running, save_screenshot
 from ui.theme import apply
 from ui.trend import NO_VALUE, QtTrend, scroll_step
 
@@ -319,13 +318,7 @@ def test_many_overlaid_signals_draw_as_one_raster_at_their_values(
         if newest > x1 + 0.1:
             late.append(newest - x1)
 
-    edge_timer = QTimer()
-    edge_timer.timeout.connect(watch_edge)
-    edge_timer.start(15)
-    started = time.monotonic()
-    qtbot.wait(3000)
-    edge_timer.stop()
-    seconds = time.monotonic() - started
+    seconds = sample_while_running(qtbot, watch_edge, 15, 3000)
     column_s = trend._window / max(1, round(float(vb.width())))
     every = scroll_step(column_s) * column_s
     assert scroll_step(column_s) > 1
